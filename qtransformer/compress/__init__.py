@@ -1,0 +1,1 @@
+"""Compression stages: quantization presets (and, later, pruning and search)."""

@@ -1,0 +1,81 @@
+"""Quantizer presets: one registry entry per weight-quantizer family.
+
+A preset turns a width into a QKeras quantizer string. :func:`layer_quantizers` expands a
+:class:`~qtransformer.config.QuantConfig` into the strings every layer of the model takes, so
+the model builder never spells a quantizer itself.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+from ..config import QuantConfig
+
+WEIGHT_PRESETS: dict[str, Callable[[int], str | None]] = {}
+
+
+def register_weight_preset(name: str):
+    def deco(fn: Callable[[int], str | None]):
+        WEIGHT_PRESETS[name] = fn
+        return fn
+    return deco
+
+
+@register_weight_preset("float")
+def _float(bits: int) -> None:
+    return None
+
+
+@register_weight_preset("binary")
+def _binary(bits: int) -> str:
+    # A power-of-two scale per output keeps +-1 weights from saturating the next quantizer
+    # and stays a shift in hardware.
+    return 'binary(alpha="auto_po2")'
+
+
+@register_weight_preset("ternary")
+def _ternary(bits: int) -> str:
+    return 'ternary(alpha="auto_po2")'
+
+
+@register_weight_preset("int")
+def _int(bits: int) -> str:
+    # Below 4 bits a fixed [-1, 1) range wastes most levels; a po2 scale recovers them.
+    alpha = "1" if bits >= 4 else '"auto_po2"'
+    return f"quantized_bits({bits},0,alpha={alpha})"
+
+
+@dataclass(frozen=True)
+class LayerQuantizers:
+    """The quantizer strings (None = float) for each role in the encoder."""
+
+    kernel: str | None
+    bias: str | None
+    activation: str | None
+    relu: str | None
+    embedding: str | None
+    norm_param: str | None
+    score: str | None
+    prob_bits: int | None
+    exp_bits: int
+
+
+def layer_quantizers(q: QuantConfig) -> LayerQuantizers:
+    """Expand a QuantConfig into per-role quantizer strings."""
+    family, width = q.weight_family()
+    if family == "float":
+        return LayerQuantizers(None, None, None, None, None, None, None, None, q.exp_bits)
+    act = f"quantized_bits({q.act_bits},{q.act_int},alpha=1)"
+    bias = f"quantized_bits({q.bias_bits},{q.bias_int},alpha=1)"
+    return LayerQuantizers(
+        kernel=WEIGHT_PRESETS[family](width),
+        bias=bias,
+        activation=act,
+        relu=f"quantized_relu({q.act_bits},{q.act_int})",
+        embedding=act,
+        norm_param=bias,
+        score=f"quantized_bits({q.score_bits},{q.score_int},alpha=1)",
+        prob_bits=q.prob_bits,
+        exp_bits=q.exp_bits,
+    )

@@ -1,0 +1,190 @@
+"""Plain dataclass configs for every stage, with YAML input/output.
+
+A run writes its resolved :class:`BuildConfig` as ``config.yaml`` next to its outputs;
+``--config`` reads such a file back, so a run can be reproduced exactly.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import yaml
+
+from .errors import QTError
+
+MIN_BITS, MAX_BITS = 2, 16
+
+
+def parse_bits(value) -> str:
+    """Normalise a weight width: ``float``, ``binary``, ``ternary`` or an integer 2..16."""
+    text = str(value).strip().lower()
+    if text in ("float", "binary", "ternary"):
+        return text
+    if text == "1":
+        return "binary"
+    try:
+        bits = int(text)
+    except ValueError:
+        bits = None
+    if bits is None or not MIN_BITS <= bits <= MAX_BITS:
+        raise QTError(f"invalid bits {value!r}: expected float, binary, ternary or an integer "
+                      f"from {MIN_BITS} to {MAX_BITS}")
+    return str(bits)
+
+
+def _check_width(name: str, value: int, low: int = MIN_BITS, high: int = 24) -> None:
+    if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+        raise QTError(f"invalid {name} {value!r}: expected an integer from {low} to {high}")
+
+
+@dataclass
+class DataConfig:
+    """Where the examples come from and how they become token sequences."""
+
+    dataset: str = "digits"          # built-in name or a TSV/CSV path
+    val_file: str | None = None      # optional separate validation file
+    test_file: str | None = None     # optional separate test file
+    text_column: str | None = None   # name or 0-based index; None = detect
+    label_column: str | None = None  # name or 0-based index; None = detect
+    header: str = "auto"             # auto | yes | no
+    seq_len: int | None = None       # None: 8 rows for digits, 32 tokens for text
+    vocab_size: int = 2000           # WordPiece vocabulary trained on the training split
+    vocab_file: str | None = None    # or a user vocab.txt (BERT WordPiece)
+    val_fraction: float = 0.1
+    test_fraction: float = 0.2
+    max_examples: int | None = None  # cap on training examples (quick runs)
+
+
+@dataclass
+class ModelConfig:
+    """Encoder shape. ``seq_len``/``classes``/``vocab_size`` are filled from the data."""
+
+    d_model: int = 32
+    heads: int = 4
+    ff_dim: int = 64
+    layers: int = 2
+    pooling: str = "mean"            # mean | cls
+    dropout: float = 0.0
+    seq_len: int | None = None
+    classes: int | None = None
+    vocab_size: int | None = None    # None: patch input (digits), else token ids
+
+    def validate(self) -> None:
+        for name in ("d_model", "heads", "ff_dim", "layers"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or value < 1:
+                raise QTError(f"invalid model {name} {value!r}: expected a positive integer")
+        if self.d_model % self.heads:
+            raise QTError(f"d_model={self.d_model} must be divisible by heads={self.heads}")
+        if self.pooling not in ("mean", "cls"):
+            raise QTError(f"invalid pooling {self.pooling!r}: expected mean or cls")
+        if not 0.0 <= self.dropout < 1.0:
+            raise QTError(f"invalid dropout {self.dropout!r}: expected 0 <= dropout < 1")
+
+
+@dataclass
+class QuantConfig:
+    """Bit widths. ``bits`` is the weight width; activations/scores/probabilities have their own."""
+
+    bits: str = "8"
+    act_bits: int = 8
+    act_int: int = 3
+    bias_bits: int = 8
+    bias_int: int = 3
+    score_bits: int = 10
+    score_int: int = 5
+    prob_bits: int = 9
+    exp_bits: int = 12
+
+    def validate(self) -> None:
+        self.bits = parse_bits(self.bits)
+        for name in ("act_bits", "bias_bits", "score_bits", "prob_bits", "exp_bits"):
+            _check_width(name, getattr(self, name))
+        for name, width in (("act_int", self.act_bits), ("bias_int", self.bias_bits),
+                            ("score_int", self.score_bits)):
+            _check_width(name, getattr(self, name), 0, width - 1)
+
+    def weight_family(self) -> tuple[str, int]:
+        """(preset family, width): ``("int", 4)``, ``("ternary", 2)``, ``("float", 32)``..."""
+        widths = {"float": 32, "binary": 1, "ternary": 2}
+        if self.bits in widths:
+            return self.bits, widths[self.bits]
+        return "int", int(self.bits)
+
+
+@dataclass
+class TrainConfig:
+    epochs: int = 40
+    batch_size: int = 64
+    learning_rate: float = 2e-3
+    patience: int = 8
+    seed: int = 0
+
+    def validate(self) -> None:
+        for name in ("epochs", "batch_size"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or value < 1:
+                raise QTError(f"invalid {name} {value!r}: expected a positive integer")
+        if not self.learning_rate > 0:
+            raise QTError(f"invalid learning_rate {self.learning_rate!r}")
+
+
+@dataclass
+class BuildConfig:
+    board: str = "pynq-z2"
+    output: str | None = None        # None: models/<run name>
+    force: bool = False
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    quant: QuantConfig = field(default_factory=QuantConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+
+    def validate(self) -> None:
+        self.model.validate()
+        self.quant.validate()
+        self.train.validate()
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    def to_yaml(self, path: Path) -> None:
+        path.write_text(yaml.safe_dump(self.to_dict(), sort_keys=False))
+
+
+_SECTIONS = {"data": DataConfig, "model": ModelConfig, "quant": QuantConfig, "train": TrainConfig}
+
+
+def _section(cls, values: dict, where: str):
+    known = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(values) - known)
+    if unknown:
+        raise QTError(f"unknown key(s) in {where}: {', '.join(unknown)}; "
+                      f"known: {', '.join(sorted(known))}")
+    return cls(**values)
+
+
+def config_from_dict(raw: dict, where: str = "config") -> BuildConfig:
+    """Build a BuildConfig from a (YAML) mapping, rejecting unknown keys by name."""
+    if not isinstance(raw, dict):
+        raise QTError(f"{where} must be a mapping of sections (data, model, quant, train)")
+    top = {k: v for k, v in raw.items() if k not in _SECTIONS}
+    cfg = _section(BuildConfig, top, where)
+    for name, cls in _SECTIONS.items():
+        values = raw.get(name) or {}
+        if not isinstance(values, dict):
+            raise QTError(f"{where}: section {name!r} must be a mapping")
+        setattr(cfg, name, _section(cls, values, f"{where} section {name!r}"))
+    return cfg
+
+
+def load_config(path: str | Path) -> BuildConfig:
+    path = Path(path)
+    if not path.is_file():
+        raise QTError(f"config file not found: {path}")
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise QTError(f"cannot parse config {path}: {str(exc).splitlines()[0]}") from None
+    return config_from_dict(raw, str(path))

@@ -1,0 +1,60 @@
+"""A user's text classification file -> token-id Dataset."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..config import DataConfig
+from ..errors import QTError
+from .dataset import Dataset
+from .split import split
+from .textfile import read_labelled_text
+from .tokenize import encode, load_tokenizer, train_tokenizer
+
+DEFAULT_SEQ_LEN = 32
+
+
+def _label_index(labels: list[str]) -> list[str]:
+    names = sorted(set(labels))
+    try:  # numeric labels keep numeric order (0, 1, 2, 10 rather than 0, 1, 10, 2)
+        names = sorted(names, key=float)
+    except ValueError:
+        pass
+    return names
+
+
+def _encode_labels(labels: list[str], names: list[str], where: str) -> np.ndarray:
+    index = {n: i for i, n in enumerate(names)}
+    unknown = sorted(set(labels) - set(index))
+    if unknown:
+        raise QTError(f"{where}: labels {unknown[:5]} do not occur in the training file")
+    return np.array([index[v] for v in labels], dtype=np.int64)
+
+
+def load(cfg: DataConfig, seed: int) -> Dataset:
+    read = lambda p: read_labelled_text(p, cfg.text_column, cfg.label_column, cfg.header)  # noqa: E731
+    texts, labels = read(cfg.dataset)
+    names = _label_index(labels)
+    if len(names) < 2:
+        raise QTError(f"{cfg.dataset}: only one class ({names[0]!r}); a classifier needs at "
+                      "least two")
+    y = _encode_labels(labels, names, cfg.dataset)
+    x = np.array(texts, dtype=object)
+    if cfg.test_file:
+        tt, tl = read(cfg.test_file)
+        x_test, y_test = np.array(tt, dtype=object), _encode_labels(tl, names, cfg.test_file)
+    else:
+        x, y, x_test, y_test = split(x, y, cfg.test_fraction, seed)
+    if cfg.val_file:
+        vt, vl = read(cfg.val_file)
+        x_val, y_val = np.array(vt, dtype=object), _encode_labels(vl, names, cfg.val_file)
+    else:
+        x, y, x_val, y_val = split(x, y, cfg.val_fraction, seed)
+    if cfg.max_examples:
+        x, y = x[: cfg.max_examples], y[: cfg.max_examples]
+    tok = load_tokenizer(cfg.vocab_file) if cfg.vocab_file else \
+        train_tokenizer(list(x), cfg.vocab_size)
+    seq_len = cfg.seq_len or DEFAULT_SEQ_LEN
+    ids = lambda t: encode(tok, list(t), seq_len)  # noqa: E731
+    return Dataset(cfg.dataset, ids(x), y, ids(x_val), y_val, ids(x_test), y_test, names,
+                   "tokens", vocab_size=tok.get_vocab_size(), tokenizer=tok)

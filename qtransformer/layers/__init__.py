@@ -1,0 +1,22 @@
+"""Our Keras layers; each owns its ``get_config`` so saved models load again."""
+
+from __future__ import annotations
+
+from .attention import QMultiHeadSelfAttention
+from .embedding import ClsPooling, QPositionEmbedding, QTokenEmbedding
+from .norm import QLayerNorm
+
+LAYERS = (QMultiHeadSelfAttention, QLayerNorm, QTokenEmbedding, QPositionEmbedding, ClsPooling)
+
+
+def custom_objects() -> dict:
+    """Everything ``tf.keras.models.load_model`` needs: our layers plus QKeras'."""
+    from qkeras.utils import _add_supported_quantized_objects
+
+    objects: dict = {cls.__name__: cls for cls in LAYERS}
+    _add_supported_quantized_objects(objects)
+    return objects
+
+
+__all__ = ["LAYERS", "custom_objects", "ClsPooling", "QLayerNorm", "QMultiHeadSelfAttention",
+           "QPositionEmbedding", "QTokenEmbedding"]

@@ -1,0 +1,110 @@
+"""Quantized multi-head self-attention (hls4ml has no handler for Keras' MultiHeadAttention).
+
+Every tensor the hardware stores has a QKeras quantizer:
+
+* Q/K/V/output projection kernels and biases: ``kernel_quantizer`` / ``bias_quantizer``;
+* projected Q, K, V, the per-head context and the layer output: ``activation_quantizer``;
+* raw scores ``Q K^T`` (before the ``1/sqrt(d_head)`` scale, which lives in the exp table):
+  ``score_quantizer``;
+* probabilities: :func:`fixed_softmax` with ``prob_frac`` fractional bits.
+
+With all quantizers ``None`` the layer is an ordinary float attention layer.
+"""
+
+from __future__ import annotations
+
+import math
+
+import tensorflow as tf
+
+from .quant import apply, make_quantizer
+from .softmax import exp_table, fixed_softmax, ste
+
+
+class QMultiHeadSelfAttention(tf.keras.layers.Layer):
+    """Self-attention over a ``(batch, seq, d_model)`` sequence."""
+
+    def __init__(self, d_model: int, heads: int, kernel_quantizer: str | None = None,
+                 bias_quantizer: str | None = None, activation_quantizer: str | None = None,
+                 score_quantizer: str | None = None, prob_bits: int | None = None,
+                 exp_bits: int = 12, **kwargs):
+        super().__init__(**kwargs)
+        if d_model % heads:
+            raise ValueError(f"d_model={d_model} is not divisible by heads={heads}")
+        self.d_model, self.heads, self.d_head = d_model, heads, d_model // heads
+        self.kernel_quantizer, self.bias_quantizer = kernel_quantizer, bias_quantizer
+        self.activation_quantizer, self.score_quantizer = activation_quantizer, score_quantizer
+        self.prob_bits, self.exp_bits = prob_bits, exp_bits
+        self.scale = 1.0 / math.sqrt(self.d_head)
+        self._kq, self._bq = make_quantizer(kernel_quantizer), make_quantizer(bias_quantizer)
+        self._aq, self._sq = make_quantizer(activation_quantizer), make_quantizer(score_quantizer)
+        self.fixed = self._sq is not None and prob_bits is not None
+        if self.fixed:
+            self.score_bits = int(self._sq.bits)
+            self.score_frac = int(self._sq.bits) - int(self._sq.integer) - 1
+            self.exp_table = exp_table(self.score_bits, self.score_frac, self.scale, exp_bits)
+
+    def build(self, input_shape):
+        d = int(input_shape[-1])
+        for name, n_in in (("query", d), ("key", d), ("value", d), ("output", self.d_model)):
+            setattr(self, f"{name}_kernel",
+                    self.add_weight(name=f"{name}_kernel", shape=(n_in, self.d_model),
+                                    initializer="glorot_uniform"))
+            setattr(self, f"{name}_bias",
+                    self.add_weight(name=f"{name}_bias", shape=(self.d_model,),
+                                    initializer="zeros"))
+        super().build(input_shape)
+
+    def quantized_weights(self) -> dict[str, tf.Tensor]:
+        """The weights as the hardware sees them (after their quantizers)."""
+        out = {}
+        for name in ("query", "key", "value", "output"):
+            out[f"{name}_kernel"] = apply(self._kq, getattr(self, f"{name}_kernel"))
+            out[f"{name}_bias"] = apply(self._bq, getattr(self, f"{name}_bias"))
+        return out
+
+    def _project(self, x, w, name):
+        y = tf.einsum("bsd,de->bse", x, w[f"{name}_kernel"]) + w[f"{name}_bias"]
+        return apply(self._aq, y)
+
+    def _split(self, x):
+        b, s = tf.shape(x)[0], tf.shape(x)[1]
+        return tf.transpose(tf.reshape(x, (b, s, self.heads, self.d_head)), (0, 2, 1, 3))
+
+    def attention_probs(self, x):
+        """Per-head probabilities ``(batch, heads, seq, seq)``; token pruning reads these."""
+        w = self.quantized_weights()
+        q = self._split(self._project(x, w, "query"))
+        k = self._split(self._project(x, w, "key"))
+        return self._probs(q, k)
+
+    def _probs(self, q, k):
+        scores = tf.einsum("bhqd,bhkd->bhqk", q, k)
+        if not self.fixed:
+            return tf.nn.softmax(scores * self.scale, axis=-1)
+        scores = self._sq(scores)
+        soft = tf.nn.softmax(scores * self.scale, axis=-1)
+        prob_frac = self.prob_bits - 1
+        return ste(fixed_softmax(scores, self.exp_table, self.score_frac, prob_frac), soft)
+
+    def call(self, x):
+        w = self.quantized_weights()
+        q = self._split(self._project(x, w, "query"))
+        k = self._split(self._project(x, w, "key"))
+        v = self._split(self._project(x, w, "value"))
+        ctx = apply(self._aq, tf.einsum("bhqk,bhkd->bhqd", self._probs(q, k), v))
+        b, s = tf.shape(x)[0], tf.shape(x)[1]
+        ctx = tf.reshape(tf.transpose(ctx, (0, 2, 1, 3)), (b, s, self.d_model))
+        return self._project(ctx, w, "output")
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape[:-1]) + (self.d_model,)
+
+    def get_config(self):
+        cfg = super().get_config()
+        cfg.update(d_model=self.d_model, heads=self.heads, kernel_quantizer=self.kernel_quantizer,
+                   bias_quantizer=self.bias_quantizer,
+                   activation_quantizer=self.activation_quantizer,
+                   score_quantizer=self.score_quantizer, prob_bits=self.prob_bits,
+                   exp_bits=self.exp_bits)
+        return cfg

@@ -1,0 +1,81 @@
+"""Build the quantized encoder-only transformer classifier.
+
+Layout (pre-LayerNorm blocks, the form whose modules layer drop can score one by one)::
+
+    tokens -> QTokenEmbedding            | patches -> QDense -> QActivation
+           -> QPositionEmbedding
+           -> N x [ x + QMHSA(LN(x)) ;  x + FFN(LN(x)) ]     FFN = QDense-relu-QDense
+           -> LN -> mean/CLS pool -> QActivation -> QDense(classes) = logits
+
+Layer names are stable (``block{i}_attn``, ``block{i}_ffn1``...) because later stages
+(pruning, layer drop, HLS conversion) address layers by name.
+"""
+
+from __future__ import annotations
+
+import tensorflow as tf
+from qkeras import QActivation, QDense
+
+from .compress.quantize import LayerQuantizers, layer_quantizers
+from .config import ModelConfig, QuantConfig
+from .layers import ClsPooling, QLayerNorm, QMultiHeadSelfAttention, QPositionEmbedding, \
+    QTokenEmbedding
+
+
+def _dense(units: int, q: LayerQuantizers, name: str) -> QDense:
+    return QDense(units, kernel_quantizer=q.kernel, bias_quantizer=q.bias, name=name,
+                  kernel_initializer="glorot_uniform")
+
+
+def _act(x, quantizer: str | None, name: str):
+    return x if quantizer is None else QActivation(quantizer, name=name)(x)
+
+
+def _norm(x, q: LayerQuantizers, name: str):
+    return QLayerNorm(param_quantizer=q.norm_param, output_quantizer=q.activation, name=name)(x)
+
+
+def _block(x, i: int, cfg: ModelConfig, q: LayerQuantizers):
+    h = _norm(x, q, f"block{i}_ln1")
+    a = QMultiHeadSelfAttention(cfg.d_model, cfg.heads, q.kernel, q.bias, q.activation, q.score,
+                                q.prob_bits, q.exp_bits, name=f"block{i}_attn")(h)
+    if cfg.dropout:
+        a = tf.keras.layers.Dropout(cfg.dropout, name=f"block{i}_attn_drop")(a)
+    x = tf.keras.layers.Add(name=f"block{i}_attn_add")([x, a])
+    h = _norm(x, q, f"block{i}_ln2")
+    f = _dense(cfg.ff_dim, q, f"block{i}_ffn1")(h)
+    f = _act(f, q.relu, f"block{i}_ffn1_act") if q.relu else \
+        tf.keras.layers.Activation("relu", name=f"block{i}_ffn1_act")(f)
+    f = _dense(cfg.d_model, q, f"block{i}_ffn2")(f)
+    f = _act(f, q.activation, f"block{i}_ffn2_act")
+    if cfg.dropout:
+        f = tf.keras.layers.Dropout(cfg.dropout, name=f"block{i}_ffn_drop")(f)
+    return tf.keras.layers.Add(name=f"block{i}_ffn_add")([x, f])
+
+
+def _stem(cfg: ModelConfig, q: LayerQuantizers, features: int | None):
+    if cfg.vocab_size:
+        inp = tf.keras.Input((cfg.seq_len,), dtype="int32", name="tokens")
+        x = QTokenEmbedding(cfg.vocab_size, cfg.d_model, q.embedding, name="embedding")(inp)
+    else:
+        inp = tf.keras.Input((cfg.seq_len, features), name="patches")
+        x = _dense(cfg.d_model, q, "patch_proj")(inp)
+        x = _act(x, q.activation, "patch_proj_act")
+    return inp, QPositionEmbedding(q.embedding, name="position")(x)
+
+
+def build_model(cfg: ModelConfig, quant: QuantConfig, features: int | None = None,
+                name: str = "qtransformer") -> tf.keras.Model:
+    """The Keras model; it outputs class logits."""
+    cfg.validate()
+    quant.validate()
+    q = layer_quantizers(quant)
+    inp, x = _stem(cfg, q, features)
+    for i in range(cfg.layers):
+        x = _block(x, i, cfg, q)
+    x = _norm(x, q, "final_ln")
+    x = ClsPooling(name="pool")(x) if cfg.pooling == "cls" else \
+        tf.keras.layers.GlobalAveragePooling1D(name="pool")(x)
+    x = _act(x, q.activation, "pool_act")
+    out = _dense(cfg.classes, q, "classifier")(x)
+    return tf.keras.Model(inp, out, name=name)
