@@ -1,0 +1,3 @@
+"""qtransformer: compressed transformer classifiers from QKeras to FPGA HLS."""
+
+__version__ = "0.1.0"

@@ -18,8 +18,13 @@ from qkeras import QActivation, QDense
 
 from .compress.quantize import LayerQuantizers, layer_quantizers
 from .config import ModelConfig, QuantConfig
-from .layers import ClsPooling, QLayerNorm, QMultiHeadSelfAttention, QPositionEmbedding, \
-    QTokenEmbedding
+from .layers import (
+    ClsPooling,
+    QLayerNorm,
+    QMultiHeadSelfAttention,
+    QPositionEmbedding,
+    QTokenEmbedding,
+)
 
 
 def _dense(units: int, q: LayerQuantizers, name: str) -> QDense:
@@ -79,3 +84,10 @@ def build_model(cfg: ModelConfig, quant: QuantConfig, features: int | None = Non
     x = _act(x, q.activation, "pool_act")
     out = _dense(cfg.classes, q, "classifier")(x)
     return tf.keras.Model(inp, out, name=name)
+
+
+def load_model(path) -> tf.keras.Model:
+    """Load a saved model (h5 or .keras) with our layers and QKeras' registered."""
+    from .layers import custom_objects
+
+    return tf.keras.models.load_model(str(path), custom_objects=custom_objects(), compile=False)

@@ -7,8 +7,8 @@ the model builder never spells a quantizer itself.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from ..config import QuantConfig
 

@@ -5,9 +5,9 @@ Built-ins are a registry (name -> loader); anything else is read as a labelled t
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import partial
 from pathlib import Path
-from typing import Callable
 
 from ..config import DataConfig
 from ..errors import QTError

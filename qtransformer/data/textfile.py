@@ -72,7 +72,7 @@ def _has_header(first: list[str], mode: str, text_col, label_col) -> bool:
     lowered = {f.strip().lower() for f in first}
     named = {str(c) for c in (text_col, label_col) if c is not None and not str(c).isdigit()}
     return bool(named & {f.strip() for f in first}) or bool(
-        lowered & set(TEXT_NAMES) and lowered & set(LABEL_NAMES))
+        lowered & (set(TEXT_NAMES) | set(LABEL_NAMES)))
 
 
 def read_labelled_text(path: str | Path, text_column: str | None = None,

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 from tokenizers import BertWordPieceTokenizer
+from tokenizers.processors import BertProcessing
 
 from ..errors import QTError
 
@@ -25,6 +26,9 @@ def train_tokenizer(texts: list[str], vocab_size: int) -> BertWordPieceTokenizer
     tok = BertWordPieceTokenizer(lowercase=True)
     tok.train_from_iterator(texts, vocab_size=vocab_size, min_frequency=2,
                             special_tokens=SPECIAL, show_progress=False)
+    # Training does not install BERT's "[CLS] ... [SEP]" template; loading a vocab.txt does.
+    tok.post_processor = BertProcessing(("[SEP]", tok.token_to_id("[SEP]")),
+                                        ("[CLS]", tok.token_to_id("[CLS]")))
     return tok
 
 

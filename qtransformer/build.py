@@ -1,0 +1,137 @@
+"""``python -m qtransformer.build``: the whole flow as a readable list of stages.
+
+    data -> model -> train (QAT) -> evaluate -> save model + report
+
+Each stage reads its part of the :class:`~qtransformer.config.BuildConfig` and returns
+artefacts; this module only wires them together.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from . import __version__
+from .boards import BOARDS, get_board
+from .config import BuildConfig, load_config, parse_bits
+from .errors import QTError
+from .outputs import check_output, discard, publish, staging_dir
+
+EPILOG = """examples:
+  python -m qtransformer.build --board pynq-z2
+  python -m qtransformer.build --dataset reviews.tsv --bits ternary --epochs 20
+  python -m qtransformer.build --config models/digits-8-pynq-z2/config.yaml --output rerun
+
+Outputs go to models/<run>/ (report.json, report.md, model.h5, config.yaml).
+Known boards: """ + ", ".join(sorted(BOARDS))
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python -m qtransformer.build", epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Train a quantized transformer classifier for an FPGA board, evaluate it "
+                    "and write the model and a report.")
+    a = p.add_argument
+    a("--board", help="target board (default pynq-z2)")
+    a("--dataset", help="built-in data set (digits, digits-patches) or a TSV/CSV file "
+                        "with text and label columns (default digits)")
+    a("--val-file", help="separate validation file (default: split from --dataset)")
+    a("--test-file", help="separate test file (default: split from --dataset)")
+    a("--text-column", help="text column: header name or 0-based index (default: detect)")
+    a("--label-column", help="label column: header name or 0-based index (default: detect)")
+    a("--header", choices=["auto", "yes", "no"], help="does the file have a header line")
+    a("--vocab-size", type=int, help="WordPiece vocabulary trained on the training split")
+    a("--vocab-file", help="use this BERT vocab.txt instead of training a vocabulary")
+    a("--seq-len", type=int, help="tokens per example (default 32 for text, 8 for digits)")
+    a("--bits", help="weight quantization: float, binary, ternary or an integer 2..16 "
+                     "(default 8)")
+    a("--act-bits", type=int, help="activation width in bits (default 8)")
+    a("--d-model", type=int, help="embedding width (default 32)")
+    a("--heads", type=int, help="attention heads (default 4)")
+    a("--ff-dim", type=int, help="FFN hidden width (default 64)")
+    a("--layers", type=int, help="encoder blocks (default 2)")
+    a("--pooling", choices=["mean", "cls"], help="sequence pooling (default mean)")
+    a("--epochs", type=int, help="maximum training epochs (default 40; early stopping)")
+    a("--batch-size", type=int, help="batch size (default 64)")
+    a("--lr", type=float, help="learning rate (default 2e-3)")
+    a("--seed", type=int, help="seed for split, initialisation and shuffling (default 0)")
+    a("--output", help="output directory (default models/<dataset>-<bits>-<board>)")
+    a("--config", help="YAML config with any of the settings above (flags override it); "
+                       "every run writes its resolved config.yaml")
+    a("--force", action="store_true", help="replace an existing output directory")
+    a("--quiet", action="store_true", help="no per-epoch lines (stage lines still print)")
+    a("--version", action="version", version=f"qtransformer {__version__}")
+    return p
+
+
+_FLAGS = {  # flag dest -> (section, field)
+    "board": (None, "board"), "output": (None, "output"),
+    "dataset": ("data", "dataset"), "val_file": ("data", "val_file"),
+    "test_file": ("data", "test_file"), "text_column": ("data", "text_column"),
+    "label_column": ("data", "label_column"), "header": ("data", "header"),
+    "vocab_size": ("data", "vocab_size"), "vocab_file": ("data", "vocab_file"),
+    "seq_len": ("data", "seq_len"), "bits": ("quant", "bits"), "act_bits": ("quant", "act_bits"),
+    "d_model": ("model", "d_model"), "heads": ("model", "heads"), "ff_dim": ("model", "ff_dim"),
+    "layers": ("model", "layers"), "pooling": ("model", "pooling"),
+    "epochs": ("train", "epochs"), "batch_size": ("train", "batch_size"),
+    "lr": ("train", "learning_rate"), "seed": ("train", "seed"),
+}
+
+
+def resolve_config(args: argparse.Namespace) -> BuildConfig:
+    """YAML (if any), then the flags given on the command line, then validation."""
+    cfg = load_config(args.config) if args.config else BuildConfig()
+    for dest, (section, name) in _FLAGS.items():
+        value = getattr(args, dest)
+        if value is not None:
+            setattr(getattr(cfg, section) if section else cfg, name, value)
+    cfg.force = cfg.force or args.force
+    cfg.quant.bits = parse_bits(cfg.quant.bits)
+    get_board(cfg.board)
+    cfg.validate()
+    return cfg
+
+
+def run_name(cfg: BuildConfig) -> str:
+    stem = Path(cfg.data.dataset).stem if cfg.data.dataset not in ("digits", "digits-patches") \
+        else cfg.data.dataset
+    return f"{stem}-{cfg.quant.bits}-{cfg.board}"
+
+
+def output_dir(cfg: BuildConfig) -> Path:
+    return Path(cfg.output) if cfg.output else Path("models") / run_name(cfg)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        cfg = resolve_config(args)
+        out = output_dir(cfg)
+        check_output(out, cfg.force)
+    except QTError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    from .pipeline import run_pipeline  # heavy imports (TensorFlow) only after the checks
+
+    stage = staging_dir(out)
+    try:
+        report = run_pipeline(cfg, stage, out.name, verbose=not args.quiet)
+        publish(stage, out)
+    except QTError as exc:
+        discard(stage)
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except BaseException:
+        discard(stage)
+        raise
+    print(f"done in {report['seconds']:.0f} s: accuracy {report['accuracy']:.4f}, macro-F1 "
+          f"{report['f1']:.4f}, {report['model_bits']:,} bits -> {out}/report.md")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,9 @@
+"""Evaluation stage: classification metrics, model size in bits, BOPs, reports."""
+
+from __future__ import annotations
+
+from .costs import model_costs
+from .metrics import classification_metrics
+from .report import write_report
+
+__all__ = ["classification_metrics", "model_costs", "write_report"]

@@ -1,0 +1,27 @@
+"""Accuracy, per-class and macro precision / recall / F1, confusion matrix."""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.metrics import accuracy_score, confusion_matrix, precision_recall_fscore_support
+
+
+def classification_metrics(y_true: np.ndarray, logits: np.ndarray,
+                           class_names: list[str]) -> dict:
+    """Metrics of ``argmax(logits)`` against ``y_true``; macro averages are the headline."""
+    y_pred = np.asarray(logits).argmax(axis=-1)
+    labels = list(range(len(class_names)))
+    p, r, f, s = precision_recall_fscore_support(y_true, y_pred, labels=labels, zero_division=0)
+    mp, mr, mf, _ = precision_recall_fscore_support(y_true, y_pred, labels=labels,
+                                                    average="macro", zero_division=0)
+    return {
+        "accuracy": float(accuracy_score(y_true, y_pred)),
+        "precision": float(mp),
+        "recall": float(mr),
+        "f1": float(mf),
+        "per_class": {name: {"precision": float(p[i]), "recall": float(r[i]),
+                             "f1": float(f[i]), "support": int(s[i])}
+                      for i, name in enumerate(class_names)},
+        "confusion_matrix": confusion_matrix(y_true, y_pred, labels=labels).tolist(),
+        "n": int(len(y_true)),
+    }

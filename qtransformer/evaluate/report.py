@@ -1,0 +1,71 @@
+"""report.json (machine-readable, flat headline keys) and report.md (for people)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+
+def _pct(x: float) -> str:
+    return f"{100 * x:.2f}%"
+
+
+def _metrics_md(r: dict) -> list[str]:
+    m = r["test"]
+    lines = ["## Test metrics", "",
+             f"- accuracy: **{_pct(m['accuracy'])}** on {m['n']} examples",
+             f"- macro precision / recall / F1: {_pct(m['precision'])} / {_pct(m['recall'])} / "
+             f"{_pct(m['f1'])}", "",
+             "| class | precision | recall | F1 | support |", "|---|---|---|---|---|"]
+    for name, c in m["per_class"].items():
+        lines.append(f"| {name} | {_pct(c['precision'])} | {_pct(c['recall'])} | "
+                     f"{_pct(c['f1'])} | {c['support']} |")
+    names = list(m["per_class"])
+    lines += ["", "Confusion matrix (rows: true, columns: predicted):", "",
+              "| | " + " | ".join(names) + " |", "|---" * (len(names) + 1) + "|"]
+    for name, row in zip(names, m["confusion_matrix"]):
+        lines.append(f"| **{name}** | " + " | ".join(str(v) for v in row) + " |")
+    return lines
+
+
+def _costs_md(r: dict) -> list[str]:
+    c = r["costs"]
+    lines = ["", "## Size and operations", "",
+             f"- parameters: {c['params']:,}; size: {c['model_bits']:,} bits "
+             f"({c['model_kib']:.2f} KiB); MACs: {c['macs']:,}; BOPs: {c['bops']:,}", "",
+             "| layer | type | params | bits | MACs | BOPs | output bits |",
+             "|---|---|---|---|---|---|---|"]
+    for lay in c["layers"]:
+        lines.append(f"| {lay['name']} | {lay['type']} | {lay['params']:,} | {lay['bits']:,} | "
+                     f"{lay['macs']:,} | {lay['bops']:,} | {lay['output_bits']} |")
+    return lines
+
+
+def render_markdown(r: dict) -> str:
+    b, q, mo, t = r["board"], r["config"]["quant"], r["config"]["model"], r["training"]
+    lines = [f"# qtransformer run `{r['run']}`", "",
+             f"- data set: {r['data']['name']} ({r['data']['train']} train / {r['data']['val']} "
+             f"val / {r['data']['test']} test, {r['data']['classes']} classes, sequence "
+             f"{r['data']['seq_len']})",
+             f"- model: {mo['layers']} layers, d_model {mo['d_model']}, {mo['heads']} heads, "
+             f"FFN {mo['ff_dim']}, {mo['pooling']} pooling",
+             f"- quantization: weights `{q['bits']}`, activations {q['act_bits']} bits, scores "
+             f"{q['score_bits']} bits, probabilities {q['prob_bits']} bits",
+             f"- board: {b['name']} ({b['part']}, {b['clock_mhz']:g} MHz; {b['lut']:,} LUT, "
+             f"{b['ff']:,} FF, {b['bram36']} BRAM36, {b['dsp']} DSP)",
+             f"- training: {t['epochs_run']} epochs (best {t['best_epoch']}, val acc "
+             f"{_pct(t['best_val_accuracy'])}) in {t['seconds']:.0f} s; seed {r['seed']}",
+             f"- total run time: {r['seconds']:.0f} s", ""]
+    lines += _metrics_md(r) + _costs_md(r)
+    for section in r.get("extra_markdown", []):
+        lines += ["", section]
+    return "\n".join(lines) + "\n"
+
+
+def write_report(r: dict, out_dir: Path) -> tuple[Path, Path]:
+    """Write report.json and report.md into ``out_dir``."""
+    jpath, mpath = out_dir / "report.json", out_dir / "report.md"
+    body = {k: v for k, v in r.items() if k != "extra_markdown"}
+    jpath.write_text(json.dumps(body, indent=2) + "\n")
+    mpath.write_text(render_markdown(r))
+    return jpath, mpath

@@ -1,0 +1,96 @@
+"""The stages of a build, in the order data flows. Each prints one progress line."""
+
+from __future__ import annotations
+
+import platform
+import time
+import warnings
+from pathlib import Path
+
+from . import __version__
+from .boards import get_board
+from .config import BuildConfig
+from .data import Dataset, load_dataset
+from .evaluate import classification_metrics, model_costs, write_report
+from .model import build_model
+from .train import seed_everything, train
+
+
+def _say(verbose: bool, text: str) -> None:
+    """Stage lines always print (they are the progress); ``verbose`` adds per-epoch lines."""
+    print(text, flush=True)
+
+
+def stage_data(cfg: BuildConfig, verbose: bool) -> Dataset:
+    data = load_dataset(cfg.data, cfg.train.seed)
+    cfg.data.seq_len = data.seq_len
+    s = data.summary()
+    _say(verbose, f"[data] {s['name']}: {s['train']} train / {s['val']} val / {s['test']} test, "
+                  f"{s['classes']} classes, sequence {s['seq_len']}"
+                  + (f", vocabulary {s['vocab_size']}" if s["vocab_size"] else ""))
+    return data
+
+
+def stage_model(cfg: BuildConfig, data: Dataset, verbose: bool):
+    m = cfg.model
+    m.seq_len, m.classes = data.seq_len, data.classes
+    m.vocab_size = data.vocab_size if data.kind == "tokens" else None
+    features = int(data.x_train.shape[-1]) if data.kind == "patches" else None
+    model = build_model(m, cfg.quant, features)
+    _say(verbose, f"[model] {m.layers} blocks, d_model {m.d_model}, {m.heads} heads, FFN "
+                  f"{m.ff_dim}; weights {cfg.quant.bits}; {model.count_params():,} parameters")
+    return model
+
+
+def stage_evaluate(model, data: Dataset, verbose: bool) -> tuple[dict, dict]:
+    logits = model.predict(data.x_test, batch_size=256, verbose=0)
+    metrics = classification_metrics(data.y_test, logits, data.class_names)
+    costs = model_costs(model)
+    _say(verbose, f"[evaluate] test accuracy {metrics['accuracy']:.4f}, macro-F1 "
+                  f"{metrics['f1']:.4f}, {costs['model_bits']:,} bits, {costs['bops']:,} BOPs")
+    return metrics, costs
+
+
+def stage_save(model, data: Dataset, cfg: BuildConfig, out: Path) -> None:
+    with warnings.catch_warnings():  # Keras calls h5 "legacy"; QKeras and hls4ml read it
+        warnings.simplefilter("ignore")
+        model.save(out / "model.h5")
+    if data.tokenizer is not None:
+        data.tokenizer.save_model(str(out))  # vocab.txt, for the host-side tokenizer
+    cfg.to_yaml(out / "config.yaml")
+
+
+def run_pipeline(cfg: BuildConfig, out: Path, run: str, verbose: bool = True) -> dict:
+    """Run every stage into ``out``; return the report dict (also written to disk)."""
+    t0 = time.time()
+    board = get_board(cfg.board)
+    seed_everything(cfg.train.seed)
+    data = stage_data(cfg, verbose)
+    model = stage_model(cfg, data, verbose)
+    _say(verbose, f"[train] up to {cfg.train.epochs} epochs, batch {cfg.train.batch_size}")
+    result = train(model, data, cfg.train, verbose)
+    metrics, costs = stage_evaluate(model, data, verbose)
+    stage_save(model, data, cfg, out)
+    report = {
+        "run": run, "version": __version__, "seed": cfg.train.seed,
+        "accuracy": metrics["accuracy"], "precision": metrics["precision"],
+        "recall": metrics["recall"], "f1": metrics["f1"], "model_bits": costs["model_bits"],
+        "bops": costs["bops"], "params": costs["params"],
+        "board": board.to_dict(), "data": data.summary(), "config": cfg.to_dict(),
+        "training": {k: v for k, v in vars(result).items()}, "test": metrics, "costs": costs,
+        "environment": _environment(),
+    }
+    report["seconds"] = time.time() - t0
+    write_report(report, out)
+    _say(verbose, f"[report] {run}/report.json, report.md, model.h5, config.yaml")
+    return report
+
+
+def _environment() -> dict:
+    import hls4ml
+    import qkeras
+    import tensorflow as tf
+
+    return {"python": platform.python_version(), "tensorflow": tf.__version__,
+            "qkeras": getattr(qkeras, "__version__", "?"), "hls4ml": hls4ml.__version__,
+            "platform": platform.platform()}

@@ -1,0 +1,125 @@
+"""The CLI end to end: the default flow on a tiny model, and every bad input."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from qtransformer.build import main
+from tests.conftest import REPO, TINY_FLAGS
+
+
+def _fails(argv, capsys, message):
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error:") and message in err
+    assert len(err.splitlines()) == 1, err
+
+
+def test_default_flow_writes_model_and_report(tmp_path):
+    out = tmp_path / "run"
+    proc = subprocess.run([sys.executable, "-m", "qtransformer.build", "--board", "pynq-z2",
+                           "--output", str(out), *TINY_FLAGS], cwd=REPO, capture_output=True,
+                          text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    report = json.loads((out / "report.json").read_text())
+    for key in ("accuracy", "precision", "recall", "f1", "model_bits"):
+        assert 0 <= report[key] if key != "model_bits" else report[key] > 0
+    assert report["accuracy"] > 0.15  # two epochs of a tiny model beat chance (0.10)
+    assert report["board"]["part"] == "xc7z020clg400-1"
+    assert len(report["test"]["confusion_matrix"]) == 10
+    assert {"model.h5", "report.md", "config.yaml"} <= {p.name for p in out.iterdir()}
+    assert "[train]" in proc.stdout and "  epoch " not in proc.stdout  # --quiet: no epochs
+
+
+def test_same_seed_same_metrics_and_config_reproduces(tmp_path, capsys):
+    a, b, c = tmp_path / "a", tmp_path / "b", tmp_path / "c"
+    assert main(["--output", str(a), "--seed", "7", *TINY_FLAGS]) == 0
+    assert main(["--output", str(b), "--seed", "7", *TINY_FLAGS]) == 0
+    assert main(["--config", str(a / "config.yaml"), "--output", str(c), "--quiet"]) == 0
+    ra, rb, rc = (json.loads((d / "report.json").read_text()) for d in (a, b, c))
+    assert ra["test"] == rb["test"] == rc["test"]
+    assert ra["model_bits"] == rc["model_bits"]
+
+
+def test_text_file_flow(tmp_path, text_file):
+    out = tmp_path / "t"
+    assert main(["--dataset", str(text_file), "--seq-len", "8", "--vocab-size", "60",
+                 "--bits", "ternary", "--output", str(out), *TINY_FLAGS]) == 0
+    report = json.loads((out / "report.json").read_text())
+    assert report["data"]["kind"] == "tokens" and report["config"]["quant"]["bits"] == "ternary"
+    assert (out / "vocab.txt").is_file()
+
+
+@pytest.mark.parametrize("argv,message", [
+    (["--board", "pynq-z9"], "unknown board 'pynq-z9'"),
+    (["--bits", "0"], "invalid bits '0'"),
+    (["--bits", "33"], "invalid bits '33'"),
+    (["--bits", "abc"], "invalid bits 'abc'"),
+    (["--heads", "3"], "divisible"),
+    (["--config", "/nonexistent/c.yaml"], "config file not found"),
+])
+def test_bad_flags(tmp_path, capsys, argv, message):
+    _fails([*argv, "--output", str(tmp_path / "o")], capsys, message)
+    assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize("content,message", [
+    (None, "not found"), (b"", "empty"), (b"sentence\tlabel\nok\t1\nfine\t1\n", "one class"),
+    (b"sentence\tlabel\nok\t1\nbad \xe9\t0\n", "not UTF-8"),
+    (b"sentence\tscore\nok\t1\nbad\t0\n", "no label column"),
+])
+def test_bad_data_files(tmp_path, capsys, content, message):
+    path = tmp_path / "d.tsv"
+    if content is not None:
+        path.write_bytes(content)
+    _fails(["--dataset", str(path), "--output", str(tmp_path / "o"), *TINY_FLAGS], capsys,
+           message)
+    assert not (tmp_path / "o").exists()
+    assert [p.name for p in tmp_path.iterdir()] == ([path.name] if content is not None else [])
+
+
+def test_missing_label_column_flag(tmp_path, capsys, text_file):
+    _fails(["--dataset", str(text_file), "--label-column", "target", "--output",
+            str(tmp_path / "o"), *TINY_FLAGS], capsys, "'target' not in header")
+
+
+def test_existing_output_kept_without_force(tmp_path, capsys):
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "keep.txt").write_text("mine")
+    _fails(["--output", str(out), *TINY_FLAGS], capsys, "already exists; pass --force")
+    assert (out / "keep.txt").read_text() == "mine"
+
+
+def test_force_replaces_only_after_success(tmp_path, capsys):
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "keep.txt").write_text("mine")
+    bad = tmp_path / "bad.tsv"
+    bad.write_bytes(b"")
+    _fails(["--dataset", str(bad), "--output", str(out), "--force", *TINY_FLAGS], capsys, "empty")
+    assert (out / "keep.txt").read_text() == "mine"          # failed run changed nothing
+    assert main(["--output", str(out), "--force", *TINY_FLAGS]) == 0
+    assert (out / "report.json").is_file() and not (out / "keep.txt").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.tsv", "run"]  # no leftovers
+
+
+def test_unwritable_output(tmp_path, capsys):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    _fails(["--output", str(blocker / "run"), *TINY_FLAGS], capsys, "cannot write output")
+    _fails(["--output", str(blocker), *TINY_FLAGS], capsys, "not a directory")
+    assert blocker.read_text() == "x"
+
+
+def test_help_documents_flags():
+    proc = subprocess.run([sys.executable, "-m", "qtransformer.build", "--help"], cwd=REPO,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0
+    for flag in ("--board", "--dataset", "--text-column", "--label-column", "--bits", "--epochs",
+                 "--seed", "--output", "--config", "--force", "pynq-z2"):
+        assert flag in proc.stdout

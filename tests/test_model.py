@@ -1,0 +1,76 @@
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from qtransformer.config import ModelConfig, QuantConfig
+from qtransformer.evaluate import model_costs
+from qtransformer.layers.softmax import exp_table, fixed_softmax
+from qtransformer.model import build_model, load_model
+
+TINY = dict(d_model=8, heads=2, ff_dim=16, layers=1, seq_len=4, classes=3)
+
+
+def _x(n=5, seed=0):
+    return np.random.default_rng(seed).integers(0, 17, (n, 4, 6)).astype("float32") / 16
+
+
+@pytest.mark.parametrize("bits", ["float", "binary", "ternary", "4", "8"])
+def test_build_save_load_same_outputs(tmp_path, bits):
+    tf.keras.utils.set_random_seed(0)
+    m = build_model(ModelConfig(**TINY), QuantConfig(bits=bits), features=6)
+    x = _x()
+    m.save(tmp_path / "m.h5")
+    back = load_model(tmp_path / "m.h5")
+    np.testing.assert_array_equal(m.predict(x, verbose=0), back.predict(x, verbose=0))
+    assert m.output_shape == (None, 3)
+
+
+def test_token_model_and_cls_pooling():
+    tf.keras.utils.set_random_seed(0)
+    m = build_model(ModelConfig(**TINY, vocab_size=50, pooling="cls"), QuantConfig(), None)
+    out = m.predict(np.array([[2, 7, 9, 3]], dtype="int32"), verbose=0)
+    assert out.shape == (1, 3)
+
+
+def test_fixed_softmax_is_integer_exact_and_normalised():
+    frac, prob_frac = 4, 8
+    table = exp_table(10, frac, 0.5, 12)
+    s = tf.constant(np.random.default_rng(1).integers(-512, 512, (3, 7)) / 2**frac, tf.float32)
+    p = fixed_softmax(s, table, frac, prob_frac).numpy()
+    raw = p * 2**prob_frac
+    np.testing.assert_array_equal(raw, np.round(raw))       # on the 2**-8 grid
+    assert (p.sum(-1) <= 1 + 1e-6).all() and (p.sum(-1) > 1 - 7 / 2**prob_frac).all()
+    # The same integer recipe in NumPy gives the same numbers (this is what HLS computes).
+    s_raw = np.round(s.numpy() * 2**frac).astype(np.int64)
+    e = table[np.minimum(s_raw.max(-1, keepdims=True) - s_raw, len(table) - 1)]
+    np.testing.assert_array_equal(raw, e * 2**prob_frac // e.sum(-1, keepdims=True))
+    ref = tf.nn.softmax(s * 0.5).numpy()
+    assert np.abs(p - ref).max() < 4 / 2**prob_frac
+
+
+def test_quantized_attention_trains():
+    tf.keras.utils.set_random_seed(0)
+    m = build_model(ModelConfig(**TINY), QuantConfig(bits="4"), features=6)
+    attn = m.get_layer("block0_attn")
+    x = tf.constant(_x(8))
+    with tf.GradientTape() as tape:
+        loss = tf.reduce_sum(m(x) ** 2)
+    grads = tape.gradient(loss, attn.trainable_weights)
+    assert all(g is not None and float(tf.reduce_sum(tf.abs(g))) > 0 for g in grads)
+
+
+def test_costs_follow_quantizers():
+    tf.keras.utils.set_random_seed(0)
+    cfg = ModelConfig(**TINY)
+    f = model_costs(build_model(cfg, QuantConfig(bits="float"), features=6))
+    q8 = model_costs(build_model(cfg, QuantConfig(bits="8"), features=6))
+    b = model_costs(build_model(cfg, QuantConfig(bits="binary"), features=6))
+    assert f["model_bits"] == 32 * f["params"]
+    assert f["params"] == q8["params"] == b["params"]
+    assert q8["model_bits"] == 8 * q8["params"]           # weights, biases and tables at 8 bits
+    assert b["model_bits"] < q8["model_bits"] < f["model_bits"]
+    assert f["macs"] == q8["macs"] > 0
+    assert b["bops"] < q8["bops"] < f["bops"]
+    attn = next(x for x in q8["layers"] if x["name"] == "block0_attn")
+    # 4 projections of 4x8x8 plus QK^T and PV (2 heads x 4 x 4 x 4 each)
+    assert attn["macs"] == 4 * 4 * 8 * 8 + 2 * (2 * 4 * 4 * 4)
