@@ -43,6 +43,7 @@ def parser() -> argparse.ArgumentParser:
     a("--text-column", help="text column: header name or 0-based index (default: detect)")
     a("--label-column", help="label column: header name or 0-based index (default: detect)")
     a("--header", choices=["auto", "yes", "no"], help="does the file have a header line")
+    a("--max-examples", type=int, help="use only the first N training examples")
     a("--vocab-size", type=int, help="WordPiece vocabulary trained on the training split")
     a("--vocab-file", help="use this BERT vocab.txt instead of training a vocabulary")
     a("--seq-len", type=int, help="tokens per example (default 32 for text, 8 for digits)")
@@ -58,6 +59,8 @@ def parser() -> argparse.ArgumentParser:
     a("--batch-size", type=int, help="batch size (default 64)")
     a("--lr", type=float, help="learning rate (default 2e-3)")
     a("--seed", type=int, help="seed for split, initialisation and shuffling (default 0)")
+    a("--teacher", help="distil from this fine-tuned teacher run directory (made by "
+                        "'python -m qtransformer.bert finetune'); text data sets only")
     a("--output", help="output directory (default models/<dataset>-<bits>-<board>)")
     a("--config", help="YAML config with any of the settings above (flags override it); "
                        "every run writes its resolved config.yaml")
@@ -68,11 +71,12 @@ def parser() -> argparse.ArgumentParser:
 
 
 _FLAGS = {  # flag dest -> (section, field)
-    "board": (None, "board"), "output": (None, "output"),
+    "board": (None, "board"), "output": (None, "output"), "teacher": (None, "teacher"),
     "dataset": ("data", "dataset"), "val_file": ("data", "val_file"),
     "test_file": ("data", "test_file"), "text_column": ("data", "text_column"),
     "label_column": ("data", "label_column"), "header": ("data", "header"),
-    "vocab_size": ("data", "vocab_size"), "vocab_file": ("data", "vocab_file"),
+    "max_examples": ("data", "max_examples"), "vocab_size": ("data", "vocab_size"),
+    "vocab_file": ("data", "vocab_file"),
     "seq_len": ("data", "seq_len"), "bits": ("quant", "bits"), "act_bits": ("quant", "act_bits"),
     "d_model": ("model", "d_model"), "heads": ("model", "heads"), "ff_dim": ("model", "ff_dim"),
     "layers": ("model", "layers"), "pooling": ("model", "pooling"),

@@ -121,6 +121,8 @@ class TrainConfig:
     learning_rate: float = 2e-3
     patience: int = 8
     seed: int = 0
+    distill_alpha: float = 0.5        # weight of the label loss when a teacher is given
+    distill_temperature: float = 2.0
 
     def validate(self) -> None:
         for name in ("epochs", "batch_size"):
@@ -129,6 +131,8 @@ class TrainConfig:
                 raise QTError(f"invalid {name} {value!r}: expected a positive integer")
         if not self.learning_rate > 0:
             raise QTError(f"invalid learning_rate {self.learning_rate!r}")
+        if not 0.0 <= self.distill_alpha <= 1.0 or not self.distill_temperature > 0:
+            raise QTError("distill_alpha must lie in [0, 1] and distill_temperature be > 0")
 
 
 @dataclass
@@ -136,6 +140,7 @@ class BuildConfig:
     board: str = "pynq-z2"
     output: str | None = None        # None: models/<run name>
     force: bool = False
+    teacher: str | None = None       # fine-tuned teacher run directory -> distillation
     data: DataConfig = field(default_factory=DataConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     quant: QuantConfig = field(default_factory=QuantConfig)

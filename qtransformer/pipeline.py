@@ -68,7 +68,14 @@ def run_pipeline(cfg: BuildConfig, out: Path, run: str, verbose: bool = True) ->
     data = stage_data(cfg, verbose)
     model = stage_model(cfg, data, verbose)
     _say(verbose, f"[train] up to {cfg.train.epochs} epochs, batch {cfg.train.batch_size}")
-    result = train(model, data, cfg.train, verbose)
+    teacher = None
+    if cfg.teacher:
+        from .distill import teacher_logits
+
+        teacher = teacher_logits(cfg.teacher, data)
+        _say(verbose, f"[distill] alpha {cfg.train.distill_alpha}, temperature "
+                      f"{cfg.train.distill_temperature}")
+    result = train(model, data, cfg.train, verbose, teacher=teacher)
     metrics, costs = stage_evaluate(model, data, verbose)
     stage_save(model, data, cfg, out)
     report = {

@@ -48,23 +48,35 @@ class TrainResult:
     history: dict
 
 
-def compile_model(model: tf.keras.Model, learning_rate: float) -> None:
+def compile_model(model: tf.keras.Model, learning_rate: float, loss=None, metric=None) -> None:
     model.compile(optimizer=tf.keras.optimizers.Adam(learning_rate),
-                  loss=tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-                  metrics=["accuracy"])
+                  loss=loss or tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+                  metrics=[metric or "accuracy"])
 
 
 def train(model: tf.keras.Model, data: Dataset, cfg: TrainConfig, verbose: bool = True,
-          extra_callbacks: list | None = None) -> TrainResult:
-    """Fit with early stopping on validation accuracy, restoring the best weights."""
-    compile_model(model, cfg.learning_rate)
+          extra_callbacks: list | None = None,
+          teacher: dict[str, np.ndarray] | None = None) -> TrainResult:
+    """Fit with early stopping on validation accuracy, restoring the best weights.
+
+    With ``teacher`` (logits for the train and val splits) the loss is the distillation loss.
+    """
+    y_train, y_val = data.y_train, data.y_val
+    if teacher is None:
+        compile_model(model, cfg.learning_rate)
+    else:
+        from .distill import distill_loss, pack, packed_accuracy
+
+        y_train, y_val = pack(y_train, teacher["train"]), pack(y_val, teacher["val"])
+        compile_model(model, cfg.learning_rate,
+                      distill_loss(cfg.distill_alpha, cfg.distill_temperature), packed_accuracy)
     callbacks = [tf.keras.callbacks.EarlyStopping(
         monitor="val_accuracy", patience=cfg.patience, restore_best_weights=True, mode="max")]
     if verbose:
         callbacks.append(EpochLog(cfg.epochs))
     callbacks += extra_callbacks or []
     t0 = time.time()
-    hist = model.fit(data.x_train, data.y_train, validation_data=(data.x_val, data.y_val),
+    hist = model.fit(data.x_train, y_train, validation_data=(data.x_val, y_val),
                      epochs=cfg.epochs, batch_size=cfg.batch_size, shuffle=True, verbose=0,
                      callbacks=callbacks)
     val = np.asarray(hist.history.get("val_accuracy", [0.0]))

@@ -25,6 +25,7 @@ class Dataset:
     kind: str                       # "patches" or "tokens"
     vocab_size: int | None = None   # tokens only
     tokenizer: object | None = field(default=None, repr=False)
+    texts: dict[str, np.ndarray] | None = field(default=None, repr=False)  # raw text per split
 
     @property
     def seq_len(self) -> int:

@@ -57,4 +57,5 @@ def load(cfg: DataConfig, seed: int) -> Dataset:
     seq_len = cfg.seq_len or DEFAULT_SEQ_LEN
     ids = lambda t: encode(tok, list(t), seq_len)  # noqa: E731
     return Dataset(cfg.dataset, ids(x), y, ids(x_val), y_val, ids(x_test), y_test, names,
-                   "tokens", vocab_size=tok.get_vocab_size(), tokenizer=tok)
+                   "tokens", vocab_size=tok.get_vocab_size(), tokenizer=tok,
+                   texts={"train": x, "val": x_val, "test": x_test})

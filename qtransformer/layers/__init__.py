@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from .attention import QMultiHeadSelfAttention
 from .embedding import ClsPooling, QPositionEmbedding, QTokenEmbedding
+from .masking import MaskedMeanPooling, PadMask
 from .norm import QLayerNorm
 
-LAYERS = (QMultiHeadSelfAttention, QLayerNorm, QTokenEmbedding, QPositionEmbedding, ClsPooling)
+LAYERS = (QMultiHeadSelfAttention, QLayerNorm, QTokenEmbedding, QPositionEmbedding, ClsPooling,
+          PadMask, MaskedMeanPooling)
 
 
 def custom_objects() -> dict:
@@ -18,5 +20,5 @@ def custom_objects() -> dict:
     return objects
 
 
-__all__ = ["LAYERS", "custom_objects", "ClsPooling", "QLayerNorm", "QMultiHeadSelfAttention",
-           "QPositionEmbedding", "QTokenEmbedding"]
+__all__ = ["LAYERS", "custom_objects", "ClsPooling", "MaskedMeanPooling", "PadMask", "QLayerNorm",
+           "QMultiHeadSelfAttention", "QPositionEmbedding", "QTokenEmbedding"]

@@ -71,28 +71,37 @@ class QMultiHeadSelfAttention(tf.keras.layers.Layer):
         b, s = tf.shape(x)[0], tf.shape(x)[1]
         return tf.transpose(tf.reshape(x, (b, s, self.heads, self.d_head)), (0, 2, 1, 3))
 
-    def attention_probs(self, x):
+    def attention_probs(self, x, attention_mask=None):
         """Per-head probabilities ``(batch, heads, seq, seq)``; token pruning reads these."""
         w = self.quantized_weights()
         q = self._split(self._project(x, w, "query"))
         k = self._split(self._project(x, w, "key"))
-        return self._probs(q, k)
+        return self._probs(q, k, attention_mask)
 
-    def _probs(self, q, k):
+    def _probs(self, q, k, attention_mask=None):
         scores = tf.einsum("bhqd,bhkd->bhqk", q, k)
+        keep = None
+        if attention_mask is not None:  # (batch, seq) of 1 = token, 0 = padding
+            keep = tf.cast(attention_mask, tf.bool)[:, None, None, :]
+        if self.fixed:
+            scores = self._sq(scores)
+        logits = scores * self.scale
+        if keep is not None:
+            logits = tf.where(keep, logits, tf.float32.min)
+        soft = tf.nn.softmax(logits, axis=-1)
         if not self.fixed:
-            return tf.nn.softmax(scores * self.scale, axis=-1)
-        scores = self._sq(scores)
-        soft = tf.nn.softmax(scores * self.scale, axis=-1)
+            return soft
         prob_frac = self.prob_bits - 1
-        return ste(fixed_softmax(scores, self.exp_table, self.score_frac, prob_frac), soft)
+        return ste(fixed_softmax(scores, self.exp_table, self.score_frac, prob_frac, keep), soft)
 
-    def call(self, x):
+    def call(self, x, attention_mask=None):
+        """``attention_mask`` (optional, ``(batch, seq)``, 1 = attend) hides padding keys."""
         w = self.quantized_weights()
         q = self._split(self._project(x, w, "query"))
         k = self._split(self._project(x, w, "key"))
         v = self._split(self._project(x, w, "value"))
-        ctx = apply(self._aq, tf.einsum("bhqk,bhkd->bhqd", self._probs(q, k), v))
+        probs = self._probs(q, k, attention_mask)
+        ctx = apply(self._aq, tf.einsum("bhqk,bhkd->bhqd", probs, v))
         b, s = tf.shape(x)[0], tf.shape(x)[1]
         ctx = tf.reshape(tf.transpose(ctx, (0, 2, 1, 3)), (b, s, self.d_model))
         return self._project(ctx, w, "output")

@@ -28,15 +28,20 @@ def exp_table(score_bits: int, score_frac: int, scale: float, exp_frac: int) -> 
     return np.round(np.exp(-idx * 2.0**-score_frac * scale) * 2.0**exp_frac).astype(np.int64)
 
 
-def fixed_softmax(scores, table: np.ndarray, score_frac: int, prob_frac: int):
+def fixed_softmax(scores, table: np.ndarray, score_frac: int, prob_frac: int, keep=None):
     """Integer softmax over the last axis of already-quantized ``scores``.
 
-    Returns probabilities on the ``2**-prob_frac`` grid (float32 tensor).
+    ``keep`` (broadcastable bool, optional) marks the keys that may be attended to; the others
+    get probability 0. Returns probabilities on the ``2**-prob_frac`` grid (float32 tensor).
     """
     s_raw = tf.cast(tf.round(scores * 2.0**score_frac), tf.int64)
+    if keep is not None:
+        s_raw = tf.where(keep, s_raw, tf.reduce_min(s_raw, axis=-1, keepdims=True))
     d_raw = tf.reduce_max(s_raw, axis=-1, keepdims=True) - s_raw
     d_raw = tf.minimum(d_raw, table.shape[0] - 1)
     e_raw = tf.gather(tf.constant(table, tf.int64), d_raw)
+    if keep is not None:
+        e_raw = tf.where(keep, e_raw, tf.zeros_like(e_raw))
     total = tf.reduce_sum(e_raw, axis=-1, keepdims=True)
     p_raw = tf.math.floordiv(e_raw * (2**prob_frac), total)
     return tf.cast(p_raw, tf.float32) * 2.0**-prob_frac

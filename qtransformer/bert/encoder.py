@@ -1,0 +1,103 @@
+"""BERT as our own layers (post-LN blocks), so an imported checkpoint can be quantized,
+pruned and distilled with the rest of the flow.
+
+``token_type_embeddings[0]`` is folded into the position table (single-segment inputs), and
+the position table is cut to ``seq_len`` rows. Padding is masked inside the model
+(:class:`PadMask`), so the model keeps the one token-id input our training loop feeds.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import tensorflow as tf
+from qkeras import QDense
+
+from ..compress.quantize import LayerQuantizers, layer_quantizers
+from ..config import QuantConfig
+from ..errors import QTError
+from ..layers import (
+    ClsPooling,
+    MaskedMeanPooling,
+    PadMask,
+    QLayerNorm,
+    QMultiHeadSelfAttention,
+    QPositionEmbedding,
+    QTokenEmbedding,
+)
+from .activations import ACTIVATIONS
+from .checkpoint import BertSpec
+
+
+def _norm(eps: float, q: LayerQuantizers, name: str) -> QLayerNorm:
+    return QLayerNorm(epsilon=eps, param_quantizer=q.norm_param, output_quantizer=q.activation,
+                      name=name)
+
+
+def build_bert(spec: BertSpec, seq_len: int, quant: QuantConfig | None = None,
+               classes: int | None = None, pooling: str = "cls",
+               activation: str | None = None) -> tf.keras.Model:
+    """Encoder outputs hidden states ``(batch, seq, hidden)``; with ``classes``, logits."""
+    if seq_len > spec.max_position_embeddings:
+        raise QTError(f"seq_len {seq_len} exceeds max_position_embeddings "
+                      f"{spec.max_position_embeddings}")
+    q = layer_quantizers(quant or QuantConfig(bits="float"))
+    act = ACTIVATIONS[activation or spec.hidden_act]
+    h, eps = spec.hidden_size, spec.layer_norm_eps
+    ids = tf.keras.Input((seq_len,), dtype="int32", name="tokens")
+    mask = PadMask(spec.pad_token_id, name="pad_mask")(ids)
+    x = QTokenEmbedding(spec.vocab_size, h, q.embedding, name="embedding")(ids)
+    x = QPositionEmbedding(q.embedding, name="position")(x)
+    x = _norm(eps, q, "embedding_ln")(x)
+    for i in range(spec.num_hidden_layers):
+        a = QMultiHeadSelfAttention(h, spec.num_attention_heads, q.kernel, q.bias, q.activation,
+                                    q.score, q.prob_bits, q.exp_bits,
+                                    name=f"block{i}_attn")(x, attention_mask=mask)
+        x = _norm(eps, q, f"block{i}_ln1")(tf.keras.layers.Add(name=f"block{i}_attn_add")([x, a]))
+        f = QDense(spec.intermediate_size, kernel_quantizer=q.kernel, bias_quantizer=q.bias,
+                   name=f"block{i}_ffn1")(x)
+        f = tf.keras.layers.Activation(act, name=f"block{i}_ffn1_act")(f)
+        f = QDense(h, kernel_quantizer=q.kernel, bias_quantizer=q.bias, name=f"block{i}_ffn2")(f)
+        x = _norm(eps, q, f"block{i}_ln2")(tf.keras.layers.Add(name=f"block{i}_ffn_add")([x, f]))
+    if classes is None:
+        return tf.keras.Model(ids, x, name="bert_encoder")
+    pooled = ClsPooling(name="pool")(x) if pooling == "cls" else \
+        MaskedMeanPooling(name="pool")([x, mask])
+    out = tf.keras.layers.Dense(classes, name="classifier")(pooled)
+    return tf.keras.Model(ids, out, name="bert_classifier")
+
+
+def _linear(w: dict, name: str) -> list[np.ndarray]:
+    return [w[f"{name}.weight"].T, w[f"{name}.bias"]]
+
+
+def _ln(w: dict, name: str) -> list[np.ndarray]:
+    return [w[f"{name}.weight"], w[f"{name}.bias"]]
+
+
+def load_bert_weights(model: tf.keras.Model, spec: BertSpec, weights: dict) -> None:
+    """Copy checkpoint tensors into the model built by :func:`build_bert`."""
+    seq_len = int(model.get_layer("position").positions.shape[0])
+    try:
+        e = "embeddings"
+        model.get_layer("embedding").set_weights([weights[f"{e}.word_embeddings.weight"]])
+        pos = weights[f"{e}.position_embeddings.weight"][:seq_len]
+        if f"{e}.token_type_embeddings.weight" in weights:
+            pos = pos + weights[f"{e}.token_type_embeddings.weight"][0]
+        model.get_layer("position").set_weights([pos])
+        model.get_layer("embedding_ln").set_weights(_ln(weights, f"{e}.LayerNorm"))
+        for i in range(spec.num_hidden_layers):
+            p = f"encoder.layer.{i}"
+            attn = []
+            for part in ("query", "key", "value"):
+                attn += _linear(weights, f"{p}.attention.self.{part}")
+            attn += _linear(weights, f"{p}.attention.output.dense")
+            parts = {"attn": attn, "ln1": _ln(weights, f"{p}.attention.output.LayerNorm"),
+                     "ffn1": _linear(weights, f"{p}.intermediate.dense"),
+                     "ffn2": _linear(weights, f"{p}.output.dense"),
+                     "ln2": _ln(weights, f"{p}.output.LayerNorm")}
+            for part, values in parts.items():
+                model.get_layer(f"block{i}_{part}").set_weights(values)
+    except KeyError as exc:
+        raise QTError(f"checkpoint is missing tensor {exc.args[0]}") from None
+    except ValueError as exc:
+        raise QTError(f"checkpoint tensor has the wrong shape ({exc})") from None

@@ -1,0 +1,33 @@
+"""Padding masks computed inside the model, so it keeps a single token-id input."""
+
+from __future__ import annotations
+
+import tensorflow as tf
+
+
+class PadMask(tf.keras.layers.Layer):
+    """``(batch, seq)`` token ids -> float mask, 1 for tokens and 0 for ``pad_id``."""
+
+    def __init__(self, pad_id: int = 0, **kwargs):
+        super().__init__(**kwargs)
+        self.pad_id = pad_id
+
+    def call(self, ids):
+        return tf.cast(tf.not_equal(tf.cast(ids, tf.int32), self.pad_id), tf.float32)
+
+    def get_config(self):
+        cfg = super().get_config()
+        cfg.update(pad_id=self.pad_id)
+        return cfg
+
+
+class MaskedMeanPooling(tf.keras.layers.Layer):
+    """Mean over the tokens whose mask is 1 (sentence-transformers' pooling)."""
+
+    def call(self, inputs):
+        x, mask = inputs
+        m = tf.cast(mask, x.dtype)[..., None]
+        return tf.reduce_sum(x * m, axis=1) / tf.maximum(tf.reduce_sum(m, axis=1), 1e-9)
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0][0], input_shape[0][-1])

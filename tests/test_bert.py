@@ -1,0 +1,141 @@
+"""BERT import on a tiny randomly initialised checkpoint written here (no download)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import h5py
+import numpy as np
+import pytest
+
+from qtransformer.bert import import_bert, read_checkpoint
+from qtransformer.bert.__main__ import main as bert_main
+from qtransformer.bert.verify import verify
+from qtransformer.errors import QTError
+
+torch = pytest.importorskip("torch")
+transformers = pytest.importorskip("transformers")
+
+WORDS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "a", "film", "good", "bad", "movie",
+         "it", "'", "s", ",", ".", "the", "and", "very", "slow", "charming", "journey", "##s"]
+
+
+@pytest.fixture(scope="module")
+def tiny_bert(tmp_path_factory):
+    d = tmp_path_factory.mktemp("tiny_bert")
+    torch.manual_seed(0)
+    cfg = transformers.BertConfig(vocab_size=len(WORDS), hidden_size=16, num_hidden_layers=2,
+                                  num_attention_heads=4, intermediate_size=32,
+                                  max_position_embeddings=64)
+    transformers.BertModel(cfg).save_pretrained(d)
+    (d / "vocab.txt").write_text("\n".join(WORDS) + "\n")
+    return d
+
+
+def _copy(src, dst):
+    shutil.copytree(src, dst)
+    return dst
+
+
+def test_import_matches_transformers(tiny_bert):
+    r = verify(tiny_bert, seq_len=16)
+    assert r["max_abs_diff"] <= 1e-4 and r["tokens"] > 20
+
+
+def test_verify_cli_last_line_is_max_diff(tiny_bert, capsys):
+    assert bert_main(["verify", str(tiny_bert), "--seq-len", "16"]) == 0
+    last = capsys.readouterr().out.strip().splitlines()[-1]
+    assert last.startswith("max abs diff") and float(last.split()[-1]) <= 1e-4
+
+
+def test_pytorch_bin_and_tf_h5_give_same_weights(tiny_bert, tmp_path):
+    ref = read_checkpoint(tiny_bert).weights
+    pt = _copy(tiny_bert, tmp_path / "pt")
+    (pt / "model.safetensors").unlink()
+    torch.save({k: torch.from_numpy(v) for k, v in ref.items()}, pt / "pytorch_model.bin")
+    got = read_checkpoint(pt).weights
+    assert set(got) == set(ref) and all(np.array_equal(got[k], ref[k]) for k in ref)
+    # tf_model.h5 in the TFBertModel layout: kernels (in, out), gamma/beta, layer_._i.
+    tf_dir = _copy(tiny_bert, tmp_path / "tf")
+    (tf_dir / "model.safetensors").unlink()
+    with h5py.File(tf_dir / "tf_model.h5", "w") as f:
+        for k, v in ref.items():
+            name = k.replace(".", "/").replace("encoder/layer/", "encoder/layer_._")
+            name = name.replace("LayerNorm/weight", "LayerNorm/gamma")
+            name = name.replace("LayerNorm/bias", "LayerNorm/beta")
+            if "embeddings/" in name and name.endswith("_embeddings/weight"):
+                name = name[: -len("weight")] + ("weight" if "word" in name else "embeddings")
+            elif name.endswith("/weight"):
+                name, v = name[: -len("weight")] + "kernel", v.T
+            f.create_dataset(f"tf_bert_model/bert/{name}:0", data=v)
+    got = read_checkpoint(tf_dir).weights
+    for k in ref:
+        if k != "embeddings.position_ids":
+            np.testing.assert_array_equal(got[k], ref[k])
+
+
+def test_quantizable_after_import(tiny_bert):
+    from qtransformer.config import QuantConfig
+
+    model, _ = import_bert(tiny_bert, seq_len=8, classes=2, quant=QuantConfig(bits="8"))
+    out = model.predict(np.array([[2, 5, 6, 3, 0, 0, 0, 0]], dtype="int32"), verbose=0)
+    assert out.shape == (1, 2) and np.isfinite(out).all()
+
+
+@pytest.mark.parametrize("mutate,message", [
+    (lambda d: (d / "config.json").unlink(), "no config.json"),
+    (lambda d: (d / "config.json").write_text("{not json"), "corrupt JSON"),
+    (lambda d: _edit(d, model_type="gpt2"), "field model_type"),
+    (lambda d: _edit(d, hidden_act="swish"), "field hidden_act"),
+    (lambda d: _edit(d, position_embedding_type="relative_key"), "position_embedding_type"),
+    (lambda d: _edit(d, drop="hidden_size"), "missing field hidden_size"),
+    (lambda d: (d / "model.safetensors").unlink(), "no weights file"),
+    (lambda d: (d / "model.safetensors").write_bytes(b"\x00garbage" * 10), "corrupt safetensors"),
+    (lambda d: (d / "vocab.txt").unlink(), "no vocab.txt"),
+    (lambda d: _edit(d, num_hidden_layers=3), "missing tensor"),
+])
+def test_bad_checkpoints(tiny_bert, tmp_path, mutate, message):
+    d = _copy(tiny_bert, tmp_path / "ckpt")
+    mutate(d)
+    with pytest.raises(QTError, match=message):
+        import_bert(d, seq_len=8)
+
+
+def _edit(d, drop=None, **changes):
+    path = d / "config.json"
+    cfg = json.loads(path.read_text())
+    cfg.update(changes)
+    cfg.pop(drop, None)
+    path.write_text(json.dumps(cfg))
+
+
+def test_missing_directory_cli(tmp_path, capsys):
+    assert bert_main(["verify", str(tmp_path / "nope")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error:") and "not found" in err and len(err.splitlines()) == 1
+
+
+def test_finetune_then_distil(tiny_bert, tmp_path, text_file):
+    from qtransformer.build import main as build_main
+
+    teacher = tmp_path / "teacher"
+    assert bert_main(["finetune", str(tiny_bert), "--dataset", str(text_file), "--seq-len", "8",
+                      "--epochs", "1", "--output", str(teacher)]) == 0
+    report = json.loads((teacher / "report.json").read_text())
+    assert set(report["activation_substitution"]) == {"gelu_pwl", "relu"}
+    assert {"model.h5", "vocab.txt", "teacher.json"} <= {p.name for p in teacher.iterdir()}
+    out = tmp_path / "student"
+    assert build_main(["--dataset", str(text_file), "--teacher", str(teacher), "--bits",
+                       "ternary", "--seq-len", "8", "--vocab-size", "60", "--d-model", "8",
+                       "--heads", "2", "--ff-dim", "16", "--layers", "1", "--epochs", "1",
+                       "--output", str(out), "--quiet"]) == 0
+    assert json.loads((out / "report.json").read_text())["config"]["teacher"] == str(teacher)
+
+
+def test_teacher_must_be_a_teacher_dir(tmp_path, text_file, capsys):
+    from qtransformer.build import main as build_main
+
+    assert build_main(["--dataset", str(text_file), "--teacher", str(tmp_path), "--output",
+                       str(tmp_path / "o"), "--quiet", "--epochs", "1"]) == 2
+    assert "not a fine-tuned teacher" in capsys.readouterr().err
