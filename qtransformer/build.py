@@ -55,6 +55,14 @@ def parser() -> argparse.ArgumentParser:
     a("--ff-dim", type=int, help="FFN hidden width (default 64)")
     a("--layers", type=int, help="encoder blocks (default 2)")
     a("--pooling", choices=["mean", "cls"], help="sequence pooling (default mean)")
+    a("--prune", choices=["magnitude", "block", "layer-drop"],
+      help="compress after QAT: TF-MOT magnitude or block pruning, or layer drop")
+    a("--sparsity", type=float, help="pruning target sparsity, 0..1 (default 0.5)")
+    a("--block", help="block size for --prune block, ROWSxCOLS (default 4x4)")
+    a("--drop", choices=["attention", "mlp", "block", "joint"],
+      help="layer-drop mode (default attention)")
+    a("--drop-count", type=int, help="modules to drop (default 1)")
+    a("--prune-epochs", type=int, help="fine-tuning epochs after pruning/dropping (default 10)")
     a("--epochs", type=int, help="maximum training epochs (default 40; early stopping)")
     a("--batch-size", type=int, help="batch size (default 64)")
     a("--lr", type=float, help="learning rate (default 2e-3)")
@@ -82,7 +90,17 @@ _FLAGS = {  # flag dest -> (section, field)
     "layers": ("model", "layers"), "pooling": ("model", "pooling"),
     "epochs": ("train", "epochs"), "batch_size": ("train", "batch_size"),
     "lr": ("train", "learning_rate"), "seed": ("train", "seed"),
+    "prune": ("prune", "method"), "sparsity": ("prune", "sparsity"), "drop": ("prune", "drop"),
+    "drop_count": ("prune", "drop_count"), "prune_epochs": ("prune", "epochs"),
 }
+
+
+def _parse_block(text: str) -> list[int]:
+    try:
+        rows, cols = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise QTError(f"invalid --block {text!r}: expected ROWSxCOLS, e.g. 4x4") from None
+    return [rows, cols]
 
 
 def resolve_config(args: argparse.Namespace) -> BuildConfig:
@@ -92,6 +110,8 @@ def resolve_config(args: argparse.Namespace) -> BuildConfig:
         value = getattr(args, dest)
         if value is not None:
             setattr(getattr(cfg, section) if section else cfg, name, value)
+    if args.block is not None:
+        cfg.prune.block = _parse_block(args.block)
     cfg.force = cfg.force or args.force
     cfg.quant.bits = parse_bits(cfg.quant.bits)
     get_board(cfg.board)

@@ -67,6 +67,8 @@ class ModelConfig:
     layers: int = 2
     pooling: str = "mean"            # mean | cls
     dropout: float = 0.0
+    drop_attention: list[int] = field(default_factory=list)  # blocks without attention
+    drop_mlp: list[int] = field(default_factory=list)        # blocks without FFN
     seq_len: int | None = None
     classes: int | None = None
     vocab_size: int | None = None    # None: patch input (digits), else token ids
@@ -135,6 +137,37 @@ class TrainConfig:
             raise QTError("distill_alpha must lie in [0, 1] and distill_temperature be > 0")
 
 
+PRUNING_METHODS = ("magnitude", "block", "layer-drop")
+LAYER_DROP_MODES = ("attention", "mlp", "block", "joint")
+
+
+@dataclass
+class PruneConfig:
+    """Compression after QAT: weight pruning (TF-MOT) or layer drop; None = no pruning."""
+
+    method: str | None = None        # magnitude | block | layer-drop
+    sparsity: float = 0.5            # weight methods: final fraction of zero weights
+    block: list[int] = field(default_factory=lambda: [4, 4])  # block method: rows, cols
+    epochs: int = 10                 # fine-tuning epochs after pruning / dropping
+    drop: str = "attention"          # layer-drop: attention | mlp | block | joint
+    drop_count: int = 1              # layer-drop: number of modules to drop
+    skip: list[str] = field(default_factory=lambda: ["classifier", "patch_proj"])
+
+    def validate(self) -> None:
+        if self.method is not None and self.method not in PRUNING_METHODS:
+            raise QTError(f"unknown pruning method {self.method!r}; known: "
+                          f"{', '.join(PRUNING_METHODS)}")
+        if not 0.0 < self.sparsity < 1.0:
+            raise QTError(f"invalid sparsity {self.sparsity!r}: expected 0 < sparsity < 1")
+        if len(self.block) != 2 or min(self.block) < 1:
+            raise QTError(f"invalid block {self.block!r}: expected two positive sizes")
+        if self.drop not in LAYER_DROP_MODES:
+            raise QTError(f"invalid layer-drop mode {self.drop!r}; known: "
+                          f"{', '.join(LAYER_DROP_MODES)}")
+        if self.drop_count < 1 or self.epochs < 0:
+            raise QTError("drop_count must be >= 1 and prune epochs >= 0")
+
+
 @dataclass
 class BuildConfig:
     board: str = "pynq-z2"
@@ -145,8 +178,10 @@ class BuildConfig:
     model: ModelConfig = field(default_factory=ModelConfig)
     quant: QuantConfig = field(default_factory=QuantConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
+    prune: PruneConfig = field(default_factory=PruneConfig)
 
     def validate(self) -> None:
+        self.prune.validate()
         self.model.validate()
         self.quant.validate()
         self.train.validate()
@@ -158,7 +193,8 @@ class BuildConfig:
         path.write_text(yaml.safe_dump(self.to_dict(), sort_keys=False))
 
 
-_SECTIONS = {"data": DataConfig, "model": ModelConfig, "quant": QuantConfig, "train": TrainConfig}
+_SECTIONS = {"data": DataConfig, "model": ModelConfig, "quant": QuantConfig, "train": TrainConfig,
+             "prune": PruneConfig}
 
 
 def _section(cls, values: dict, where: str):

@@ -41,12 +41,24 @@ def _norm(x, q: LayerQuantizers, name: str):
 
 
 def _block(x, i: int, cfg: ModelConfig, q: LayerQuantizers):
+    """One pre-LN block; a module listed in ``drop_attention``/``drop_mlp`` is left out."""
+    if i not in cfg.drop_attention:
+        x = _attention(x, i, cfg, q)
+    if i not in cfg.drop_mlp:
+        x = _mlp(x, i, cfg, q)
+    return x
+
+
+def _attention(x, i: int, cfg: ModelConfig, q: LayerQuantizers):
     h = _norm(x, q, f"block{i}_ln1")
     a = QMultiHeadSelfAttention(cfg.d_model, cfg.heads, q.kernel, q.bias, q.activation, q.score,
                                 q.prob_bits, q.exp_bits, name=f"block{i}_attn")(h)
     if cfg.dropout:
         a = tf.keras.layers.Dropout(cfg.dropout, name=f"block{i}_attn_drop")(a)
-    x = tf.keras.layers.Add(name=f"block{i}_attn_add")([x, a])
+    return tf.keras.layers.Add(name=f"block{i}_attn_add")([x, a])
+
+
+def _mlp(x, i: int, cfg: ModelConfig, q: LayerQuantizers):
     h = _norm(x, q, f"block{i}_ln2")
     f = _dense(cfg.ff_dim, q, f"block{i}_ffn1")(h)
     f = _act(f, q.relu, f"block{i}_ffn1_act") if q.relu else \

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import platform
 import time
 import warnings
@@ -51,6 +52,58 @@ def stage_evaluate(model, data: Dataset, verbose: bool) -> tuple[dict, dict]:
     return metrics, costs
 
 
+def stage_compress(model, data: Dataset, cfg: BuildConfig, verbose: bool):
+    """Pruning or layer drop after QAT; returns the compressed model and a report section."""
+    p = cfg.prune
+    if p.method is None:
+        return model, None
+    before = model_costs(model)
+    acc_before = _accuracy(model, data)
+    if p.method == "layer-drop":
+        model, section = _layer_drop(model, data, cfg, verbose)
+    else:
+        from .compress.prune import prune_and_finetune
+
+        model, section = prune_and_finetune(model, data, p, cfg.train)
+    after = model_costs(model)
+    acc_after = _accuracy(model, data)
+    section.update(method=p.method, accuracy_before=acc_before, accuracy_after=acc_after,
+                   macs_before=before["macs"], macs_after=after["macs"],
+                   effective_macs_before=before["effective_macs"],
+                   effective_macs_after=after["effective_macs"])
+    speedup = before["effective_macs"] / max(after["effective_macs"], 1) - 1
+    section["mac_speedup_percent_estimate"] = 100 * speedup
+    if p.method == "layer-drop" and speedup > 0:
+        section["sdr_estimate"] = 100 * (acc_before - acc_after) / (100 * speedup)
+    _say(verbose, f"[compress] {p.method}: test accuracy {acc_before:.4f} -> {acc_after:.4f}, "
+                  f"effective MACs {before['effective_macs']:,} -> {after['effective_macs']:,}")
+    return model, section
+
+
+def _accuracy(model, data: Dataset) -> float:
+    logits = model.predict(data.x_test, batch_size=256, verbose=0)
+    return float((logits.argmax(-1) == data.y_test).mean())
+
+
+def _layer_drop(model, data: Dataset, cfg: BuildConfig, verbose: bool):
+    from .compress.layer_drop import choose, drop_modules, importance
+
+    p = cfg.prune
+    scores = importance(model, cfg.model, data.x_train[:512])
+    attn, mlp = choose(scores, p.drop, p.drop_count)
+    features = int(data.x_train.shape[-1]) if data.kind == "patches" else None
+    model, _ = drop_modules(model, cfg.model, cfg.quant, attn, mlp, features)
+    _say(verbose, f"[compress] layer drop ({p.drop}): importance "
+                  + ", ".join(f"{m[:4]}{i} {s:.4f}" for m in ("attention", "mlp")
+                              for i, s in scores[m].items())
+                  + f"; dropping attention {attn} mlp {mlp}")
+    if p.epochs:
+        train(model, data, dataclasses.replace(cfg.train, epochs=p.epochs), verbose)
+    return model, {"importance": {m: {str(i): s for i, s in v.items()}
+                                  for m, v in scores.items()},
+                   "dropped_attention": attn, "dropped_mlp": mlp}
+
+
 def stage_save(model, data: Dataset, cfg: BuildConfig, out: Path) -> None:
     with warnings.catch_warnings():  # Keras calls h5 "legacy"; QKeras and hls4ml read it
         warnings.simplefilter("ignore")
@@ -76,6 +129,7 @@ def run_pipeline(cfg: BuildConfig, out: Path, run: str, verbose: bool = True) ->
         _say(verbose, f"[distill] alpha {cfg.train.distill_alpha}, temperature "
                       f"{cfg.train.distill_temperature}")
     result = train(model, data, cfg.train, verbose, teacher=teacher)
+    model, compression = stage_compress(model, data, cfg, verbose)
     metrics, costs = stage_evaluate(model, data, verbose)
     stage_save(model, data, cfg, out)
     report = {
@@ -83,6 +137,9 @@ def run_pipeline(cfg: BuildConfig, out: Path, run: str, verbose: bool = True) ->
         "accuracy": metrics["accuracy"], "precision": metrics["precision"],
         "recall": metrics["recall"], "f1": metrics["f1"], "model_bits": costs["model_bits"],
         "bops": costs["bops"], "params": costs["params"],
+        "effective_macs": costs["effective_macs"],
+        "sparsity": compression.get("sparsity", 0.0) if compression else 0.0,
+        "compression": compression,
         "board": board.to_dict(), "data": data.summary(), "config": cfg.to_dict(),
         "training": {k: v for k, v in vars(result).items()}, "test": metrics, "costs": costs,
         "environment": _environment(),

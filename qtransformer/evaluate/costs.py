@@ -2,9 +2,12 @@
 
 * size: every stored parameter at its quantizer's width (binary 1, ternary 2, float 32);
   per-channel po2 scales of binary/ternary/low-bit presets are not counted (a shift each).
-* BOPs: sum over multiplies of ``b_w * b_a`` (weight width times input-activation width; for
-  ``Q K^T`` and ``P V`` both operands are activations). Accumulations are not counted, as in
-  the simplified BOPs of Baskin et al.; the figure is for comparing configurations.
+* effective MACs: multiplies whose (quantized) weight is non-zero; pruned and ternary-zero
+  weights need no multiplier.
+* BOPs: sum over the effective multiplies of ``b_w * b_a`` (weight width times
+  input-activation width; for ``Q K^T`` and ``P V`` both operands are activations).
+  Accumulations are not counted, as in the simplified BOPs of Baskin et al.; the figure is
+  for comparing configurations.
 """
 
 from __future__ import annotations
@@ -77,6 +80,20 @@ def _macs(layer, shape_in, shape_out) -> list[tuple[int, str]]:
     return []
 
 
+def _density(layer) -> float:
+    """Fraction of non-zero kernel entries after quantization (pruned or quantized to 0):
+    a multiply by a zero weight is not instantiated in hardware."""
+    if isinstance(layer, QDense):
+        q = layer.kernel_quantizer_internal
+        kernels = [layer.kernel if q is None else q(layer.kernel)]
+    elif isinstance(layer, QMultiHeadSelfAttention):
+        kernels = [v for k, v in layer.quantized_weights().items() if k.endswith("kernel")]
+    else:
+        return 1.0
+    values = [np.asarray(k) for k in kernels]
+    return sum(int(np.count_nonzero(v)) for v in values) / sum(v.size for v in values)
+
+
 def _operand_bits(layer, kind: str, a_bits: int) -> tuple[int, int]:
     """Widths of the two operands of a multiply of the given kind."""
     if kind == "w":
@@ -89,6 +106,7 @@ def model_costs(model: tf.keras.Model) -> dict:
     """Parameter count, size in bits, MACs and BOPs, in total and per layer."""
     bits_out: dict[str, int] = {}
     layers, total_bits, total_bops, total_macs, params = [], 0, 0, 0, 0
+    total_effective = 0
     for layer in model.layers:
         inbound = [n.inbound_layers for n in layer._inbound_nodes]
         srcs = [s for group in inbound for s in (group if isinstance(group, list) else [group])]
@@ -100,17 +118,22 @@ def model_costs(model: tf.keras.Model) -> dict:
         bits_out[layer.name] = _out_bits(layer, in_bits)
         size = sum(int(np.prod(w.shape)) * weight_bits(layer, w.name) for w in layer.weights)
         n_params = sum(int(np.prod(w.shape)) for w in layer.weights)
-        bops = macs = 0
+        bops = macs = effective = 0
+        density = _density(layer)
         for count, kind in _macs(layer, layer.input_shape, layer.output_shape):
             w_bits, x_bits = _operand_bits(layer, kind, a_bits)
-            bops += count * w_bits * x_bits
+            live = round(count * density) if kind == "w" else count
+            bops += live * w_bits * x_bits
             macs += count
+            effective += live
+        total_effective += effective
         params += n_params
         total_bits += size
         total_bops += bops
         total_macs += macs
         layers.append({"name": layer.name, "type": type(layer).__name__, "params": n_params,
-                       "bits": size, "macs": macs, "bops": bops,
+                       "bits": size, "macs": macs, "effective_macs": effective, "bops": bops,
                        "output_bits": bits_out[layer.name]})
     return {"params": params, "model_bits": total_bits, "model_kib": total_bits / 8 / 1024,
-            "macs": total_macs, "bops": total_bops, "layers": layers}
+            "macs": total_macs, "effective_macs": total_effective, "bops": total_bops,
+            "layers": layers}

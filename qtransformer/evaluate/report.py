@@ -41,6 +41,32 @@ def _costs_md(r: dict) -> list[str]:
     return lines
 
 
+def _compression_md(r: dict) -> list[str]:
+    c = r.get("compression")
+    if not c:
+        return []
+    lines = ["", f"## Compression: {c['method']}", "",
+             "| | before | after |", "|---|---|---|",
+             f"| test accuracy | {_pct(c['accuracy_before'])} | {_pct(c['accuracy_after'])} |",
+             f"| MACs | {c['macs_before']:,} | {c['macs_after']:,} |",
+             f"| effective MACs (non-zero weights) | {c['effective_macs_before']:,} | "
+             f"{c['effective_macs_after']:,} |"]
+    if "sparsity" in c:
+        lines += ["", f"Weight sparsity of the pruned kernels: {_pct(c['sparsity'])} "
+                      f"({c['zero_weights']:,} of {c['prunable_weights']:,} zero)."]
+    if "importance" in c:
+        lines += ["", "| module | block | importance 1 - cos(X, Y) |", "|---|---|---|"]
+        for module in ("attention", "mlp"):
+            for i, v in c["importance"][module].items():
+                lines.append(f"| {module} | {i} | {v:.5f} |")
+        lines += ["", f"Dropped attention {c['dropped_attention']}, MLP {c['dropped_mlp']}. "
+                      f"Speedup (estimate from effective MACs): "
+                      f"{c['mac_speedup_percent_estimate']:.1f}%"
+                  + (f"; SDR (estimate) {c['sdr_estimate']:.3f} points per % speedup."
+                     if "sdr_estimate" in c else ".")]
+    return lines
+
+
 def render_markdown(r: dict) -> str:
     b, q, mo, t = r["board"], r["config"]["quant"], r["config"]["model"], r["training"]
     lines = [f"# qtransformer run `{r['run']}`", "",
@@ -56,7 +82,7 @@ def render_markdown(r: dict) -> str:
              f"- training: {t['epochs_run']} epochs (best {t['best_epoch']}, val acc "
              f"{_pct(t['best_val_accuracy'])}) in {t['seconds']:.0f} s; seed {r['seed']}",
              f"- total run time: {r['seconds']:.0f} s", ""]
-    lines += _metrics_md(r) + _costs_md(r)
+    lines += _metrics_md(r) + _compression_md(r) + _costs_md(r)
     for section in r.get("extra_markdown", []):
         lines += ["", section]
     return "\n".join(lines) + "\n"

@@ -55,6 +55,10 @@ class QMultiHeadSelfAttention(tf.keras.layers.Layer):
                                     initializer="zeros"))
         super().build(input_shape)
 
+    def get_prunable_weights(self) -> list:
+        """TF-MOT's PrunableLayer hook: the four projection kernels (biases stay dense)."""
+        return [self.query_kernel, self.key_kernel, self.value_kernel, self.output_kernel]
+
     def quantized_weights(self) -> dict[str, tf.Tensor]:
         """The weights as the hardware sees them (after their quantizers)."""
         out = {}

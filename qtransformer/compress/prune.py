@@ -1,0 +1,92 @@
+"""Weight pruning with TF-MOT: top-k magnitude (unstructured) and block-structured.
+
+Both wrap every quantized dense layer (attention projections included, through
+``QMultiHeadSelfAttention.get_prunable_weights``) with ``prune_low_magnitude``, fine-tune with
+a polynomial schedule to the target sparsity while the QKeras quantizers keep training
+(QAT), then ``strip_pruning``. Methods are a registry: one entry per name.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import tensorflow as tf
+import tensorflow_model_optimization as tfmot
+from qkeras import QDense
+from tensorflow_model_optimization.python.core.sparsity.keras.pruning_wrapper import (
+    PruneLowMagnitude,
+)
+
+from ..config import PruneConfig
+from ..layers import QMultiHeadSelfAttention, custom_objects
+
+PRUNABLE = (QDense, QMultiHeadSelfAttention)
+
+
+def _schedule(cfg: PruneConfig, steps_per_epoch: int):
+    end = max(1, int(steps_per_epoch * cfg.epochs * 0.7))  # the last 30% fine-tunes the mask
+    return tfmot.sparsity.keras.PolynomialDecay(0.0, cfg.sparsity, 0, end, frequency=max(
+        1, steps_per_epoch // 4))
+
+
+def wrap_for_pruning(model: tf.keras.Model, cfg: PruneConfig, steps_per_epoch: int,
+                     block: tuple[int, int] = (1, 1)) -> tf.keras.Model:
+    """Clone ``model`` with every prunable layer (except ``cfg.skip``) wrapped."""
+    schedule = _schedule(cfg, steps_per_epoch)
+
+    def wrap(layer):
+        fresh = layer.__class__.from_config(layer.get_config())  # never share the original
+        if isinstance(layer, PRUNABLE) and layer.name not in cfg.skip:
+            return tfmot.sparsity.keras.prune_low_magnitude(
+                fresh, pruning_schedule=schedule, block_size=block)
+        return fresh
+
+    with tf.keras.utils.custom_object_scope(custom_objects()):
+        pruned = tf.keras.models.clone_model(model, clone_function=wrap)
+    for src, dst in zip(model.layers, pruned.layers):
+        # The wrappers add mask/threshold variables, so copy layer by layer.
+        inner = dst.layer if isinstance(dst, PruneLowMagnitude) else dst
+        inner.set_weights(src.get_weights())
+    return pruned
+
+
+def strip(model: tf.keras.Model) -> tf.keras.Model:
+    with tf.keras.utils.custom_object_scope(custom_objects()):
+        return tfmot.sparsity.keras.strip_pruning(model)
+
+
+def sparsity_report(model: tf.keras.Model) -> dict:
+    """Zero fraction of the prunable kernels, per layer and overall."""
+    per_layer, zeros, total = {}, 0, 0
+    for layer in model.layers:
+        if not isinstance(layer, PRUNABLE):
+            continue
+        kernels = [w.numpy() for w in layer.weights if "kernel" in w.name]
+        z = sum(int((k == 0).sum()) for k in kernels)
+        n = sum(k.size for k in kernels)
+        per_layer[layer.name] = z / n if n else 0.0
+        zeros, total = zeros + z, total + n
+    return {"sparsity": zeros / total if total else 0.0, "zero_weights": zeros,
+            "prunable_weights": total, "per_layer": per_layer}
+
+
+def block_size(cfg: PruneConfig) -> tuple[int, int]:
+    """(1, 1) for unstructured magnitude pruning, else the configured block."""
+    return (1, 1) if cfg.method == "magnitude" else tuple(cfg.block)  # type: ignore[return-value]
+
+
+def prune_and_finetune(model: tf.keras.Model, data, cfg: PruneConfig, train_cfg,
+                       printer=print) -> tuple[tf.keras.Model, dict]:
+    """Wrap, fine-tune to the target sparsity (with QAT), strip; return model and report."""
+    from ..train import EpochLog, compile_model
+
+    steps = int(np.ceil(len(data.y_train) / train_cfg.batch_size))
+    wrapped = wrap_for_pruning(model, cfg, steps, block_size(cfg))
+    compile_model(wrapped, train_cfg.learning_rate / 2)
+    printer(f"[prune] {cfg.method} to sparsity {cfg.sparsity:.2f}"
+            + (f", blocks {cfg.block[0]}x{cfg.block[1]}" if cfg.method == "block" else "")
+            + f", fine-tuning {cfg.epochs} epochs", flush=True)
+    wrapped.fit(data.x_train, data.y_train, validation_data=(data.x_val, data.y_val),
+                epochs=cfg.epochs, batch_size=train_cfg.batch_size, verbose=0,
+                callbacks=[tfmot.sparsity.keras.UpdatePruningStep(), EpochLog(cfg.epochs)])
+    pruned = strip(wrapped)
+    return pruned, sparsity_report(pruned)
