@@ -47,8 +47,9 @@ def parser() -> argparse.ArgumentParser:
     a("--vocab-size", type=int, help="WordPiece vocabulary trained on the training split")
     a("--vocab-file", help="use this BERT vocab.txt instead of training a vocabulary")
     a("--seq-len", type=int, help="tokens per example (default 32 for text, 8 for digits)")
-    a("--bits", help="weight quantization: float, binary, ternary or an integer 2..16 "
-                     "(default 8)")
+    a("--bits", help="weight quantization: float, binary, ternary, po2-N (power-of-two, "
+                     "N=2..8) or an integer 2..16 (default 8); per-layer overrides go in the "
+                     "YAML quant.overrides section")
     a("--act-bits", type=int, help="activation width in bits (default 8)")
     a("--d-model", type=int, help="embedding width (default 32)")
     a("--heads", type=int, help="attention heads (default 4)")

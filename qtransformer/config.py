@@ -7,6 +7,7 @@ A run writes its resolved :class:`BuildConfig` as ``config.yaml`` next to its ou
 from __future__ import annotations
 
 import dataclasses
+import fnmatch
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -18,19 +19,24 @@ MIN_BITS, MAX_BITS = 2, 16
 
 
 def parse_bits(value) -> str:
-    """Normalise a weight width: ``float``, ``binary``, ``ternary`` or an integer 2..16."""
+    """Normalise a weight quantization: ``float``, ``binary``, ``ternary``, an integer width
+    2..16 (``quantized_bits``) or ``po2-N`` (power-of-two weights, N = 2..8 bits)."""
     text = str(value).strip().lower()
     if text in ("float", "binary", "ternary"):
         return text
     if text == "1":
         return "binary"
+    if text == "po2":
+        return "po2-4"
+    if text.startswith("po2-") and text[4:].isdigit() and 2 <= int(text[4:]) <= 8:
+        return text
     try:
         bits = int(text)
     except ValueError:
         bits = None
     if bits is None or not MIN_BITS <= bits <= MAX_BITS:
-        raise QTError(f"invalid bits {value!r}: expected float, binary, ternary or an integer "
-                      f"from {MIN_BITS} to {MAX_BITS}")
+        raise QTError(f"invalid bits {value!r}: expected float, binary, ternary, po2-N (N 2..8) "
+                      f"or an integer from {MIN_BITS} to {MAX_BITS}")
     return str(bits)
 
 
@@ -99,8 +105,21 @@ class QuantConfig:
     score_int: int = 5
     prob_bits: int = 9
     exp_bits: int = 12
+    overrides: dict[str, dict] = field(default_factory=dict)  # layer-name glob -> changes
 
     def validate(self) -> None:
+        self._validate_widths()
+        known = {f.name for f in dataclasses.fields(self)} - {"overrides"}
+        for pattern, changes in self.overrides.items():
+            if not isinstance(changes, dict) or set(changes) - known:
+                raise QTError(f"quant override {pattern!r}: expected a mapping of "
+                              f"{', '.join(sorted(known))}")
+            patched = dataclasses.replace(self, overrides={}, **changes)
+            patched._validate_widths()
+            self.overrides[pattern] = {**changes, **({"bits": patched.bits}
+                                                     if "bits" in changes else {})}
+
+    def _validate_widths(self) -> None:
         self.bits = parse_bits(self.bits)
         for name in ("act_bits", "bias_bits", "score_bits", "prob_bits", "exp_bits"):
             _check_width(name, getattr(self, name))
@@ -113,7 +132,18 @@ class QuantConfig:
         widths = {"float": 32, "binary": 1, "ternary": 2}
         if self.bits in widths:
             return self.bits, widths[self.bits]
+        if self.bits.startswith("po2-"):
+            return "po2", int(self.bits[4:])
         return "int", int(self.bits)
+
+    def for_layer(self, name: str) -> QuantConfig:
+        """This config with every ``overrides`` entry whose glob matches ``name`` applied
+        (in order), e.g. ``{"block*_attn": {"bits": "4"}, "classifier": {"bits": "8"}}``."""
+        out = self
+        for pattern, changes in self.overrides.items():
+            if fnmatch.fnmatchcase(name, pattern):
+                out = dataclasses.replace(out, **changes)
+        return out
 
 
 @dataclass

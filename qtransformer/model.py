@@ -13,6 +13,8 @@ Layer names are stable (``block{i}_attn``, ``block{i}_ffn1``...) because later s
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import tensorflow as tf
 from qkeras import QActivation, QDense
 
@@ -26,8 +28,11 @@ from .layers import (
     QTokenEmbedding,
 )
 
+Quantizers = Callable[[str], LayerQuantizers]  # layer name -> its quantizers (overrides)
 
-def _dense(units: int, q: LayerQuantizers, name: str) -> QDense:
+
+def _dense(units: int, qz: Quantizers, name: str) -> QDense:
+    q = qz(name)
     return QDense(units, kernel_quantizer=q.kernel, bias_quantizer=q.bias, name=name,
                   kernel_initializer="glorot_uniform")
 
@@ -36,21 +41,23 @@ def _act(x, quantizer: str | None, name: str):
     return x if quantizer is None else QActivation(quantizer, name=name)(x)
 
 
-def _norm(x, q: LayerQuantizers, name: str):
+def _norm(x, qz: Quantizers, name: str):
+    q = qz(name)
     return QLayerNorm(param_quantizer=q.norm_param, output_quantizer=q.activation, name=name)(x)
 
 
-def _block(x, i: int, cfg: ModelConfig, q: LayerQuantizers):
+def _block(x, i: int, cfg: ModelConfig, qz: Quantizers):
     """One pre-LN block; a module listed in ``drop_attention``/``drop_mlp`` is left out."""
     if i not in cfg.drop_attention:
-        x = _attention(x, i, cfg, q)
+        x = _attention(x, i, cfg, qz)
     if i not in cfg.drop_mlp:
-        x = _mlp(x, i, cfg, q)
+        x = _mlp(x, i, cfg, qz)
     return x
 
 
-def _attention(x, i: int, cfg: ModelConfig, q: LayerQuantizers):
-    h = _norm(x, q, f"block{i}_ln1")
+def _attention(x, i: int, cfg: ModelConfig, qz: Quantizers):
+    h = _norm(x, qz, f"block{i}_ln1")
+    q = qz(f"block{i}_attn")
     a = QMultiHeadSelfAttention(cfg.d_model, cfg.heads, q.kernel, q.bias, q.activation, q.score,
                                 q.prob_bits, q.exp_bits, name=f"block{i}_attn")(h)
     if cfg.dropout:
@@ -58,43 +65,48 @@ def _attention(x, i: int, cfg: ModelConfig, q: LayerQuantizers):
     return tf.keras.layers.Add(name=f"block{i}_attn_add")([x, a])
 
 
-def _mlp(x, i: int, cfg: ModelConfig, q: LayerQuantizers):
-    h = _norm(x, q, f"block{i}_ln2")
-    f = _dense(cfg.ff_dim, q, f"block{i}_ffn1")(h)
-    f = _act(f, q.relu, f"block{i}_ffn1_act") if q.relu else \
+def _mlp(x, i: int, cfg: ModelConfig, qz: Quantizers):
+    h = _norm(x, qz, f"block{i}_ln2")
+    f = _dense(cfg.ff_dim, qz, f"block{i}_ffn1")(h)
+    relu = qz(f"block{i}_ffn1_act").relu
+    f = _act(f, relu, f"block{i}_ffn1_act") if relu else \
         tf.keras.layers.Activation("relu", name=f"block{i}_ffn1_act")(f)
-    f = _dense(cfg.d_model, q, f"block{i}_ffn2")(f)
-    f = _act(f, q.activation, f"block{i}_ffn2_act")
+    f = _dense(cfg.d_model, qz, f"block{i}_ffn2")(f)
+    f = _act(f, qz(f"block{i}_ffn2_act").activation, f"block{i}_ffn2_act")
     if cfg.dropout:
         f = tf.keras.layers.Dropout(cfg.dropout, name=f"block{i}_ffn_drop")(f)
     return tf.keras.layers.Add(name=f"block{i}_ffn_add")([x, f])
 
 
-def _stem(cfg: ModelConfig, q: LayerQuantizers, features: int | None):
+def _stem(cfg: ModelConfig, qz: Quantizers, features: int | None):
     if cfg.vocab_size:
         inp = tf.keras.Input((cfg.seq_len,), dtype="int32", name="tokens")
-        x = QTokenEmbedding(cfg.vocab_size, cfg.d_model, q.embedding, name="embedding")(inp)
+        x = QTokenEmbedding(cfg.vocab_size, cfg.d_model, qz("embedding").embedding,
+                            name="embedding")(inp)
     else:
         inp = tf.keras.Input((cfg.seq_len, features), name="patches")
-        x = _dense(cfg.d_model, q, "patch_proj")(inp)
-        x = _act(x, q.activation, "patch_proj_act")
-    return inp, QPositionEmbedding(q.embedding, name="position")(x)
+        x = _dense(cfg.d_model, qz, "patch_proj")(inp)
+        x = _act(x, qz("patch_proj_act").activation, "patch_proj_act")
+    return inp, QPositionEmbedding(qz("position").embedding, name="position")(x)
 
 
 def build_model(cfg: ModelConfig, quant: QuantConfig, features: int | None = None,
                 name: str = "qtransformer") -> tf.keras.Model:
-    """The Keras model; it outputs class logits."""
+    """The Keras model; it outputs class logits. ``quant.overrides`` set per-layer widths."""
     cfg.validate()
     quant.validate()
-    q = layer_quantizers(quant)
-    inp, x = _stem(cfg, q, features)
+
+    def qz(layer_name: str) -> LayerQuantizers:
+        return layer_quantizers(quant.for_layer(layer_name))
+
+    inp, x = _stem(cfg, qz, features)
     for i in range(cfg.layers):
-        x = _block(x, i, cfg, q)
-    x = _norm(x, q, "final_ln")
+        x = _block(x, i, cfg, qz)
+    x = _norm(x, qz, "final_ln")
     x = ClsPooling(name="pool")(x) if cfg.pooling == "cls" else \
         tf.keras.layers.GlobalAveragePooling1D(name="pool")(x)
-    x = _act(x, q.activation, "pool_act")
-    out = _dense(cfg.classes, q, "classifier")(x)
+    x = _act(x, qz("pool_act").activation, "pool_act")
+    out = _dense(cfg.classes, qz, "classifier")(x)
     return tf.keras.Model(inp, out, name=name)
 
 

@@ -14,7 +14,7 @@ def _x(n=5, seed=0):
     return np.random.default_rng(seed).integers(0, 17, (n, 4, 6)).astype("float32") / 16
 
 
-@pytest.mark.parametrize("bits", ["float", "binary", "ternary", "4", "8"])
+@pytest.mark.parametrize("bits", ["float", "binary", "ternary", "4", "8", "po2-4"])
 def test_build_save_load_same_outputs(tmp_path, bits):
     tf.keras.utils.set_random_seed(0)
     m = build_model(ModelConfig(**TINY), QuantConfig(bits=bits), features=6)
@@ -74,3 +74,25 @@ def test_costs_follow_quantizers():
     attn = next(x for x in q8["layers"] if x["name"] == "block0_attn")
     # 4 projections of 4x8x8 plus QK^T and PV (2 heads x 4 x 4 x 4 each)
     assert attn["macs"] == 4 * 4 * 8 * 8 + 2 * (2 * 4 * 4 * 4)
+
+
+def test_per_layer_overrides():
+    q = QuantConfig(bits="8", overrides={"block*_attn": {"bits": "ternary"},
+                                         "classifier": {"bits": "po2-4", "bias_bits": 6}})
+    m = build_model(ModelConfig(**TINY), q, features=6)
+    assert m.get_layer("block0_attn").kernel_quantizer.startswith("ternary")
+    assert "quantized_bits(8" in str(m.get_layer("block0_ffn1").kernel_quantizer_internal)
+    assert "quantized_po2(4" in str(m.get_layer("classifier").kernel_quantizer_internal)
+    bits = {x["name"]: x["bits"] for x in model_costs(m)["layers"]}
+    assert bits["block0_attn"] == 4 * 8 * 8 * 2 + 4 * 8 * 8
+    assert bits["classifier"] == 8 * 3 * 4 + 3 * 6
+
+
+@pytest.mark.parametrize("overrides,message", [
+    ({"block*": {"bits": "33"}}, "invalid bits"), ({"x": {"colour": 1}}, "quant override"),
+    ({"x": {"act_bits": 1}}, "act_bits")])
+def test_bad_overrides(overrides, message):
+    from qtransformer.errors import QTError
+
+    with pytest.raises(QTError, match=message):
+        QuantConfig(overrides=overrides).validate()

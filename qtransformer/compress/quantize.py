@@ -46,6 +46,12 @@ def _int(bits: int) -> str:
     return f"quantized_bits({bits},0,alpha={alpha})"
 
 
+@register_weight_preset("po2")
+def _po2(bits: int) -> str:
+    # Power-of-two weights: every multiply becomes a shift in hardware.
+    return f"quantized_po2({bits},1)"
+
+
 @dataclass(frozen=True)
 class LayerQuantizers:
     """The quantizer strings (None = float) for each role in the encoder."""
