@@ -137,7 +137,7 @@ def run_pipeline(cfg: BuildConfig, out: Path, run: str, verbose: bool = True) ->
         "accuracy": metrics["accuracy"], "precision": metrics["precision"],
         "recall": metrics["recall"], "f1": metrics["f1"], "model_bits": costs["model_bits"],
         "bops": costs["bops"], "params": costs["params"],
-        "effective_macs": costs["effective_macs"],
+        "effective_macs": costs["effective_macs"], "nonzero_bits": costs["nonzero_bits"],
         "sparsity": compression.get("sparsity", 0.0) if compression else 0.0,
         "compression": compression,
         "board": board.to_dict(), "data": data.summary(), "config": cfg.to_dict(),

@@ -2,6 +2,8 @@
 
 * size: every stored parameter at its quantizer's width (binary 1, ternary 2, float 32);
   per-channel po2 scales of binary/ternary/low-bit presets are not counted (a shift each).
+* non-zero bits: the same, counting only parameters that are non-zero after quantization
+  (what pruning saves; sparse-index overhead not counted).
 * effective MACs: multiplies whose (quantized) weight is non-zero; pruned and ternary-zero
   weights need no multiplier.
 * BOPs: sum over the effective multiplies of ``b_w * b_a`` (weight width times
@@ -94,6 +96,22 @@ def _density(layer) -> float:
     return sum(int(np.count_nonzero(v)) for v in values) / sum(v.size for v in values)
 
 
+def _nonzero_bits(layer) -> int:
+    """Bits of the parameters that are non-zero after quantization (pruned or ternary zeros
+    need no storage in a sparse / unrolled design; index overhead is not counted)."""
+    if isinstance(layer, QDense):
+        qk, qb = layer.kernel_quantizer_internal, layer.bias_quantizer_internal
+        values = {"kernel": layer.kernel if qk is None else qk(layer.kernel)}
+        if layer.use_bias:
+            values["bias"] = layer.bias if qb is None else qb(layer.bias)
+    elif isinstance(layer, QMultiHeadSelfAttention):
+        values = layer.quantized_weights()
+    else:
+        values = {w.name: w for w in layer.weights}
+    return sum(int(np.count_nonzero(np.asarray(v))) * weight_bits(layer, name)
+               for name, v in values.items())
+
+
 def _operand_bits(layer, kind: str, a_bits: int) -> tuple[int, int]:
     """Widths of the two operands of a multiply of the given kind."""
     if kind == "w":
@@ -106,7 +124,7 @@ def model_costs(model: tf.keras.Model) -> dict:
     """Parameter count, size in bits, MACs and BOPs, in total and per layer."""
     bits_out: dict[str, int] = {}
     layers, total_bits, total_bops, total_macs, params = [], 0, 0, 0, 0
-    total_effective = 0
+    total_effective = total_nonzero_bits = 0
     for layer in model.layers:
         inbound = [n.inbound_layers for n in layer._inbound_nodes]
         srcs = [s for group in inbound for s in (group if isinstance(group, list) else [group])]
@@ -129,11 +147,13 @@ def model_costs(model: tf.keras.Model) -> dict:
         total_effective += effective
         params += n_params
         total_bits += size
+        total_nonzero_bits += _nonzero_bits(layer)
         total_bops += bops
         total_macs += macs
         layers.append({"name": layer.name, "type": type(layer).__name__, "params": n_params,
                        "bits": size, "macs": macs, "effective_macs": effective, "bops": bops,
                        "output_bits": bits_out[layer.name]})
     return {"params": params, "model_bits": total_bits, "model_kib": total_bits / 8 / 1024,
+            "nonzero_bits": total_nonzero_bits,
             "macs": total_macs, "effective_macs": total_effective, "bops": total_bops,
             "layers": layers}

@@ -1,0 +1,139 @@
+"""``python -m qtransformer.sweep``: quantization presets x pruning levels -> Pareto report.
+
+Each point is an ordinary build (same stages, same seed) into ``OUTPUT/<point>/``; the sweep
+collects accuracy, macro-F1, size in bits, BOPs, effective MACs and, where the HLS stage
+provides it, the estimated LUT/DSP for the board, and writes ``pareto.json``, ``pareto.md``
+and ``pareto.png`` (accuracy vs bits and vs cost, the Pareto front marked).
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import os
+import sys
+from pathlib import Path
+
+from .boards import get_board
+from .config import BuildConfig, load_config, parse_bits
+from .errors import QTError
+from .outputs import check_output, discard, publish, staging_dir
+
+COST_AXES = [("nonzero_bits", "non-zero weight bits"), ("bops", "BOPs"),
+             ("lut_estimate", "LUT (estimate)")]
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m qtransformer.sweep",
+                                description="Train every (weights preset, sparsity) point and "
+                                            "write a Pareto report.")
+    p.add_argument("--config", help="base YAML config (as for build)")
+    p.add_argument("--dataset", help="data set for every point (default: the config's)")
+    p.add_argument("--board", help="board (default pynq-z2)")
+    p.add_argument("--bits", nargs="+", default=["float", "8", "4", "ternary", "binary"],
+                   help="weight presets to sweep")
+    p.add_argument("--sparsity", nargs="+", type=float, default=[0.0, 0.5, 0.75],
+                   help="magnitude-pruning levels (0 = none)")
+    p.add_argument("--epochs", type=int, help="training epochs per point")
+    p.add_argument("--prune-epochs", type=int, help="pruning fine-tune epochs per point")
+    p.add_argument("--output", default="models/sweep", help="sweep directory")
+    p.add_argument("--force", action="store_true", help="replace an existing sweep directory")
+    return p
+
+
+def points(base: BuildConfig, bits: list[str],
+           sparsities: list[float]) -> list[tuple[str, BuildConfig]]:
+    """One build config per (weights preset, magnitude-pruning sparsity) pair."""
+    out = []
+    for b in bits:
+        for s in sparsities:
+            cfg = copy.deepcopy(base)
+            cfg.quant.bits = parse_bits(b)
+            if s > 0:
+                cfg.prune.method, cfg.prune.sparsity = "magnitude", s
+            else:
+                cfg.prune.method = None
+            out.append((f"w{cfg.quant.bits}" + (f"-s{int(round(100 * s))}" if s else ""), cfg))
+    return out
+
+
+def summarise(name: str, r: dict) -> dict:
+    hw = r.get("hls", {}).get("estimate", {}) if isinstance(r.get("hls"), dict) else {}
+    return {"name": name, "bits": r["config"]["quant"]["bits"], "sparsity": r["sparsity"],
+            "accuracy": r["accuracy"], "f1": r["f1"], "model_bits": r["model_bits"],
+            "nonzero_bits": r["nonzero_bits"],
+            "compression_vs_float32": 32 * r["params"] / max(r["nonzero_bits"], 1),
+            "bops": r["bops"], "effective_macs": r["effective_macs"],
+            "lut_estimate": hw.get("lut"), "dsp_estimate": hw.get("dsp"),
+            "bram_estimate": hw.get("bram36")}
+
+
+def write_pareto(rows: list[dict], out: Path, title: str) -> None:
+    from .evaluate.pareto import pareto_front, plot_pareto
+
+    axes = [(k, label) for k, label in COST_AXES if all(r.get(k) is not None for r in rows)]
+    fronts = {k: [rows[i]["name"] for i in pareto_front(rows, k)] for k, _ in axes}
+    (out / "pareto.json").write_text(json.dumps({"points": rows, "fronts": fronts}, indent=2))
+    head = ("| point | weights | sparsity | accuracy | macro-F1 | bits | non-zero bits | x smaller "
+            "than float32 | BOPs | eff. MACs |")
+    lines = [f"# {title}", "", head + " LUT (est.) | DSP (est.) | on front (non-zero bits) |",
+             "|---" * 13 + "|"]
+    for r in sorted(rows, key=lambda r: r["nonzero_bits"]):
+        lines.append(
+            f"| {r['name']} | {r['bits']} | {100 * r['sparsity']:.0f}% | "
+            f"{100 * r['accuracy']:.2f}% | {100 * r['f1']:.2f}% | {r['model_bits']:,} | "
+            f"{r['nonzero_bits']:,} | {r['compression_vs_float32']:.1f} | "
+            f"{r['bops']:,} | {r['effective_macs']:,} | {r['lut_estimate'] or '-'} | "
+            f"{r['dsp_estimate'] or '-'} | "
+            f"{'yes' if r['name'] in fronts['nonzero_bits'] else ''} |")
+    (out / "pareto.md").write_text("\n".join(lines) + "\n")
+    plot_pareto(rows, axes, out / "pareto.png", title)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    try:
+        base = load_config(args.config) if args.config else BuildConfig()
+        if args.dataset:
+            base.data.dataset = args.dataset
+        if args.board:
+            base.board = args.board
+        if args.epochs:
+            base.train.epochs = args.epochs
+        if args.prune_epochs is not None:
+            base.prune.epochs = args.prune_epochs
+        get_board(base.board)
+        grid = points(base, args.bits, args.sparsity)
+        for _, cfg in grid:
+            cfg.validate()
+        out = Path(args.output)
+        check_output(out, args.force)
+    except QTError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    from .pipeline import run_pipeline
+
+    stage = staging_dir(out)
+    try:
+        rows = []
+        for k, (name, cfg) in enumerate(grid, 1):
+            print(f"[sweep] point {k}/{len(grid)}: {name}", flush=True)
+            (stage / name).mkdir()
+            rows.append(summarise(name, run_pipeline(cfg, stage / name, name, verbose=False)))
+        write_pareto(rows, stage, f"{base.data.dataset} on {base.board}")
+        publish(stage, out)
+    except QTError as exc:
+        discard(stage)
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except BaseException:
+        discard(stage)
+        raise
+    print(f"done: {len(rows)} points -> {out}/pareto.md, pareto.png")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

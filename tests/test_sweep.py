@@ -1,0 +1,38 @@
+"""The sweep writes a Pareto report; the front logic is checked on known points."""
+
+from __future__ import annotations
+
+import json
+
+from qtransformer.evaluate.pareto import pareto_front
+from qtransformer.sweep import main
+
+
+def test_pareto_front_known_points():
+    pts = [{"accuracy": 0.9, "c": 10}, {"accuracy": 0.8, "c": 5}, {"accuracy": 0.7, "c": 6},
+           {"accuracy": 0.9, "c": 12}, {"accuracy": 0.95, "c": 50}]
+    assert pareto_front(pts, "c") == [0, 1, 4]
+
+
+def test_sweep_writes_report(tmp_path):
+    cfg = tmp_path / "base.yaml"
+    cfg.write_text("model: {d_model: 8, heads: 2, ff_dim: 16, layers: 1}\n"
+                   "data: {max_examples: 256}\ntrain: {epochs: 1}\n")
+    out = tmp_path / "sweep"
+    assert main(["--config", str(cfg), "--bits", "8", "ternary", "--sparsity", "0", "0.5",
+                 "--prune-epochs", "1", "--output", str(out)]) == 0
+    report = json.loads((out / "pareto.json").read_text())
+    names = [p["name"] for p in report["points"]]
+    assert names == ["w8", "w8-s50", "wternary", "wternary-s50"]
+    by = {p["name"]: p for p in report["points"]}
+    assert by["w8-s50"]["nonzero_bits"] < 0.75 * by["w8"]["nonzero_bits"]
+    assert by["wternary"]["model_bits"] < by["w8"]["model_bits"]
+    assert report["fronts"]["nonzero_bits"]
+    assert (out / "pareto.png").stat().st_size > 10_000
+    assert "| w8 |" in (out / "pareto.md").read_text()
+
+
+def test_sweep_bad_bits(tmp_path, capsys):
+    assert main(["--bits", "8", "33", "--output", str(tmp_path / "s")]) == 2
+    assert "invalid bits '33'" in capsys.readouterr().err
+    assert not (tmp_path / "s").exists()
