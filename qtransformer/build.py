@@ -70,6 +70,13 @@ def parser() -> argparse.ArgumentParser:
     a("--seed", type=int, help="seed for split, initialisation and shuffling (default 0)")
     a("--teacher", help="distil from this fine-tuned teacher run directory (made by "
                         "'python -m qtransformer.bert finetune'); text data sets only")
+    a("--no-hls", action="store_true", help="skip the HLS stage (conversion, g++ compile, "
+                                             "co-verification)")
+    a("--hls-output", help="HLS project directory (default hls/<run>, or <--output>/hls "
+                           "when --output is given)")
+    a("--backend", choices=["Vivado", "Vitis"], help="hls4ml backend (default Vivado)")
+    a("--min-agreement", type=float, help="fail the build when HLS/Keras argmax agreement "
+                                          "is below this (default 0.995)")
     a("--output", help="output directory (default models/<dataset>-<bits>-<board>)")
     a("--config", help="YAML config with any of the settings above (flags override it); "
                        "every run writes its resolved config.yaml")
@@ -93,6 +100,8 @@ _FLAGS = {  # flag dest -> (section, field)
     "lr": ("train", "learning_rate"), "seed": ("train", "seed"),
     "prune": ("prune", "method"), "sparsity": ("prune", "sparsity"), "drop": ("prune", "drop"),
     "drop_count": ("prune", "drop_count"), "prune_epochs": ("prune", "epochs"),
+    "hls_output": ("hls", "output"), "backend": ("hls", "backend"),
+    "min_agreement": ("hls", "min_agreement"),
 }
 
 
@@ -114,6 +123,8 @@ def resolve_config(args: argparse.Namespace) -> BuildConfig:
     if args.block is not None:
         cfg.prune.block = _parse_block(args.block)
     cfg.force = cfg.force or args.force
+    if args.no_hls:
+        cfg.hls.enabled = False
     cfg.quant.bits = parse_bits(cfg.quant.bits)
     get_board(cfg.board)
     cfg.validate()
@@ -130,12 +141,30 @@ def output_dir(cfg: BuildConfig) -> Path:
     return Path(cfg.output) if cfg.output else Path("models") / run_name(cfg)
 
 
+def hls_dir(cfg: BuildConfig) -> Path:
+    if cfg.hls.output:
+        return Path(cfg.hls.output)
+    return Path(cfg.output) / "hls" if cfg.output else Path("hls") / run_name(cfg)
+
+
+def _retarget(report: dict, staged: Path, final: Path) -> None:
+    """Point the report at where the HLS project will live, and rewrite it on disk."""
+    from .evaluate import write_report
+
+    if report.get("hls"):
+        report["hls"]["project_dir"] = str(final)
+        write_report(report, staged.parent)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
         cfg = resolve_config(args)
-        out = output_dir(cfg)
+        out, hls_out = output_dir(cfg), hls_dir(cfg)
         check_output(out, cfg.force)
+        separate_hls = cfg.hls.enabled and out.resolve() not in hls_out.resolve().parents
+        if separate_hls:
+            check_output(hls_out, cfg.force)
     except QTError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -144,7 +173,11 @@ def main(argv: list[str] | None = None) -> int:
 
     stage = staging_dir(out)
     try:
-        report = run_pipeline(cfg, stage, out.name, verbose=not args.quiet)
+        hls_stage = stage / "hls" if separate_hls else stage / hls_out.relative_to(out)
+        report = run_pipeline(cfg, stage, out.name, verbose=not args.quiet, hls_dir=hls_stage)
+        if separate_hls and hls_stage.exists():
+            _retarget(report, hls_stage, hls_out)
+            publish(hls_stage, hls_out)
         publish(stage, out)
     except QTError as exc:
         discard(stage)

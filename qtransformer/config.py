@@ -199,6 +199,26 @@ class PruneConfig:
 
 
 @dataclass
+class HlsConfig:
+    """The HLS stage: convert, compile, co-verify (bit for bit) and write tb_data."""
+
+    enabled: bool = True
+    output: str | None = None        # None: hls/<run> (or <--output>/hls when --output given)
+    backend: str = "Vivado"          # Vivado | Vitis
+    min_agreement: float = 0.995     # build fails below this argmax agreement with Keras
+    tb_examples: int = 100           # test examples written as tb_data for `make csim`
+    clock_mhz: float | None = None   # None: the board's default clock
+
+    def validate(self) -> None:
+        if self.backend not in ("Vivado", "Vitis"):
+            raise QTError(f"invalid HLS backend {self.backend!r}: expected Vivado or Vitis")
+        if not 0.0 <= self.min_agreement <= 1.0:
+            raise QTError(f"invalid min_agreement {self.min_agreement!r}: expected 0..1")
+        if self.tb_examples < 1 or (self.clock_mhz is not None and self.clock_mhz <= 0):
+            raise QTError("tb_examples must be >= 1 and clock_mhz > 0")
+
+
+@dataclass
 class BuildConfig:
     board: str = "pynq-z2"
     output: str | None = None        # None: models/<run name>
@@ -209,8 +229,10 @@ class BuildConfig:
     quant: QuantConfig = field(default_factory=QuantConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     prune: PruneConfig = field(default_factory=PruneConfig)
+    hls: HlsConfig = field(default_factory=HlsConfig)
 
     def validate(self) -> None:
+        self.hls.validate()
         self.prune.validate()
         self.model.validate()
         self.quant.validate()
@@ -224,7 +246,7 @@ class BuildConfig:
 
 
 _SECTIONS = {"data": DataConfig, "model": ModelConfig, "quant": QuantConfig, "train": TrainConfig,
-             "prune": PruneConfig}
+             "prune": PruneConfig, "hls": HlsConfig}
 
 
 def _section(cls, values: dict, where: str):

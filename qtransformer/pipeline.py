@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import platform
+import shutil
+import subprocess
 import time
 import warnings
 from pathlib import Path
@@ -12,6 +14,7 @@ from . import __version__
 from .boards import get_board
 from .config import BuildConfig
 from .data import Dataset, load_dataset
+from .errors import QTError
 from .evaluate import classification_metrics, model_costs, write_report
 from .model import build_model
 from .train import seed_everything, train
@@ -104,6 +107,30 @@ def _layer_drop(model, data: Dataset, cfg: BuildConfig, verbose: bool):
                    "dropped_attention": attn, "dropped_mlp": mlp}
 
 
+def stage_hls(model, data: Dataset, cfg: BuildConfig, board, hls_dir: Path,
+              verbose: bool) -> dict | None:
+    """HLS project + bit-exact co-verification on the whole test split."""
+    from .hls.flow import build_hls
+
+    if cfg.quant.bits == "float":
+        _say(verbose, "[hls] skipped: a float model has no fixed-point form (choose --bits)")
+        return None
+    h = cfg.hls
+    result = build_hls(model, board, hls_dir, data.x_train, data.x_test,
+                       clock_mhz=h.clock_mhz, n_tb=h.tb_examples, backend=h.backend,
+                       y_check=data.y_test, printer=print)
+    check = result["coverify"]
+    _say(verbose, f"[hls] argmax agreement {check['argmax_agreement']:.4f}, max error "
+                  f"{check['max_error_lsb']:g} LSB on {check['n']} test examples; HLS accuracy "
+                  f"{check['hls_accuracy']:.4f}")
+    if check["argmax_agreement"] < h.min_agreement:
+        raise QTError(f"HLS model disagrees with Keras: argmax agreement "
+                      f"{check['argmax_agreement']:.4f} < {h.min_agreement} (max error "
+                      f"{check['max_error_lsb']:g} LSB); run qtransformer.hls.coverify."
+                      "trace_compare to locate the layer")
+    return result
+
+
 def stage_save(model, data: Dataset, cfg: BuildConfig, out: Path) -> None:
     with warnings.catch_warnings():  # Keras calls h5 "legacy"; QKeras and hls4ml read it
         warnings.simplefilter("ignore")
@@ -113,8 +140,10 @@ def stage_save(model, data: Dataset, cfg: BuildConfig, out: Path) -> None:
     cfg.to_yaml(out / "config.yaml")
 
 
-def run_pipeline(cfg: BuildConfig, out: Path, run: str, verbose: bool = True) -> dict:
-    """Run every stage into ``out``; return the report dict (also written to disk)."""
+def run_pipeline(cfg: BuildConfig, out: Path, run: str, verbose: bool = True,
+                 hls_dir: Path | None = None) -> dict:
+    """Run every stage into ``out`` (the HLS project into ``hls_dir``, default
+    ``out/hls``); return the report dict (also written to disk)."""
     t0 = time.time()
     board = get_board(cfg.board)
     seed_everything(cfg.train.seed)
@@ -132,6 +161,9 @@ def run_pipeline(cfg: BuildConfig, out: Path, run: str, verbose: bool = True) ->
     model, compression = stage_compress(model, data, cfg, verbose)
     metrics, costs = stage_evaluate(model, data, verbose)
     stage_save(model, data, cfg, out)
+    hls = None
+    if cfg.hls.enabled:
+        hls = stage_hls(model, data, cfg, board, hls_dir or out / "hls", verbose)
     report = {
         "run": run, "version": __version__, "seed": cfg.train.seed,
         "accuracy": metrics["accuracy"], "precision": metrics["precision"],
@@ -140,6 +172,9 @@ def run_pipeline(cfg: BuildConfig, out: Path, run: str, verbose: bool = True) ->
         "effective_macs": costs["effective_macs"], "nonzero_bits": costs["nonzero_bits"],
         "sparsity": compression.get("sparsity", 0.0) if compression else 0.0,
         "compression": compression,
+        "argmax_agreement": hls["coverify"]["argmax_agreement"] if hls else None,
+        "max_error_lsb": hls["coverify"]["max_error_lsb"] if hls else None,
+        "hls": hls,
         "board": board.to_dict(), "data": data.summary(), "config": cfg.to_dict(),
         "training": {k: v for k, v in vars(result).items()}, "test": metrics, "costs": costs,
         "environment": _environment(),
@@ -155,6 +190,9 @@ def _environment() -> dict:
     import qkeras
     import tensorflow as tf
 
+    gxx = subprocess.run(["g++", "--version"], capture_output=True, text=True).stdout \
+        if shutil.which("g++") else ""
     return {"python": platform.python_version(), "tensorflow": tf.__version__,
+            "g++": gxx.splitlines()[0] if gxx else "not found",
             "qkeras": getattr(qkeras, "__version__", "?"), "hls4ml": hls4ml.__version__,
             "platform": platform.platform()}

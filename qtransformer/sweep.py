@@ -59,7 +59,7 @@ def points(base: BuildConfig, bits: list[str],
 
 
 def summarise(name: str, r: dict) -> dict:
-    hw = r.get("hls", {}).get("estimate", {}) if isinstance(r.get("hls"), dict) else {}
+    hw = r["hls"]["estimate"]["total"] if r.get("hls") else {}
     return {"name": name, "bits": r["config"]["quant"]["bits"], "sparsity": r["sparsity"],
             "accuracy": r["accuracy"], "f1": r["f1"], "model_bits": r["model_bits"],
             "nonzero_bits": r["nonzero_bits"],

@@ -70,8 +70,9 @@ def train(model: tf.keras.Model, data: Dataset, cfg: TrainConfig, verbose: bool 
         y_train, y_val = pack(y_train, teacher["train"]), pack(y_val, teacher["val"])
         compile_model(model, cfg.learning_rate,
                       distill_loss(cfg.distill_alpha, cfg.distill_temperature), packed_accuracy)
-    callbacks = [tf.keras.callbacks.EarlyStopping(
-        monitor="val_accuracy", patience=cfg.patience, restore_best_weights=True, mode="max")]
+    stopper = tf.keras.callbacks.EarlyStopping(
+        monitor="val_accuracy", patience=cfg.patience, restore_best_weights=True, mode="max")
+    callbacks = [stopper]
     if verbose:
         callbacks.append(EpochLog(cfg.epochs))
     callbacks += extra_callbacks or []
@@ -79,6 +80,10 @@ def train(model: tf.keras.Model, data: Dataset, cfg: TrainConfig, verbose: bool 
     hist = model.fit(data.x_train, y_train, validation_data=(data.x_val, y_val),
                      epochs=cfg.epochs, batch_size=cfg.batch_size, shuffle=True, verbose=0,
                      callbacks=callbacks)
+    if stopper.best_weights is not None:
+        # Keras 2.14 restores the best weights only when patience ran out; a run that reaches
+        # its epoch limit would otherwise keep the last epoch's weights.
+        model.set_weights(stopper.best_weights)
     val = np.asarray(hist.history.get("val_accuracy", [0.0]))
     return TrainResult(len(val), int(val.argmax()) + 1, float(val.max()), time.time() - t0,
                        {k: [float(v) for v in vs] for k, vs in hist.history.items()})

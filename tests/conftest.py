@@ -14,7 +14,7 @@ SHARED = REPO.parent / "shared"
 SST2 = SHARED / "data" / "sst2"
 
 TINY_FLAGS = ["--d-model", "8", "--heads", "2", "--ff-dim", "16", "--layers", "1",
-              "--epochs", "2", "--quiet"]
+              "--epochs", "2", "--quiet", "--no-hls"]
 
 
 @pytest.fixture

@@ -19,11 +19,12 @@ def _fails(argv, capsys, message):
     assert len(err.splitlines()) == 1, err
 
 
-def test_default_flow_writes_model_and_report(tmp_path):
-    out = tmp_path / "run"
+def test_default_flow_writes_model_report_and_bit_exact_hls(tmp_path):
+    out, hls = tmp_path / "run", tmp_path / "hls" / "run"
+    flags = [f for f in TINY_FLAGS if f != "--no-hls"]
     proc = subprocess.run([sys.executable, "-m", "qtransformer.build", "--board", "pynq-z2",
-                           "--output", str(out), *TINY_FLAGS], cwd=REPO, capture_output=True,
-                          text=True, timeout=600)
+                           "--output", str(out), "--hls-output", str(hls), *flags], cwd=REPO,
+                          capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stderr[-2000:]
     report = json.loads((out / "report.json").read_text())
     for key in ("accuracy", "precision", "recall", "f1", "model_bits"):
@@ -33,6 +34,13 @@ def test_default_flow_writes_model_and_report(tmp_path):
     assert len(report["test"]["confusion_matrix"]) == 10
     assert {"model.h5", "report.md", "config.yaml"} <= {p.name for p in out.iterdir()}
     assert "[train]" in proc.stdout and "  epoch " not in proc.stdout  # --quiet: no epochs
+    assert report["argmax_agreement"] == 1.0 and report["max_error_lsb"] == 0
+    assert report["hls"]["coverify"]["n"] == report["test"]["n"]
+    assert report["hls"]["project_dir"] == str(hls)
+    assert (hls / "firmware" / "myproject.cpp").is_file()
+    assert (hls / "tb_data" / "tb_input_features.dat").is_file()
+    assert "## HLS" in (out / "report.md").read_text()
+    assert not any(p.name.startswith(".") for p in tmp_path.iterdir())  # no staging left
 
 
 def test_same_seed_same_metrics_and_config_reproduces(tmp_path, capsys):

@@ -67,6 +67,32 @@ def _compression_md(r: dict) -> list[str]:
     return lines
 
 
+def _hls_md(r: dict) -> list[str]:
+    h = r.get("hls")
+    if not h:
+        return []
+    c, e, b = h["coverify"], h["estimate"], r["board"]
+    lines = ["", "## HLS (hls4ml, " + h["strategy"] + " strategy)", "",
+             f"- project: `{h['project_dir']}` for {h['part']} at {h['clock_mhz']:g} MHz; "
+             f"`cd vivado && make csim PRJ={h['project_dir']}` re-runs the C simulation",
+             f"- co-verification (compiled C++ vs Keras, {c['n']} test examples): argmax "
+             f"agreement **{_pct(c['argmax_agreement'])}**, max error {c['max_error_lsb']:g} "
+             f"LSB ({c['max_abs_error']:g}); accuracy HLS {_pct(c['hls_accuracy'])} vs Keras "
+             f"{_pct(c['keras_accuracy'])}",
+             f"- convert {h['convert_s']:.1f} s, g++ compile {h['compile_s']:.1f} s", "",
+             f"Resources, **{e['label']}**, against the {b['name']} budget:", "",
+             "| resource | estimate | board | utilisation |", "|---|---|---|---|"]
+    for key, budget in (("lut", b["lut"]), ("ff", b["ff"]), ("dsp", b["dsp"]),
+                        ("bram36", b["bram36"])):
+        lines.append(f"| {key.upper()} | {e['total'][key]:,} | {budget:,} | "
+                     f"{_pct(e['utilization'][key])} |")
+    lines += ["", "| layer | type | output | weight | accum | reuse |", "|---|---|---|---|---|---|"]
+    for p in h["precision"]:
+        lines.append(f"| {p['name']} | {p['type']} | `{p['output']}` | `{p.get('weight', '')}` | "
+                     f"`{p.get('accum', '')}` | {p['reuse_factor']} |")
+    return lines
+
+
 def render_markdown(r: dict) -> str:
     b, q, mo, t = r["board"], r["config"]["quant"], r["config"]["model"], r["training"]
     lines = [f"# qtransformer run `{r['run']}`", "",
@@ -82,7 +108,7 @@ def render_markdown(r: dict) -> str:
              f"- training: {t['epochs_run']} epochs (best {t['best_epoch']}, val acc "
              f"{_pct(t['best_val_accuracy'])}) in {t['seconds']:.0f} s; seed {r['seed']}",
              f"- total run time: {r['seconds']:.0f} s", ""]
-    lines += _metrics_md(r) + _compression_md(r) + _costs_md(r)
+    lines += _metrics_md(r) + _compression_md(r) + _hls_md(r) + _costs_md(r)
     for section in r.get("extra_markdown", []):
         lines += ["", section]
     return "\n".join(lines) + "\n"

@@ -1,0 +1,127 @@
+"""QKeras transformer -> hls4ml project (io_parallel), with every type planned by us.
+
+Flow: :func:`~qtransformer.hls.precision.plan_model` derives types and quantized constants,
+:func:`~qtransformer.hls.hwmodel.hardware_model` rebuilds the network from layers hls4ml parses
+(plain Dense/Activation/Add + our ``QtHwLayer``), and hls4ml writes the project with a per-layer
+config in which every precision is explicit (nothing is left to hls4ml's defaults, which
+collapse LayerNorm/softmax outputs).
+
+Token models: the embedding lookup runs on the host; the HLS model starts at the embedded
+``(seq, d_model)`` sequence (see :func:`hls_inputs`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import tensorflow as tf
+
+from .hwmodel import hardware_model
+from .ir import register
+from .precision import LayerPlan, input_fx, plan_model, precision_table
+
+
+@dataclass
+class Conversion:
+    """An hls4ml model plus the plan it was built from (for reports and estimates)."""
+
+    hls_model: object
+    plans: dict[str, LayerPlan]
+    hw_model: tf.keras.Model
+    output_dir: Path
+
+    def precision_table(self) -> list[dict]:
+        return precision_table(self.plans)
+
+
+def hls_config(plans: dict[str, LayerPlan], strategy: str = "Latency") -> dict:
+    """hls4ml per-layer config with every precision explicit."""
+    layers: dict[str, dict] = {}
+    for p in plans.values():
+        if p.kind in ("dropout", "embedding") and not p.host:
+            continue
+        prec = {"result": p.out.hls()}
+        entry: dict = {"Precision": prec, "ReuseFactor": p.reuse}
+        if p.kind == "dense":
+            prec.update(weight=p.types["weight"].hls(), bias=p.types["bias"].hls(),
+                        accum=p.types["accum"].hls())
+            entry["Strategy"] = strategy if p.reuse == 1 else "Resource"
+            layers[f"{p.name}_linear"] = {"Precision": {"result": p.out.hls()}}
+        elif p.kind == "add":
+            prec["accum"] = p.out.hls()
+        layers[p.name] = entry
+    return {"Model": {"Precision": "ap_fixed<16,6>", "ReuseFactor": 1, "Strategy": strategy,
+                      "BramFactor": 1_000_000_000, "TraceOutput": False},
+            "LayerName": layers}
+
+
+def host_input_name(model: tf.keras.Model) -> str | None:
+    """Name of the token-embedding layer when the model takes token ids, else None."""
+    for layer in model.layers:
+        if type(layer).__name__ == "QTokenEmbedding":
+            return layer.name
+    return None
+
+
+def hls_inputs(model: tf.keras.Model, x: np.ndarray) -> np.ndarray:
+    """What the HLS model receives for Keras input ``x``: ``x`` or the host-embedded tokens."""
+    name = host_input_name(model)
+    if name is None:
+        return np.asarray(x, np.float32)
+    return np.asarray(model.get_layer(name)(np.asarray(x)), np.float32)
+
+
+def convert_model(model: tf.keras.Model, board_part: str, clock_mhz: float, output_dir,
+                  backend: str = "Vivado", io_type: str = "io_parallel",
+                  calibration_x: np.ndarray | None = None,
+                  reuse: dict[str, int] | None = None, strategy: str = "Latency",
+                  overrides: dict[str, dict[str, str]] | None = None,
+                  trace: bool = False, write: bool = True) -> Conversion:
+    """Convert and write the HLS project; returns the hls4ml model with its plan.
+
+    ``reuse`` maps layer names to reuse factors (see :func:`~.estimate.choose_reuse`);
+    ``overrides`` forces precisions of hls4ml-native layers, e.g.
+    ``{"classifier": {"accum": "ap_fixed<8,2>"}}`` (experiments, tests of co-verification).
+    ``trace=True`` compiles every layer with hls4ml's trace hooks (for :func:`trace_compare`).
+    """
+    import hls4ml
+
+    if io_type != "io_parallel":
+        raise ValueError("only io_parallel is implemented for the custom transformer layers")
+    register(backend)
+    cal = None if calibration_x is None else np.asarray(calibration_x, np.float32)
+    plans = plan_model(model, input_fx(cal if host_input_name(model) is None else None))
+    for name, rf in (reuse or {}).items():
+        plans[name].reuse = int(rf)
+    hw = hardware_model(model, plans)
+    cfg = hls_config(plans, strategy)
+    cfg["Model"]["TraceOutput"] = bool(trace)
+    for name, prec in (overrides or {}).items():
+        cfg["LayerName"].setdefault(name, {}).setdefault("Precision", {}).update(prec)
+    out = Path(output_dir)
+    hls_model = hls4ml.converters.convert_from_keras_model(
+        hw, hls_config=cfg, output_dir=str(out), project_name="myproject", backend=backend,
+        io_type=io_type, part=board_part, clock_period=round(1000.0 / clock_mhz, 3))
+    if write:
+        hls_model.write()
+        exact_testbench(out)
+    return Conversion(hls_model, plans, hw, out)
+
+
+def exact_testbench(project_dir) -> None:
+    """Make hls4ml's C testbench print results with 17 digits (default 6 rounds them)."""
+    for tb in Path(project_dir).glob("*_test.cpp"):
+        text = tb.read_text()
+        marker = "std::ofstream fout(RESULTS_LOG);"
+        if marker in text and "fout.precision(17);" not in text:
+            tb.write_text(text.replace(marker, marker + "\n    fout.precision(17);"))
+
+
+def convert(model: tf.keras.Model, board_part: str, clock_mhz: float, output_dir,
+            backend: str = "Vivado", io_type: str = "io_parallel",
+            calibration_x: np.ndarray | None = None):
+    """Write an HLS project for ``model`` to ``output_dir``; returns the hls4ml ModelGraph."""
+    return convert_model(model, board_part, clock_mhz, output_dir, backend, io_type,
+                         calibration_x).hls_model

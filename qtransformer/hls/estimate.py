@@ -1,0 +1,177 @@
+"""Resource ESTIMATE per layer (DSP/LUT/FF/BRAM36) and a reuse-factor chooser for a board.
+
+This is an analytical estimate, not a synthesis result: multipliers = MACs / reuse factor;
+a multiply goes to a DSP when both operands are wider than 4 bits and the product is wider
+than 16 bits (what Vivado infers), otherwise to LUTs (~ w_a * w_b / 2 LUTs; binary/ternary
+weights cost an adder only); every parallel MAC adds an accumulator-wide adder (LUTs) and
+register (FFs). With reuse > 1 (Resource strategy) the weights read per cycle come from BRAM36
+(72 bits wide); softmax exp tables are ROMs, one BRAM18 per parallel lookup. Custom layers are
+assumed pipelined over tokens (one token's hardware, divided by the reuse factor).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+from ..boards import Board
+from .precision import LayerPlan
+
+BRAM_BITS = 36 * 1024
+
+
+@dataclass
+class LayerEstimate:
+    name: str
+    kind: str
+    reuse: int
+    macs: int
+    multipliers: int
+    dsp: int
+    lut: int
+    ff: int
+    bram36: float
+
+
+def _mult(wa: int, wb: int) -> tuple[int, int]:
+    """(DSPs, LUTs) of one ``wa x wb`` multiplier."""
+    if min(wa, wb) > 4 and wa + wb > 16:
+        return math.ceil(wa / 25) * math.ceil(wb / 18), 0
+    if min(wa, wb) <= 2:
+        return 0, 0  # sign flip / shift: folded into the adder
+    return 0, max(1, wa * wb // 2)
+
+
+def _mac_block(n: int, wa: int, wb: int, acc: int, weights_bits: int, reuse: int):
+    par = max(1, math.ceil(n / reuse))
+    dsp1, lut1 = _mult(wa, wb)
+    bram = math.ceil(par * wb / 72) if reuse > 1 and weights_bits > 2048 else 0
+    return par, par * dsp1, par * (lut1 + acc), par * acc, float(bram)
+
+
+def estimate_layer(p: LayerPlan, in_width: int) -> LayerEstimate:
+    """Estimate one layer (``in_width``: bits of its input type)."""
+    rf = max(1, p.reuse)
+    if p.kind == "dense":
+        w = p.types["weight"].width
+        n_w = int(p.consts["kernel"].size)
+        macs = p.macs if rf == 1 else n_w  # Resource: tokens go through one kernel in turn
+        par, dsp, lut, ff, bram = _mac_block(macs, in_width, w, p.types["accum"].width,
+                                             n_w * w, rf)
+        return LayerEstimate(p.name, p.kind, rf, p.macs, par, dsp, lut, ff, bram)
+    if p.kind == "attention":
+        q = p.params
+        s, d_in, d, act = q["seq_len"], q["d_in"], q["d_model"], p.out.width
+        w = p.types["weight"].width
+        acc = act + w + math.ceil(math.log2(max(d_in, 2)))
+        proj = (3 * d_in * d + d * d)                      # per token
+        mm = 2 * s * d                                      # QK^T and PV per token
+        a = _mac_block(proj, act, w, acc, (3 * d_in + d) * d * w, rf)
+        b = _mac_block(mm, act, act + 2, 2 * act + 4, 0, rf)
+        heads_rows = max(1, math.ceil(q["heads"] * s / rf))
+        divider_lut = heads_rows * 30 * 30                 # p = e * 2^f / sum, ~30-bit
+        table_bram = 0.5 * heads_rows * max(1, math.ceil(q["table_size"] *
+                                                         p.types["exp"].width / 18432))
+        return LayerEstimate(p.name, p.kind, rf, p.macs, a[0] + b[0], a[1] + b[1],
+                             a[2] + b[2] + divider_lut, a[3] + b[3], a[4] + table_bram)
+    if p.kind == "layernorm":
+        n = p.params["n_in"]
+        par, dsp, lut, ff, bram = _mac_block(3 * n, 24, 24, 48, 0, rf)
+        return LayerEstimate(p.name, p.kind, rf, p.macs, par, dsp, lut + 2500 // rf, ff,
+                             bram)
+    width = p.out.width
+    seq = int(p.params.get("seq_len", 1))
+    n = int(p.params.get("n_in", 0)) or 1
+    elems = {"add": 0, "posembed": 0, "meanpool": n * seq, "act": 0}.get(p.kind, 0)
+    lut = max(0, elems) * width // rf + (width if p.kind in ("add", "posembed", "act") else 0)
+    return LayerEstimate(p.name, p.kind, rf, 0, 0, 0, lut, 0, 0.0)
+
+
+def estimate(plans: dict[str, LayerPlan]) -> list[LayerEstimate]:
+    """Per-layer estimates of the HLS layers (host-side layers excluded)."""
+    rows = []
+    for p in plans.values():
+        if p.host or p.kind in ("dropout", "input", "embedding"):
+            continue
+        in_w = plans[p.inputs[0]].out.width if p.inputs else 16
+        rows.append(estimate_layer(p, in_w))
+    return rows
+
+
+def totals(rows: list[LayerEstimate]) -> dict:
+    return {"dsp": sum(r.dsp for r in rows), "lut": sum(r.lut for r in rows),
+            "ff": sum(r.ff for r in rows), "bram36": math.ceil(sum(r.bram36 for r in rows))}
+
+
+def utilization(total: dict, board: Board) -> dict:
+    budget = {"dsp": board.dsp, "lut": board.lut, "ff": board.ff, "bram36": board.bram36}
+    return {k: total[k] / budget[k] for k in budget}
+
+
+def fits(total: dict, board: Board, margin: float = 0.8) -> bool:
+    """Whether the estimate stays under ``margin`` of every budget (routing needs slack)."""
+    return all(u <= margin for u in utilization(total, board).values())
+
+
+def valid_dense_reuse(n_in: int, n_out: int, per_token: bool) -> list[int]:
+    """Reuse factors hls4ml 1.3.0 accepts for a Dense layer (its FPGA backend's rule).
+
+    A Dense on a sequence becomes a pointwise Conv1D, whose Resource kernel also needs
+    ``rf <= n_in`` (it asserts this in C simulation).
+    """
+    out = []
+    for rf in range(1, n_in * n_out + 1):
+        mult_limit = math.ceil(n_in * n_out / min(n_in, rf))
+        ok = (mult_limit % n_out == 0 or rf >= n_in) and (rf % n_in == 0 or rf < n_in)
+        ok = ok and (n_in * n_out) % rf == 0 and (not per_token or rf <= n_in)
+        if ok:
+            out.append(rf)
+    return out
+
+
+def _next_reuse(p: LayerPlan) -> int | None:
+    """Next reuse factor hls4ml accepts (dense), else doubling (custom layers)."""
+    if p.kind == "dense":
+        n_in, n_out = p.consts["kernel"].shape
+        seq = p.macs // (n_in * n_out)
+        higher = [rf for rf in valid_dense_reuse(n_in, n_out, seq > 1) if rf > p.reuse]
+        return higher[0] if higher else None
+    if p.kind in ("attention", "layernorm"):
+        limit = 3 * p.params.get("d_in", p.params.get("n_in", 1)) * p.params.get("d_model", 1)
+        return p.reuse * 2 if p.reuse * 2 <= limit else None
+    return None
+
+
+def choose_reuse(plans: dict[str, LayerPlan], board: Board, margin: float = 0.8,
+                 max_steps: int = 500) -> dict:
+    """Raise reuse factors (largest consumer first) until the estimate fits ``board``.
+
+    Mutates ``plans[...].reuse``; returns ``{"fits", "reuse", "strategy", "total",
+    "utilization", "layers"}``. Strategy becomes Resource once any reuse factor exceeds 1.
+    """
+    for _ in range(max_steps):
+        rows = estimate(plans)
+        total = totals(rows)
+        if fits(total, board, margin):
+            break
+        util = utilization(total, board)
+        worst = max(util, key=util.get)
+        budget = {"dsp": board.dsp, "lut": board.lut, "ff": board.ff, "bram36": board.bram36}
+        candidates = sorted(rows, key=lambda r: -getattr(r, worst) / budget[worst])
+        moved = False
+        for r in candidates:
+            nxt = _next_reuse(plans[r.name])
+            if nxt is not None and getattr(r, worst) > 0:
+                plans[r.name].reuse = nxt
+                moved = True
+                break
+        if not moved:
+            break
+    rows = estimate(plans)
+    total = totals(rows)
+    reuse = {p.name: p.reuse for p in plans.values() if p.kind in ("dense", "attention",
+                                                                   "layernorm")}
+    return {"fits": fits(total, board, margin), "reuse": reuse,
+            "strategy": "Resource" if any(v > 1 for v in reuse.values()) else "Latency",
+            "total": total, "utilization": utilization(total, board),
+            "layers": [asdict(r) for r in rows], "label": "estimate (analytical, not synthesis)"}

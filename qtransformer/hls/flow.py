@@ -1,0 +1,60 @@
+"""One call for the build CLI: fit the board, convert, compile, co-verify, write tb_data.
+
+Returns a JSON-ready dict for the report (precision table, estimate, co-verification).
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import tensorflow as tf
+
+from ..boards import Board
+from .convert import convert_model
+from .coverify import coverify, range_check, write_tb_data
+from .estimate import choose_reuse
+from .precision import input_fx, plan_model
+
+
+def build_hls(model: tf.keras.Model, board: Board, output_dir, x_calibration: np.ndarray,
+              x_check: np.ndarray, clock_mhz: float | None = None, n_tb: int = 100,
+              backend: str = "Vivado", y_check: np.ndarray | None = None,
+              printer=None) -> dict:
+    """Write the HLS project for ``board`` and check it bit for bit against Keras.
+
+    ``x_calibration`` (training data) sizes the input type and feeds the range check;
+    ``x_check`` (e.g. the test split) is used for co-verification and the first ``n_tb``
+    samples become the C testbench data for ``make csim``.
+    """
+    from .convert import host_input_name
+
+    def say(text: str) -> None:
+        if printer is not None:
+            printer(text, flush=True)
+
+    cal_in = None if host_input_name(model) else x_calibration
+    fit = choose_reuse(plan_model(model, input_fx(cal_in)), board)
+    say(f"[hls] reuse factors chosen for {board.name} (estimate {fit['total']['lut']:,} LUT, "
+        f"{fit['total']['dsp']:,} DSP, {fit['total']['bram36']} BRAM36; fits: {fit['fits']})")
+    t0 = time.time()
+    with warnings.catch_warnings():  # hls4ml's optimizer passes warn about node creation
+        warnings.simplefilter("ignore")
+        conv = convert_model(model, board.part, clock_mhz or board.clock_mhz, output_dir,
+                             backend=backend, calibration_x=cal_in, reuse=fit["reuse"],
+                             strategy=fit["strategy"])
+    t1 = time.time()
+    say("[hls] compiling the C++ model with g++")
+    conv.hls_model.compile()
+    t2 = time.time()
+    say(f"[hls] converted in {t1 - t0:.1f} s, compiled in {t2 - t1:.1f} s; co-verifying "
+        f"{len(x_check)} examples")
+    check = coverify(model, conv, x_check, y=y_check)
+    write_tb_data(model, x_check[:n_tb], output_dir)
+    ranges = range_check(model, conv.plans, x_calibration[:512])
+    return {"project_dir": str(Path(output_dir)), "board": board.name, "part": board.part,
+            "clock_mhz": clock_mhz or board.clock_mhz, "strategy": fit["strategy"],
+            "precision": conv.precision_table(), "estimate": fit, "coverify": check,
+            "ranges": ranges, "convert_s": round(t1 - t0, 2), "compile_s": round(t2 - t1, 2)}

@@ -1,0 +1,199 @@
+"""QKeras transformer -> hls4ml: bit-exact co-verification, csim, Tcl, synth without tools."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from qtransformer.boards import get_board
+from qtransformer.config import ModelConfig, QuantConfig
+from qtransformer.hls.convert import convert_model
+from qtransformer.hls.coverify import coverify, trace_compare, write_tb_data
+from qtransformer.hls.estimate import choose_reuse, estimate, totals
+from qtransformer.hls.precision import plan_model
+from qtransformer.model import build_model
+
+REPO = Path(__file__).resolve().parents[1]
+VIVADO = REPO / "vivado"
+PART = "xc7z020clg400-1"
+TINY = dict(d_model=8, heads=2, ff_dim=16, layers=1, seq_len=4, classes=3)
+
+
+def _x(n=48, seq=4, feat=6, seed=0):
+    return np.random.default_rng(seed).integers(0, 17, (n, seq, feat)).astype("float32") / 16
+
+
+def _trained(cfg: ModelConfig, bits: str, features: int | None, x, epochs: int = 2):
+    """A model with non-trivial weights (a few epochs on random labels, random LN params)."""
+    tf.keras.utils.set_random_seed(0)
+    m = build_model(cfg, QuantConfig(bits=bits), features=features)
+    y = np.random.default_rng(1).integers(0, cfg.classes, len(x))
+    m.compile("adam", tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    m.fit(x, y, epochs=epochs, batch_size=16, verbose=0)
+    rng = np.random.default_rng(2)
+    for layer in m.layers:
+        if type(layer).__name__ == "QLayerNorm":
+            layer.gamma.assign(rng.uniform(0.5, 1.5, layer.gamma.shape))
+            layer.beta.assign(rng.uniform(-0.3, 0.3, layer.beta.shape))
+    return m
+
+
+@pytest.fixture(scope="module")
+def conv8(tmp_path_factory):
+    x = _x()
+    m = _trained(ModelConfig(**TINY), "8", 6, x)
+    out = tmp_path_factory.mktemp("hls8") / "prj"
+    conv = convert_model(m, PART, 100.0, out, calibration_x=x, trace=True)
+    conv.hls_model.compile()
+    return m, conv, x
+
+
+def test_attention_8bit_bit_exact(conv8):
+    m, conv, x = conv8
+    r = coverify(m, conv, x)
+    assert r == {"argmax_agreement": 1.0, "max_abs_error": 0.0, "max_error_lsb": 0.0,
+                 "n": len(x)}
+
+
+@pytest.mark.slow
+def test_trace_locates_no_mismatch(conv8):
+    m, conv, x = conv8
+    rows = trace_compare(m, conv, x[:8])
+    names = [r["layer"] for r in rows]
+    assert "block0_attn" in names and "block0_ln1" in names
+    assert all(r["max_abs_error"] == 0.0 for r in rows)
+
+
+def test_precision_table_has_every_layer(conv8):
+    _, conv, _ = conv8
+    table = conv.precision_table()
+    by_name = {r["name"]: r for r in table}
+    assert by_name["block0_attn"]["score"].startswith("ap_fixed<10,6")
+    assert "AP_RND_CONV" in by_name["block0_ffn1_act"]["output"]
+    assert all("reuse_factor" in r for r in table)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("bits", ["binary", "ternary", "4"])
+def test_other_widths_bit_exact(tmp_path, bits):
+    x = _x(32)
+    m = _trained(ModelConfig(**TINY), bits, 6, x)
+    conv = convert_model(m, PART, 100.0, tmp_path / "prj")
+    conv.hls_model.compile()
+    r = coverify(m, conv, x)
+    assert r["argmax_agreement"] == 1.0 and r["max_error_lsb"] == 0.0
+
+
+@pytest.mark.slow
+def test_token_model_cls_pooling_bit_exact(tmp_path):
+    x = np.random.default_rng(0).integers(0, 30, (32, 4))
+    m = _trained(ModelConfig(**TINY, vocab_size=30, pooling="cls"), "6", None, x)
+    conv = convert_model(m, PART, 100.0, tmp_path / "prj")
+    conv.hls_model.compile()
+    r = coverify(m, conv, x)
+    assert r["argmax_agreement"] == 1.0 and r["max_error_lsb"] == 0.0
+
+
+@pytest.mark.slow
+def test_broken_precision_is_caught(tmp_path, conv8):
+    m, _, x = conv8
+    conv = convert_model(m, PART, 100.0, tmp_path / "prj",
+                         overrides={"block0_ffn1": {"accum": "ap_fixed<6,2>",
+                                                    "result": "ap_fixed<6,2>"}})
+    conv.hls_model.compile()
+    r = coverify(m, conv, x)
+    assert r["max_error_lsb"] > 1
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("g++") is None, reason="needs g++")
+def test_make_csim_matches_keras(conv8):
+    m, conv, x = conv8
+    write_tb_data(m, x[:10], conv.output_dir)
+    run = subprocess.run(["make", "-s", "-C", str(VIVADO), "csim", f"PRJ={conv.output_dir}",
+                          f"PYTHON={sys.executable}"], capture_output=True, text=True)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "csim OK" in run.stdout
+    # a corrupted reference must fail
+    ref = conv.output_dir / "tb_data" / "tb_output_predictions.dat"
+    y = np.loadtxt(ref)
+    y[0, 0] += 1.0
+    np.savetxt(ref, y, fmt="%.17g")
+    run = subprocess.run(["make", "-s", "-C", str(VIVADO), "csim", f"PRJ={conv.output_dir}",
+                          f"PYTHON={sys.executable}"], capture_output=True, text=True)
+    assert run.returncode != 0 and "MISMATCH" in run.stdout
+
+
+@pytest.mark.skipif(shutil.which("tclsh") is None, reason="needs tclsh")
+def test_tcl_scripts_parse():
+    scripts = sorted(VIVADO.glob("*.tcl"))
+    assert {"hls_synth.tcl", "vivado_synth.tcl", "hls_csim.tcl"} <= {s.name for s in scripts}
+    for script in scripts:
+        run = subprocess.run(["tclsh", str(VIVADO / "tcl_syntax.tcl"), str(script)],
+                             capture_output=True, text=True)
+        assert run.returncode == 0, run.stderr
+
+
+def test_make_synth_without_tools_one_line(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k not in ("VITIS_HLS", "VIVADO_HLS",
+                                                            "VIVADO")}
+    env["PATH"] = "/usr/bin:/bin"
+    run = subprocess.run(["make", "-s", "-C", str(VIVADO), "synth", f"PRJ={tmp_path}"],
+                         capture_output=True, text=True, env=env)
+    lines = [ln for ln in (run.stdout + run.stderr).splitlines() if ln.strip()
+             and not ln.startswith("make: Entering") and not ln.startswith("make: Leaving")]
+    assert run.returncode != 0
+    assert len(lines) == 1 and "vitis_hls" in lines[0] and "VITIS_HLS=" in lines[0]
+
+
+def test_estimate_and_reuse_chooser_fit_pynq():
+    m = build_model(ModelConfig(d_model=16, heads=2, ff_dim=32, layers=1, seq_len=8,
+                                classes=10), QuantConfig(bits="8"), features=8)
+    plans = plan_model(m)
+    before = totals(estimate(plans))
+    board = get_board("pynq-z2")
+    r = choose_reuse(plans, board)
+    assert r["fits"] and "estimate" in r["label"]
+    assert r["total"]["dsp"] <= before["dsp"] and r["total"]["dsp"] <= 0.8 * board.dsp
+    assert any(v > 1 for v in r["reuse"].values()) and r["strategy"] == "Resource"
+
+
+def test_integer_layernorm_close_to_float():
+    from qtransformer.layers.norm import QLayerNorm
+
+    q = "quantized_bits(8,3,alpha=1)"
+    fixed, flt = QLayerNorm(param_quantizer=q, output_quantizer=q), QLayerNorm()
+    x = (np.random.default_rng(0).normal(0, 2, (4, 8, 16)) * 16).round() / 16
+    y, yf = fixed(x.astype("float32")).numpy(), flt(x.astype("float32")).numpy()
+    assert np.abs(y - yf).max() <= 1 / 16 + 1e-6      # within one output LSB
+    assert np.all(y * 16 == np.round(y * 16))          # on the output grid
+
+
+def test_reports_parse_synthetic(tmp_path):
+    from qtransformer.hls.reports import collect
+
+    rep = tmp_path / "reports"
+    rep.mkdir()
+    (rep / "csynth.xml").write_text(
+        "<profile><PerformanceEstimates><SummaryOfTimingAnalysis><EstimatedClockPeriod>7.3"
+        "</EstimatedClockPeriod></SummaryOfTimingAnalysis><SummaryOfOverallLatency>"
+        "<Best-caseLatency>120</Best-caseLatency><Worst-caseLatency>130</Worst-caseLatency>"
+        "<Interval-min>64</Interval-min><Interval-max>64</Interval-max>"
+        "</SummaryOfOverallLatency></PerformanceEstimates><AreaEstimates><Resources>"
+        "<BRAM_18K>4</BRAM_18K><DSP>40</DSP><FF>9000</FF><LUT>15000</LUT><URAM>0</URAM>"
+        "</Resources></AreaEstimates></profile>")
+    (rep / "vivado_utilization.rpt").write_text(
+        "| Slice LUTs | 12345 | 0 | 53200 | 23.2 |\n| Slice Registers | 8000 | 0 | 106400 | 7 |\n"
+        "| Block RAM Tile | 2.5 | 0 | 140 | 1.8 |\n| DSPs | 38 | 0 | 220 | 17 |\n")
+    out = collect(tmp_path)
+    assert out["hls"]["latency_worst"] == 130 and out["hls"]["dsp"] == 40
+    assert out["hls"]["estimated_clock_ns"] == 7.3
+    assert out["vivado"] == {"source": str(rep / "vivado_utilization.rpt"), "lut": 12345,
+                             "ff": 8000, "bram36": 2.5, "dsp": 38}
