@@ -59,11 +59,11 @@ def main() -> None:
     p.add_argument("--teacher-epochs", type=int, default=1)
     p.add_argument("--teacher-seq-len", type=int, default=48)
     p.add_argument("--val-examples", type=int, default=1000)
-    p.add_argument("--student", nargs="*", default=["--d-model", "64", "--ff-dim", "128",
-                                                    "--heads", "4", "--layers", "2",
-                                                    "--seq-len", "48", "--vocab-size", "4000"],
-                   help="build flags of the board-sized student")
-    p.add_argument("--student-epochs", type=int, default=8)
+    p.add_argument("--student", nargs="*", default=[
+        "--d-model", "64", "--ff-dim", "128", "--heads", "4", "--layers", "2", "--seq-len", "48",
+        "--vocab-size", "8000", "--lr", "1e-3", "--batch-size", "128", "--no-hls"],
+        help="build flags of the board-sized student (train_bench.py's SST-2 settings)")
+    p.add_argument("--student-epochs", type=int, default=3)
     p.add_argument("--student-examples", type=int, default=30000)
     args = p.parse_args()
     WORK.mkdir(parents=True, exist_ok=True)
