@@ -81,7 +81,7 @@ def test_precision_table_has_every_layer(conv8):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("bits", ["binary", "ternary", "4"])
+@pytest.mark.parametrize("bits", ["binary", "ternary", "4", "po2-4"])
 def test_other_widths_bit_exact(tmp_path, bits):
     x = _x(32)
     m = _trained(ModelConfig(**TINY), bits, 6, x)
