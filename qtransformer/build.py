@@ -44,9 +44,10 @@ def parser() -> argparse.ArgumentParser:
     a("--label-column", help="label column: header name or 0-based index (default: detect)")
     a("--header", choices=["auto", "yes", "no"], help="does the file have a header line")
     a("--max-examples", type=int, help="use only the first N training examples")
-    a("--vocab-size", type=int, help="WordPiece vocabulary trained on the training split")
+    a("--vocab-size", type=int, help="WordPiece vocabulary trained on the training split "
+                                    "(default 8000)")
     a("--vocab-file", help="use this BERT vocab.txt instead of training a vocabulary")
-    a("--seq-len", type=int, help="tokens per example (default 32 for text, 8 for digits)")
+    a("--seq-len", type=int, help="tokens per example (default 48 for text, 8 for digits)")
     a("--bits", help="weight quantization: float, binary, ternary, po2-N (power-of-two, "
                      "N=2..8) or an integer 2..16 (default 8); per-layer overrides go in the "
                      "YAML quant.overrides section")
@@ -64,7 +65,8 @@ def parser() -> argparse.ArgumentParser:
       help="layer-drop mode (default attention)")
     a("--drop-count", type=int, help="modules to drop (default 1)")
     a("--prune-epochs", type=int, help="fine-tuning epochs after pruning/dropping (default 10)")
-    a("--epochs", type=int, help="maximum training epochs (default 40; early stopping)")
+    a("--epochs", type=int, help="maximum training epochs (default 100; early stopping, "
+                                 "patience 20)")
     a("--batch-size", type=int, help="batch size (default 64)")
     a("--lr", type=float, help="learning rate (default 2e-3)")
     a("--seed", type=int, help="seed for split, initialisation and shuffling (default 0)")

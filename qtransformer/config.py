@@ -55,10 +55,10 @@ class DataConfig:
     text_column: str | None = None   # name or 0-based index; None = detect
     label_column: str | None = None  # name or 0-based index; None = detect
     header: str = "auto"             # auto | yes | no
-    seq_len: int | None = None       # None: 8 rows for digits, 32 tokens for text
-    vocab_size: int = 2000           # WordPiece vocabulary trained on the training split
+    seq_len: int | None = None       # None: 8 rows for digits, 48 tokens for text
+    vocab_size: int = 8000           # WordPiece vocabulary trained on the training split
     vocab_file: str | None = None    # or a user vocab.txt (BERT WordPiece)
-    val_fraction: float = 0.1
+    val_fraction: float = 0.15       # 15%: early stopping on small sets is less noisy
     test_fraction: float = 0.2
     max_examples: int | None = None  # cap on training examples (quick runs)
 
@@ -72,7 +72,7 @@ class ModelConfig:
     ff_dim: int = 64
     layers: int = 2
     pooling: str = "mean"            # mean | cls
-    dropout: float = 0.0
+    dropout: float = 0.1
     drop_attention: list[int] = field(default_factory=list)  # blocks without attention
     drop_mlp: list[int] = field(default_factory=list)        # blocks without FFN
     seq_len: int | None = None
@@ -148,10 +148,10 @@ class QuantConfig:
 
 @dataclass
 class TrainConfig:
-    epochs: int = 40
+    epochs: int = 100
     batch_size: int = 64
     learning_rate: float = 2e-3
-    patience: int = 8
+    patience: int = 20
     seed: int = 0
     distill_alpha: float = 0.5        # weight of the label loss when a teacher is given
     distill_temperature: float = 2.0

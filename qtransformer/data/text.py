@@ -11,7 +11,7 @@ from .split import split
 from .textfile import read_labelled_text
 from .tokenize import encode, load_tokenizer, train_tokenizer
 
-DEFAULT_SEQ_LEN = 32
+DEFAULT_SEQ_LEN = 48
 
 
 def _label_index(labels: list[str]) -> list[str]:

@@ -1,0 +1,334 @@
+"""Mixed-precision bit-width search (AutoQKeras-style) driven by KerasTuner.
+
+QKeras' AutoQKeras only knows Dense/Conv/Activation layers, so it cannot choose widths for
+our attention layer (projections, scores, softmax probabilities). This module drives
+KerasTuner directly instead: a trial picks one width per *role* and becomes a
+:class:`~qtransformer.config.QuantConfig` through ``overrides`` (layer-name globs), so the
+winning trial is an ordinary :class:`~qtransformer.config.BuildConfig` that
+``python -m qtransformer.build --config`` reproduces.
+
+Roles (hyperparameter names): ``attn_bits`` (``block*_attn`` projections), ``ffn_bits``
+(``block*_ffn1``/``block*_ffn2``), ``io_bits`` (``patch_proj`` and ``classifier``),
+``act_bits`` (every activation), ``score_bits`` and ``prob_bits`` (attention ``Q K^T``
+scores and softmax probabilities).
+
+Objective (QKeras' "forgiving factor", additive form)::
+
+    score = val_accuracy + ff * log2(ref_cost / trial_cost)
+
+so halving the cost is worth ``ff`` accuracy. The reference is the base config's uniform
+quantization (default 8-bit weights and activations). Validation accuracy is used so the test
+split stays unseen by the search; test accuracy is recorded alongside.
+
+Distributed mode is KerasTuner's own: the oracle lives in the chief process (a gRPC server)
+and workers ask it for trials. :class:`SearchOracle` keeps the time limit and the progress
+lines on the oracle side so they behave the same in one process and in many.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import time
+from dataclasses import dataclass, field
+
+import keras_tuner as kt
+from keras_tuner.src.distribute import utils as dist_utils
+from keras_tuner.src.engine import trial as trial_module
+
+from ..config import BuildConfig, parse_bits
+from ..errors import QTError
+
+WEIGHT_CHOICES = ["binary", "ternary", "2", "4", "8"]
+ACT_CHOICES = [4, 6, 8]
+SCORE_CHOICES = [6, 8, 10]
+PROB_CHOICES = [5, 7, 9]
+COSTS = ("bits", "bops", "lut")
+ORACLES = ("random", "bayesian")
+WEIGHT_ROLES = {"attn_bits": ["block*_attn"], "ffn_bits": ["block*_ffn1", "block*_ffn2"],
+                "io_bits": ["patch_proj", "classifier"]}
+
+
+@dataclass
+class SearchSpace:
+    """The width choices per role; validated so a bad choice fails before any training."""
+
+    weights: list[str] = field(default_factory=lambda: list(WEIGHT_CHOICES))
+    act: list[int] = field(default_factory=lambda: list(ACT_CHOICES))
+    score: list[int] = field(default_factory=lambda: list(SCORE_CHOICES))
+    prob: list[int] = field(default_factory=lambda: list(PROB_CHOICES))
+
+    def validate(self, base: BuildConfig) -> None:
+        self.weights = list(dict.fromkeys(parse_bits(w) for w in self.weights))
+        if "float" in self.weights:
+            raise QTError("weight choices must be quantized (float has no fixed-point form)")
+        for name in ("act", "score", "prob"):
+            if not getattr(self, name):
+                raise QTError(f"no {name} choices given")
+            setattr(self, name, sorted(set(getattr(self, name))))
+        # Build one config with the extreme choices: QuantConfig.validate checks the widths
+        # (e.g. act_int must fit the smallest act width).
+        for values in (self.extreme(min), self.extreme(max)):
+            apply_values(base, values).validate()
+
+    def extreme(self, pick) -> dict:
+        return {"attn_bits": self.weights[0], "ffn_bits": self.weights[0],
+                "io_bits": self.weights[0], "act_bits": pick(self.act),
+                "score_bits": pick(self.score), "prob_bits": pick(self.prob)}
+
+    def hyperparameters(self) -> kt.HyperParameters:
+        hp = kt.HyperParameters()
+        for role in WEIGHT_ROLES:
+            hp.Choice(role, self.weights)
+        hp.Choice("act_bits", self.act)
+        hp.Choice("score_bits", self.score)
+        hp.Choice("prob_bits", self.prob)
+        return hp
+
+
+def apply_values(base: BuildConfig, values: dict) -> BuildConfig:
+    """The base config with one trial's widths, as ``quant.overrides`` after the base's own."""
+    cfg = copy.deepcopy(base)
+    q = cfg.quant
+    q.act_bits = int(values["act_bits"])
+    overrides = dict(q.overrides)
+    for role, patterns in WEIGHT_ROLES.items():
+        for pattern in patterns:
+            overrides[pattern] = {**overrides.get(pattern, {}), "bits": str(values[role])}
+    overrides["block*_attn"].update(score_bits=int(values["score_bits"]),
+                                    prob_bits=int(values["prob_bits"]))
+    q.overrides = overrides
+    return cfg
+
+
+def describe(values: dict) -> str:
+    """A short one-line summary of a trial's widths, for progress lines and search.md."""
+    return (f"attn {values['attn_bits']} ffn {values['ffn_bits']} io {values['io_bits']} "
+            f"act {values['act_bits']} score {values['score_bits']} prob {values['prob_bits']}")
+
+
+def forgiving_score(accuracy: float, cost: float, ref_cost: float, ff: float) -> float:
+    """QKeras-style trade-off: each halving of the cost is worth ``ff`` accuracy."""
+    return accuracy + ff * math.log2(ref_cost / max(cost, 1e-9))
+
+
+def model_cost(model, kind: str, board, x_train) -> dict:
+    """Cost figures of a (trained or untrained) model; ``cost`` is the one the score uses.
+
+    ``lut`` is the board-fitted analytical estimate (after the reuse-factor choice), i.e.
+    what the HLS stage would report as ``hls.estimate.total.lut``.
+    """
+    from ..evaluate import model_costs
+
+    costs = model_costs(model)
+    out = {"model_bits": float(costs["model_bits"]), "bops": float(costs["bops"])}
+    if kind == "lut":
+        from ..hls.convert import host_input_name
+        from ..hls.estimate import choose_reuse
+        from ..hls.precision import input_fx, plan_model
+
+        cal = None if host_input_name(model) else x_train
+        fit = choose_reuse(plan_model(model, input_fx(cal)), board)
+        out.update(lut=float(fit["total"]["lut"]), dsp=float(fit["total"]["dsp"]),
+                   fits=float(fit["fits"]))
+    out["cost"] = {"bits": out["model_bits"], "bops": out["bops"]}.get(kind) or out.get("lut")
+    return out
+
+
+class TrialRunner:
+    """Trains one configuration per trial; data and the reference cost are made once."""
+
+    def __init__(self, base: BuildConfig, cost: str, ff: float):
+        self.base, self.cost, self.ff = base, cost, ff
+        self._data = None
+        self._ref_cost: float | None = None
+
+    def data(self):
+        if self._data is None:
+            from ..data import load_dataset
+
+            self._data = load_dataset(self.base.data, self.base.train.seed)
+        return self._data
+
+    def build(self, cfg: BuildConfig):
+        """A fresh seeded model for ``cfg`` (the same steps as the pipeline's model stage)."""
+        from ..model import build_model
+        from ..train import seed_everything
+
+        data, m = self.data(), cfg.model
+        cfg.data.seq_len = data.seq_len
+        m.seq_len, m.classes = data.seq_len, data.classes
+        m.vocab_size = data.vocab_size if data.kind == "tokens" else None
+        seed_everything(cfg.train.seed)
+        features = int(data.x_train.shape[-1]) if data.kind == "patches" else None
+        return build_model(m, cfg.quant, features)
+
+    def ref_cost(self) -> float:
+        """Cost of the base config's uniform quantization (untrained: widths decide it)."""
+        if self._ref_cost is None:
+            from ..boards import get_board
+
+            model = self.build(copy.deepcopy(self.base))
+            board = get_board(self.base.board)
+            self._ref_cost = model_cost(model, self.cost, board, self.data().x_train)["cost"]
+        return self._ref_cost
+
+    def evaluate(self, values: dict) -> dict:
+        """Train the trial's config and return its metrics (all floats, for the oracle)."""
+        from ..boards import get_board
+        from ..pipeline import stage_compress
+        from ..train import train
+
+        t0 = time.time()
+        ref = self.ref_cost()
+        cfg = apply_values(self.base, values)
+        cfg.validate()
+        data = self.data()
+        model = self.build(cfg)
+        result = train(model, data, cfg.train, verbose=False)
+        model, _ = stage_compress(model, data, cfg, verbose=False)
+        metrics = model_cost(model, self.cost, get_board(cfg.board), data.x_train)
+        val = result.best_val_accuracy
+        metrics.update(val_accuracy=val, test_accuracy=test_accuracy(model, data), ref_cost=ref,
+                       score=forgiving_score(val, metrics["cost"], ref, self.ff),
+                       seconds=time.time() - t0)
+        return metrics
+
+
+def test_accuracy(model, data) -> float:
+    logits = model.predict(data.x_test, batch_size=256, verbose=0)
+    return float((logits.argmax(-1) == data.y_test).mean())
+
+
+def progress_line(trial_id: str, max_trials: int, values: dict, metrics: dict,
+                  who: str = "") -> str:
+    """The one line printed per finished trial."""
+    by = f" ({who})" if who else ""
+    return (f"[search] trial {int(trial_id) + 1}/{max_trials}{by}: {describe(values)} -> "
+            f"val accuracy {metrics['val_accuracy']:.4f}, test {metrics['test_accuracy']:.4f}, "
+            f"cost {metrics['cost']:,.0f} ({metrics['cost'] / metrics['ref_cost']:.1%} of ref), "
+            f"score {metrics['score']:.4f}")
+
+
+def trial_metrics(trial) -> dict:
+    return {name: trial.metrics.get_last_value(name) for name in trial.metrics.metrics}
+
+
+class _SearchOracleMixin:
+    """Time limit, tuner bookkeeping and (on a chief) progress lines, on the oracle side."""
+
+    def setup(self, max_minutes: float | None, announce: bool) -> None:
+        self.deadline = time.time() + 60 * max_minutes if max_minutes else None
+        self.announce = announce
+        self.ran_by: dict[str, str] = {}
+        self.time_limited = False
+
+    def populate_space(self, trial_id):
+        if self.deadline is not None and time.time() >= self.deadline:
+            if not self.time_limited:
+                print("[search] time limit reached: no new trials", flush=True)
+            self.time_limited = True
+            return {"status": trial_module.TrialStatus.STOPPED, "values": None}
+        return super().populate_space(trial_id)
+
+    @kt.synchronized
+    def create_trial(self, tuner_id):
+        trial = super().create_trial(tuner_id)
+        if trial.status == trial_module.TrialStatus.RUNNING:
+            self.ran_by.setdefault(trial.trial_id, tuner_id)
+        return trial
+
+    @kt.synchronized
+    def end_trial(self, trial):
+        super().end_trial(trial)
+        done = self.trials[trial.trial_id]
+        if self.announce and done.status == trial_module.TrialStatus.COMPLETED:
+            print(progress_line(done.trial_id, self.max_trials, done.hyperparameters.values,
+                                trial_metrics(done), self.ran_by.get(done.trial_id, "")),
+                  flush=True)
+
+
+class RandomOracle(_SearchOracleMixin, kt.oracles.RandomSearchOracle):
+    pass
+
+
+class BayesianOracle(_SearchOracleMixin, kt.oracles.BayesianOptimizationOracle):
+    pass
+
+
+def make_oracle(kind: str, space: SearchSpace, trials: int, seed: int,
+                max_minutes: float | None, announce: bool):
+    """A seeded oracle over ``space`` maximising ``score`` (KerasTuner treats seed 0 as
+    "random", hence the +1)."""
+    cls = {"random": RandomOracle, "bayesian": BayesianOracle}[kind]
+    oracle = cls(objective=kt.Objective("score", "max"), max_trials=trials, seed=seed + 1,
+                 hyperparameters=space.hyperparameters(), allow_new_entries=False,
+                 tune_new_entries=False, max_consecutive_failed_trials=trials)
+    oracle.setup(max_minutes, announce)
+    return oracle
+
+
+class QuantTuner(kt.engine.base_tuner.BaseTuner):
+    """A tuner whose trial is "train this QuantConfig" (no hypermodel, no saved models)."""
+
+    def __init__(self, oracle, runner: TrialRunner | None, **kwargs):
+        super().__init__(oracle, **kwargs)
+        self.runner = runner
+
+    def run_trial(self, trial, *args, **kwargs) -> dict:
+        values = trial.hyperparameters.values
+        metrics = self.runner.evaluate(values)
+        # run_trial never runs on a chief (it only serves), so this is the worker's line or,
+        # in one process, the only one.
+        print(progress_line(trial.trial_id, self.oracle.max_trials, values, metrics,
+                            self.tuner_id if role() == "worker" else ""), flush=True)
+        return metrics
+
+    def save_model(self, trial_id, model, step=0):
+        """Models are not kept: the winner is rebuilt from best_config.yaml."""
+
+    def load_model(self, trial):
+        raise NotImplementedError("search trials keep no models; rebuild best_config.yaml")
+
+
+def role() -> str:
+    """``single`` (no KERASTUNER_* variables), ``chief`` or ``worker``."""
+    if not dist_utils.has_chief_oracle():
+        return "single"
+    return "chief" if dist_utils.is_chief_oracle() else "worker"
+
+
+def run_search(base: BuildConfig, space: SearchSpace, *, trials: int, cost: str, ff: float,
+               oracle_kind: str, max_minutes: float | None, tuner_dir: str) -> dict:
+    """Run (single process), serve (chief) or work for (worker) one search.
+
+    Returns the oracle's trials as rows (chief and single process) or ``{}`` (worker).
+    """
+    who = role()
+    oracle = make_oracle(oracle_kind, space, trials, base.train.seed, max_minutes,
+                         announce=who == "chief")
+    runner = None if who == "chief" else TrialRunner(base, cost, ff)
+    tuner = QuantTuner(oracle, runner, directory=tuner_dir, project_name="tuner",
+                       overwrite=who != "worker")
+    tuner.search(verbose=0)
+    if who == "worker":
+        return {}
+    return {"rows": trial_rows(oracle), "time_limited": oracle.time_limited}
+
+
+def trial_rows(oracle) -> list[dict]:
+    """Every trial the oracle created, in id order, with its values, metrics and status."""
+    rows = []
+    for trial_id in sorted(oracle.trials, key=int):
+        trial = oracle.trials[trial_id]
+        rows.append({"trial": trial_id, "status": str(trial.status),
+                     "tuner": oracle.ran_by.get(trial_id, ""),
+                     "values": dict(trial.hyperparameters.values),
+                     "metrics": trial_metrics(trial), "message": trial.message})
+    return rows
+
+
+def best_row(rows: list[dict]) -> dict | None:
+    done = [r for r in rows if r["status"] == "COMPLETED" and "score" in r["metrics"]]
+    return max(done, key=lambda r: r["metrics"]["score"]) if done else None
+
