@@ -65,6 +65,7 @@ def main() -> None:
         help="build flags of the board-sized student (train_bench.py's SST-2 settings)")
     p.add_argument("--student-epochs", type=int, default=3)
     p.add_argument("--student-examples", type=int, default=30000)
+    p.add_argument("--student-kinds", nargs="+", default=["scratch", "distilled"])
     args = p.parse_args()
     WORK.mkdir(parents=True, exist_ok=True)
     RESULTS.mkdir(parents=True, exist_ok=True)
@@ -92,7 +93,9 @@ def main() -> None:
         common = [*data, *args.student, "--bits", "ternary", "--epochs",
                   str(args.student_epochs), "--max-examples", str(args.student_examples),
                   "--quiet", "--force"]
-        for name, extra in (("scratch", []), ("distilled", ["--teacher", str(teacher)])):
+        kinds = {"scratch": [], "distilled": ["--teacher", str(teacher)]}
+        for name in args.student_kinds:
+            extra = kinds[name]
             out_dir = WORK / f"student-{name}"
             run([py, "-m", "qtransformer.build", *common, *extra, "--output", str(out_dir)])
             r = json.loads((out_dir / "report.json").read_text())

@@ -57,6 +57,7 @@ def parser() -> argparse.ArgumentParser:
     a("--ff-dim", type=int, help="FFN hidden width (default 64)")
     a("--layers", type=int, help="encoder blocks (default 2)")
     a("--pooling", choices=["mean", "cls"], help="sequence pooling (default mean)")
+    a("--dropout", type=float, help="dropout after attention and FFN (default 0.1)")
     a("--prune", choices=["magnitude", "block", "layer-drop"],
       help="compress after QAT: TF-MOT magnitude or block pruning, or layer drop")
     a("--sparsity", type=float, help="pruning target sparsity, 0..1 (default 0.5)")
@@ -98,6 +99,7 @@ _FLAGS = {  # flag dest -> (section, field)
     "seq_len": ("data", "seq_len"), "bits": ("quant", "bits"), "act_bits": ("quant", "act_bits"),
     "d_model": ("model", "d_model"), "heads": ("model", "heads"), "ff_dim": ("model", "ff_dim"),
     "layers": ("model", "layers"), "pooling": ("model", "pooling"),
+    "dropout": ("model", "dropout"),
     "epochs": ("train", "epochs"), "batch_size": ("train", "batch_size"),
     "lr": ("train", "learning_rate"), "seed": ("train", "seed"),
     "prune": ("prune", "method"), "sparsity": ("prune", "sparsity"), "drop": ("prune", "drop"),

@@ -231,8 +231,20 @@ class _SearchOracleMixin:
             return {"status": trial_module.TrialStatus.STOPPED, "values": None}
         return super().populate_space(trial_id)
 
+    def _out_of_trials(self) -> bool:
+        return (len(self.trials) >= self.max_trials
+                or (self.deadline is not None and time.time() >= self.deadline))
+
     @kt.synchronized
     def create_trial(self, tuner_id):
+        if (tuner_id not in self.ongoing_trials and self.ongoing_trials
+                and self._out_of_trials()):
+            # Park this worker (IDLE: it asks again) until the last trials end, instead of
+            # stopping it now: KerasTuner's chief, once it has stopped one worker, polls for
+            # the end only every 20 s. The short sleep keeps the IDLE loop from spinning.
+            time.sleep(0.5)
+            return trial_module.Trial(self.hyperparameters.copy(),
+                                      status=trial_module.TrialStatus.IDLE)
         trial = super().create_trial(tuner_id)
         if trial.status == trial_module.TrialStatus.RUNNING:
             self.ran_by.setdefault(trial.trial_id, tuner_id)
