@@ -17,7 +17,7 @@ from . import __version__
 from .boards import BOARDS, get_board
 from .config import BuildConfig, load_config, parse_bits
 from .errors import QTError
-from .outputs import check_output, discard, publish, staging_dir
+from .outputs import check_output, publish, staged
 
 EPILOG = """examples:
   python -m qtransformer.build --board pynq-z2
@@ -175,21 +175,17 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     from .pipeline import run_pipeline  # heavy imports (TensorFlow) only after the checks
 
-    stage = staging_dir(out)
     try:
-        hls_stage = stage / "hls" if separate_hls else stage / hls_out.relative_to(out)
-        report = run_pipeline(cfg, stage, out.name, verbose=not args.quiet, hls_dir=hls_stage)
-        if separate_hls and hls_stage.exists():
-            _retarget(report, hls_stage, hls_out)
-            publish(hls_stage, hls_out)
-        publish(stage, out)
+        with staged(out) as stage:
+            hls_stage = stage / "hls" if separate_hls else stage / hls_out.relative_to(out)
+            report = run_pipeline(cfg, stage, out.name, verbose=not args.quiet,
+                                  hls_dir=hls_stage)
+            if separate_hls and hls_stage.exists():
+                _retarget(report, hls_stage, hls_out)
+                publish(hls_stage, hls_out)
     except QTError as exc:
-        discard(stage)
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    except BaseException:
-        discard(stage)
-        raise
     print(f"done in {report['seconds']:.0f} s: accuracy {report['accuracy']:.4f}, macro-F1 "
           f"{report['f1']:.4f}, {report['model_bits']:,} bits -> {out}/report.md")
     return 0

@@ -9,6 +9,8 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from .errors import QTError
@@ -47,3 +49,16 @@ def publish(staging: Path, out: Path) -> None:
 
 def discard(staging: Path) -> None:
     shutil.rmtree(staging, ignore_errors=True)
+
+
+@contextmanager
+def staged(out: Path) -> Iterator[Path]:
+    """Build in a staging directory; publish it to ``out`` on success, discard it on any
+    error (the error propagates, and whatever ``out`` held is untouched)."""
+    stage = staging_dir(out)
+    try:
+        yield stage
+    except BaseException:
+        discard(stage)
+        raise
+    publish(stage, out)

@@ -196,7 +196,7 @@ def main(argv: list[str] | None = None) -> int:
         out = Path(args.output)
         if who != "worker":
             check_output(out, args.force)
-    except (QTError, RuntimeError) as exc:  # RuntimeError: incomplete KERASTUNER_* variables
+    except QTError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     if who == "worker":

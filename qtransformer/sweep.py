@@ -18,7 +18,7 @@ from pathlib import Path
 from .boards import get_board
 from .config import BuildConfig, load_config, parse_bits
 from .errors import QTError
-from .outputs import check_output, discard, publish, staging_dir
+from .outputs import check_output, staged
 
 COST_AXES = [("nonzero_bits", "non-zero weight bits"), ("bops", "BOPs"),
              ("lut_estimate", "LUT (estimate)")]
@@ -115,22 +115,18 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     from .pipeline import run_pipeline
 
-    stage = staging_dir(out)
     try:
-        rows = []
-        for k, (name, cfg) in enumerate(grid, 1):
-            print(f"[sweep] point {k}/{len(grid)}: {name}", flush=True)
-            (stage / name).mkdir()
-            rows.append(summarise(name, run_pipeline(cfg, stage / name, name, verbose=False)))
-        write_pareto(rows, stage, f"{base.data.dataset} on {base.board}")
-        publish(stage, out)
+        with staged(out) as stage:
+            rows = []
+            for k, (name, cfg) in enumerate(grid, 1):
+                print(f"[sweep] point {k}/{len(grid)}: {name}", flush=True)
+                (stage / name).mkdir()
+                report = run_pipeline(cfg, stage / name, name, verbose=False)
+                rows.append(summarise(name, report))
+            write_pareto(rows, stage, f"{base.data.dataset} on {base.board}")
     except QTError as exc:
-        discard(stage)
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    except BaseException:
-        discard(stage)
-        raise
     print(f"done: {len(rows)} points -> {out}/pareto.md, pareto.png")
     return 0
 

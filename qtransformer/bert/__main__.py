@@ -43,7 +43,7 @@ def _finetune(args) -> None:
     from pathlib import Path
 
     from ..config import DataConfig, TrainConfig
-    from ..outputs import check_output, discard, publish, staging_dir
+    from ..outputs import check_output, staged
     from .finetune import FinetuneConfig, finetune
 
     cfg = FinetuneConfig(
@@ -58,13 +58,8 @@ def _finetune(args) -> None:
     cfg.train.validate()
     out = Path(args.output)
     check_output(out, args.force)
-    stage = staging_dir(out)
-    try:
+    with staged(out) as stage:
         r = finetune(cfg, stage)
-        publish(stage, out)
-    except BaseException:
-        discard(stage)
-        raise
     print(f"done: teacher test accuracy {r['accuracy']:.4f} -> {out}/report.md")
 
 

@@ -9,7 +9,8 @@ winning trial is an ordinary :class:`~qtransformer.config.BuildConfig` that
 
 Roles (hyperparameter names): ``attn_bits`` (``block*_attn`` projections), ``ffn_bits``
 (``block*_ffn1``/``block*_ffn2``), ``io_bits`` (``patch_proj`` and ``classifier``),
-``act_bits`` (every activation), ``score_bits`` and ``prob_bits`` (attention ``Q K^T``
+``act_bits`` (every activation; its integer bits are capped at ``act_bits - 3``),
+``score_bits`` and ``prob_bits`` (attention ``Q K^T``
 scores and softmax probabilities).
 
 Objective (QKeras' "forgiving factor", additive form)::
@@ -21,20 +22,18 @@ quantization (default 8-bit weights and activations). Validation accuracy is use
 split stays unseen by the search; test accuracy is recorded alongside.
 
 Distributed mode is KerasTuner's own: the oracle lives in the chief process (a gRPC server)
-and workers ask it for trials. :class:`SearchOracle` keeps the time limit and the progress
+and workers ask it for trials. :func:`make_oracle`'s oracle keeps the time limit and the progress
 lines on the oracle side so they behave the same in one process and in many.
 """
 
 from __future__ import annotations
 
 import copy
+import functools
 import math
+import os
 import time
 from dataclasses import dataclass, field
-
-import keras_tuner as kt
-from keras_tuner.src.distribute import utils as dist_utils
-from keras_tuner.src.engine import trial as trial_module
 
 from ..config import BuildConfig, parse_bits
 from ..errors import QTError
@@ -76,7 +75,10 @@ class SearchSpace:
                 "io_bits": self.weights[0], "act_bits": pick(self.act),
                 "score_bits": pick(self.score), "prob_bits": pick(self.prob)}
 
-    def hyperparameters(self) -> kt.HyperParameters:
+    def hyperparameters(self):
+        """The KerasTuner space: one Choice per role."""
+        import keras_tuner as kt
+
         hp = kt.HyperParameters()
         for role in WEIGHT_ROLES:
             hp.Choice(role, self.weights)
@@ -91,6 +93,9 @@ def apply_values(base: BuildConfig, values: dict) -> BuildConfig:
     cfg = copy.deepcopy(base)
     q = cfg.quant
     q.act_bits = int(values["act_bits"])
+    # Keep >= 2 fractional bits at every width: with the default 3 integer bits a 4-bit
+    # activation would have none, and such trials only learned chance accuracy.
+    q.act_int = min(q.act_int, max(0, q.act_bits - 3))
     overrides = dict(q.overrides)
     for role, patterns in WEIGHT_ROLES.items():
         for pattern in patterns:
@@ -131,7 +136,7 @@ def model_cost(model, kind: str, board, x_train) -> dict:
         fit = choose_reuse(plan_model(model, input_fx(cal)), board)
         out.update(lut=float(fit["total"]["lut"]), dsp=float(fit["total"]["dsp"]),
                    fits=float(fit["fits"]))
-    out["cost"] = {"bits": out["model_bits"], "bops": out["bops"]}.get(kind) or out.get("lut")
+    out["cost"] = out[{"bits": "model_bits", "bops": "bops", "lut": "lut"}[kind]]
     return out
 
 
@@ -189,13 +194,14 @@ class TrialRunner:
         model, _ = stage_compress(model, data, cfg, verbose=False)
         metrics = model_cost(model, self.cost, get_board(cfg.board), data.x_train)
         val = result.best_val_accuracy
-        metrics.update(val_accuracy=val, test_accuracy=test_accuracy(model, data), ref_cost=ref,
+        metrics.update(val_accuracy=val, test_accuracy=split_accuracy(model, data), ref_cost=ref,
                        score=forgiving_score(val, metrics["cost"], ref, self.ff),
                        seconds=time.time() - t0)
         return metrics
 
 
-def test_accuracy(model, data) -> float:
+def split_accuracy(model, data) -> float:
+    """Accuracy on the test split (recorded, never used to choose)."""
     logits = model.predict(data.x_test, batch_size=256, verbose=0)
     return float((logits.argmax(-1) == data.y_test).mean())
 
@@ -214,8 +220,23 @@ def trial_metrics(trial) -> dict:
     return {name: trial.metrics.get_last_value(name) for name in trial.metrics.metrics}
 
 
+def _synchronized(method):
+    """``keras_tuner.synchronized`` (the oracle's lock, re-entrant per thread), applied at call
+    time so that importing this module does not load KerasTuner and TensorFlow before the CLI
+    has checked its input."""
+
+    @functools.wraps(method)
+    def locked(self, *args):
+        from keras_tuner import synchronized
+
+        return synchronized(method)(self, *args)
+
+    return locked
+
+
 class _SearchOracleMixin:
-    """Time limit, tuner bookkeeping and (on a chief) progress lines, on the oracle side."""
+    """Time limit, tuner bookkeeping and (on a chief) progress lines, on the oracle side, so
+    they behave the same in one process and behind KerasTuner's gRPC server."""
 
     def setup(self, max_minutes: float | None, announce: bool) -> None:
         self.deadline = time.time() + 60 * max_minutes if max_minutes else None
@@ -228,51 +249,48 @@ class _SearchOracleMixin:
             if not self.time_limited:
                 print("[search] time limit reached: no new trials", flush=True)
             self.time_limited = True
-            return {"status": trial_module.TrialStatus.STOPPED, "values": None}
+            return {"status": "STOPPED", "values": None}
         return super().populate_space(trial_id)
 
     def _out_of_trials(self) -> bool:
         return (len(self.trials) >= self.max_trials
                 or (self.deadline is not None and time.time() >= self.deadline))
 
-    @kt.synchronized
+    @_synchronized
     def create_trial(self, tuner_id):
         if (tuner_id not in self.ongoing_trials and self.ongoing_trials
                 and self._out_of_trials()):
             # Park this worker (IDLE: it asks again) until the last trials end, instead of
             # stopping it now: KerasTuner's chief, once it has stopped one worker, polls for
             # the end only every 20 s. The short sleep keeps the IDLE loop from spinning.
+            from keras_tuner.src.engine.trial import Trial
+
             time.sleep(0.5)
-            return trial_module.Trial(self.hyperparameters.copy(),
-                                      status=trial_module.TrialStatus.IDLE)
+            return Trial(self.hyperparameters.copy(), status="IDLE")
         trial = super().create_trial(tuner_id)
-        if trial.status == trial_module.TrialStatus.RUNNING:
+        if trial.status == "RUNNING":
             self.ran_by.setdefault(trial.trial_id, tuner_id)
         return trial
 
-    @kt.synchronized
+    @_synchronized
     def end_trial(self, trial):
         super().end_trial(trial)
         done = self.trials[trial.trial_id]
-        if self.announce and done.status == trial_module.TrialStatus.COMPLETED:
+        if self.announce and done.status == "COMPLETED":
             print(progress_line(done.trial_id, self.max_trials, done.hyperparameters.values,
                                 trial_metrics(done), self.ran_by.get(done.trial_id, "")),
                   flush=True)
 
 
-class RandomOracle(_SearchOracleMixin, kt.oracles.RandomSearchOracle):
-    pass
-
-
-class BayesianOracle(_SearchOracleMixin, kt.oracles.BayesianOptimizationOracle):
-    pass
-
-
 def make_oracle(kind: str, space: SearchSpace, trials: int, seed: int,
                 max_minutes: float | None, announce: bool):
-    """A seeded oracle over ``space`` maximising ``score`` (KerasTuner treats seed 0 as
-    "random", hence the +1)."""
-    cls = {"random": RandomOracle, "bayesian": BayesianOracle}[kind]
+    """A seeded KerasTuner oracle over ``space`` maximising ``score`` (KerasTuner treats
+    seed 0 as "random", hence the +1)."""
+    import keras_tuner as kt
+
+    base = {"random": kt.oracles.RandomSearchOracle,
+            "bayesian": kt.oracles.BayesianOptimizationOracle}[kind]
+    cls = type(f"{base.__name__}WithLimits", (_SearchOracleMixin, base), {})
     oracle = cls(objective=kt.Objective("score", "max"), max_trials=trials, seed=seed + 1,
                  hyperparameters=space.hyperparameters(), allow_new_entries=False,
                  tune_new_entries=False, max_consecutive_failed_trials=trials)
@@ -280,7 +298,7 @@ def make_oracle(kind: str, space: SearchSpace, trials: int, seed: int,
     return oracle
 
 
-class QuantTuner(kt.engine.base_tuner.BaseTuner):
+class _QuantTunerMixin:
     """A tuner whose trial is "train this QuantConfig" (no hypermodel, no saved models)."""
 
     def __init__(self, oracle, runner: TrialRunner | None, **kwargs):
@@ -289,7 +307,12 @@ class QuantTuner(kt.engine.base_tuner.BaseTuner):
 
     def run_trial(self, trial, *args, **kwargs) -> dict:
         values = trial.hyperparameters.values
-        metrics = self.runner.evaluate(values)
+        try:
+            metrics = self.runner.evaluate(values)
+        except Exception as exc:  # KerasTuner records the trial as failed and goes on
+            print(f"[search] trial {int(trial.trial_id) + 1}/{self.oracle.max_trials} failed: "
+                  f"{describe(values)}: {type(exc).__name__}: {exc}", flush=True)
+            raise
         # run_trial never runs on a chief (it only serves), so this is the worker's line or,
         # in one process, the only one.
         print(progress_line(trial.trial_id, self.oracle.max_trials, values, metrics,
@@ -303,11 +326,25 @@ class QuantTuner(kt.engine.base_tuner.BaseTuner):
         raise NotImplementedError("search trials keep no models; rebuild best_config.yaml")
 
 
+def make_tuner(oracle, runner: TrialRunner | None, directory: str, overwrite: bool):
+    from keras_tuner.engine.base_tuner import BaseTuner
+
+    cls = type("QuantTuner", (_QuantTunerMixin, BaseTuner), {})
+    return cls(oracle, runner, directory=directory, project_name="tuner", overwrite=overwrite)
+
+
 def role() -> str:
-    """``single`` (no KERASTUNER_* variables), ``chief`` or ``worker``."""
-    if not dist_utils.has_chief_oracle():
+    """``single`` (no KERASTUNER_ORACLE_IP), ``chief`` or ``worker``: KerasTuner's own rule
+    (a tuner id containing "chief" serves the oracle), read without importing it."""
+    env = os.environ
+    if "KERASTUNER_ORACLE_IP" not in env:
         return "single"
-    return "chief" if dist_utils.is_chief_oracle() else "worker"
+    missing = [v for v in ("KERASTUNER_ORACLE_PORT", "KERASTUNER_TUNER_ID") if v not in env]
+    if missing:
+        raise QTError(f"KERASTUNER_ORACLE_IP is set but {' and '.join(missing)} "
+                      f"{'is' if len(missing) == 1 else 'are'} not: a distributed search "
+                      "needs all three variables")
+    return "chief" if "chief" in env["KERASTUNER_TUNER_ID"] else "worker"
 
 
 def run_search(base: BuildConfig, space: SearchSpace, *, trials: int, cost: str, ff: float,
@@ -320,8 +357,7 @@ def run_search(base: BuildConfig, space: SearchSpace, *, trials: int, cost: str,
     oracle = make_oracle(oracle_kind, space, trials, base.train.seed, max_minutes,
                          announce=who == "chief")
     runner = None if who == "chief" else TrialRunner(base, cost, ff)
-    tuner = QuantTuner(oracle, runner, directory=tuner_dir, project_name="tuner",
-                       overwrite=who != "worker")
+    tuner = make_tuner(oracle, runner, tuner_dir, overwrite=who != "worker")
     tuner.search(verbose=0)
     if who == "worker":
         return {}
