@@ -74,7 +74,8 @@ def parser() -> argparse.ArgumentParser:
     a("--trials", type=int, default=20, help="trial budget (default 20)")
     a("--max-minutes", type=float, help="start no trial after this many minutes")
     a("--cost", default="bits", help="cost in the score: bits (model size, default), bops, or "
-                                     "lut (the board-fitted HLS LUT estimate)")
+                                     "lut (HLS LUT estimate of the fully parallel design; the "
+                                     "board-fitted estimate is recorded too)")
     a("--forgiving-factor", type=float, default=0.02,
       help="accuracy worth one halving of the cost (default 0.02)")
     a("--oracle", default="random", help="random (default) or bayesian")
@@ -152,7 +153,7 @@ def search_md(rows: list[dict], best: dict, settings: dict) -> str:
              + f", {settings['epochs_per_trial']} epochs each, seed {settings['seed']}; "
              f"reference cost {ref:,.0f} (the base config's uniform quantization). "
              "score = val accuracy + ff * log2(ref / cost).", "",
-             "| trial | widths | val acc. | test acc. | cost | cost / ref | score | best |",
+             "| trial id | widths | val acc. | test acc. | cost | cost / ref | score | best |",
              "|---|---|---:|---:|---:|---:|---:|---|"]
     done = [r for r in rows if "score" in r["metrics"]]
     for r in sorted(done, key=lambda r: -r["metrics"]["score"]):

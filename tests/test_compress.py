@@ -85,10 +85,12 @@ def test_cli_prune_reports_sparsity(tmp_path):
     from tests.conftest import TINY_FLAGS
 
     out = tmp_path / "p"
+    flags = [f for f in TINY_FLAGS if f != "--no-hls"]  # the pruned model goes through HLS
     assert main(["--prune", "block", "--block", "1x4", "--sparsity", "0.5", "--prune-epochs",
-                 "1", "--max-examples", "256", "--output", str(out), *TINY_FLAGS]) == 0
+                 "1", "--max-examples", "256", "--output", str(out), *flags]) == 0
     r = json.loads((out / "report.json").read_text())
     assert 0.3 < r["sparsity"] < 0.6
+    assert r["argmax_agreement"] == 1.0 and r["max_error_lsb"] == 0
     c = r["compression"]
     assert c["method"] == "block" and c["effective_macs_after"] < c["effective_macs_before"]
     assert "## Compression: block" in (out / "report.md").read_text()

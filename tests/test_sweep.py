@@ -17,7 +17,7 @@ def test_pareto_front_known_points():
 def test_sweep_writes_report(tmp_path):
     cfg = tmp_path / "base.yaml"
     cfg.write_text("model: {d_model: 8, heads: 2, ff_dim: 16, layers: 1}\n"
-                   "data: {max_examples: 256}\ntrain: {epochs: 1}\n")
+                   "data: {max_examples: 256}\ntrain: {epochs: 1}\nhls: {enabled: false}\n")
     out = tmp_path / "sweep"
     assert main(["--config", str(cfg), "--bits", "8", "ternary", "--sparsity", "0", "0.5",
                  "--prune-epochs", "1", "--output", str(out)]) == 0

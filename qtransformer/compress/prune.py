@@ -50,8 +50,13 @@ def wrap_for_pruning(model: tf.keras.Model, cfg: PruneConfig, steps_per_epoch: i
 
 
 def strip(model: tf.keras.Model) -> tf.keras.Model:
+    """Remove the wrappers and rebuild from config: the stripped layers keep the wrapped
+    graph's call history, which would confuse graph walkers (HLS conversion, costs)."""
     with tf.keras.utils.custom_object_scope(custom_objects()):
-        return tfmot.sparsity.keras.strip_pruning(model)
+        stripped = tfmot.sparsity.keras.strip_pruning(model)
+        clean = tf.keras.Model.from_config(stripped.get_config())
+    clean.set_weights(stripped.get_weights())
+    return clean
 
 
 def sparsity_report(model: tf.keras.Model) -> dict:
