@@ -34,7 +34,7 @@ from pathlib import Path
 from .boards import get_board
 from .config import BuildConfig, load_config
 from .errors import QTError
-from .outputs import check_output, discard, publish, staging_dir
+from .outputs import check_output, staged
 
 EPILOG = """examples:
   python -m qtransformer.search --trials 20 --epochs 10 --output models/search
@@ -202,18 +202,13 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if who == "worker":
         return _worker(base, space, args)
-    stage = staging_dir(out)
     try:
-        result = _search(base, space, args, str(stage))
-        best = write_results(result, base, args, stage)
-        publish(stage, out)
+        with staged(out) as stage:
+            result = _search(base, space, args, str(stage))
+            best = write_results(result, base, args, stage)
     except QTError as exc:
-        discard(stage)
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    except BaseException:
-        discard(stage)
-        raise
     m = best["metrics"]
     print(f"done: best trial {best['trial']} (score {m['score']:.4f}, val accuracy "
           f"{m['val_accuracy']:.4f}, cost {m['cost']:,.0f}) -> {out}/best_config.yaml, "
