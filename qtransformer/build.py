@@ -151,15 +151,6 @@ def hls_dir(cfg: BuildConfig) -> Path:
     return Path(cfg.output) / "hls" if cfg.output else Path("hls") / run_name(cfg)
 
 
-def _retarget(report: dict, staged: Path, final: Path) -> None:
-    """Point the report at where the HLS project will live, and rewrite it on disk."""
-    from .evaluate import write_report
-
-    if report.get("hls"):
-        report["hls"]["project_dir"] = str(final)
-        write_report(report, staged.parent)
-
-
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
@@ -179,9 +170,8 @@ def main(argv: list[str] | None = None) -> int:
         with staged(out) as stage:
             hls_stage = stage / "hls" if separate_hls else stage / hls_out.relative_to(out)
             report = run_pipeline(cfg, stage, out.name, verbose=not args.quiet,
-                                  hls_dir=hls_stage)
+                                  hls_dir=hls_stage, hls_published_as=hls_out)
             if separate_hls and hls_stage.exists():
-                _retarget(report, hls_stage, hls_out)
                 publish(hls_stage, hls_out)
     except QTError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -15,7 +15,7 @@ from .boards import get_board
 from .config import BuildConfig
 from .data import Dataset, load_dataset
 from .errors import QTError
-from .evaluate import classification_metrics, model_costs, write_report
+from .evaluate import accuracy_on_test, classification_metrics, model_costs, write_report
 from .model import build_model
 from .train import seed_everything, train
 
@@ -61,7 +61,7 @@ def stage_compress(model, data: Dataset, cfg: BuildConfig, verbose: bool):
     if p.method is None:
         return model, None
     before = model_costs(model)
-    acc_before = _accuracy(model, data)
+    acc_before = accuracy_on_test(model, data)
     if p.method == "layer-drop":
         model, section = _layer_drop(model, data, cfg, verbose)
     else:
@@ -69,7 +69,7 @@ def stage_compress(model, data: Dataset, cfg: BuildConfig, verbose: bool):
 
         model, section = prune_and_finetune(model, data, p, cfg.train)
     after = model_costs(model)
-    acc_after = _accuracy(model, data)
+    acc_after = accuracy_on_test(model, data)
     section.update(method=p.method, accuracy_before=acc_before, accuracy_after=acc_after,
                    macs_before=before["macs"], macs_after=after["macs"],
                    effective_macs_before=before["effective_macs"],
@@ -82,10 +82,6 @@ def stage_compress(model, data: Dataset, cfg: BuildConfig, verbose: bool):
                   f"effective MACs {before['effective_macs']:,} -> {after['effective_macs']:,}")
     return model, section
 
-
-def _accuracy(model, data: Dataset) -> float:
-    logits = model.predict(data.x_test, batch_size=256, verbose=0)
-    return float((logits.argmax(-1) == data.y_test).mean())
 
 
 def _layer_drop(model, data: Dataset, cfg: BuildConfig, verbose: bool):
@@ -108,7 +104,7 @@ def _layer_drop(model, data: Dataset, cfg: BuildConfig, verbose: bool):
 
 
 def stage_hls(model, data: Dataset, cfg: BuildConfig, board, hls_dir: Path,
-              verbose: bool) -> dict | None:
+              verbose: bool, published_as: Path | None = None) -> dict | None:
     """HLS project + bit-exact co-verification on the whole test split."""
     from .hls.flow import build_hls
 
@@ -119,6 +115,7 @@ def stage_hls(model, data: Dataset, cfg: BuildConfig, board, hls_dir: Path,
     result = build_hls(model, board, hls_dir, data.x_train, data.x_test,
                        clock_mhz=h.clock_mhz, n_tb=h.tb_examples, backend=h.backend,
                        y_check=data.y_test, printer=print)
+    result["project_dir"] = str(published_as or hls_dir)  # where the user will find it
     check = result["coverify"]
     _say(verbose, f"[hls] argmax agreement {check['argmax_agreement']:.4f}, max error "
                   f"{check['max_error_lsb']:g} LSB on {check['n']} test examples; HLS accuracy "
@@ -141,7 +138,7 @@ def stage_save(model, data: Dataset, cfg: BuildConfig, out: Path) -> None:
 
 
 def run_pipeline(cfg: BuildConfig, out: Path, run: str, verbose: bool = True,
-                 hls_dir: Path | None = None) -> dict:
+                 hls_dir: Path | None = None, hls_published_as: Path | None = None) -> dict:
     """Run every stage into ``out`` (the HLS project into ``hls_dir``, default
     ``out/hls``); return the report dict (also written to disk)."""
     t0 = time.time()
@@ -163,7 +160,8 @@ def run_pipeline(cfg: BuildConfig, out: Path, run: str, verbose: bool = True,
     stage_save(model, data, cfg, out)
     hls = None
     if cfg.hls.enabled:
-        hls = stage_hls(model, data, cfg, board, hls_dir or out / "hls", verbose)
+        hls = stage_hls(model, data, cfg, board, hls_dir or out / "hls", verbose,
+                        hls_published_as)
     report = {
         "run": run, "version": __version__, "seed": cfg.train.seed,
         "accuracy": metrics["accuracy"], "precision": metrics["precision"],

@@ -53,15 +53,11 @@ def _model(ckpt, cfg: FinetuneConfig, classes: int, activation: str | None):
     return model
 
 
-def _accuracy(model, data) -> float:
-    logits = model.predict(data.x_test, batch_size=128, verbose=0)
-    return float((logits.argmax(-1) == data.y_test).mean())
-
 
 def finetune(cfg: FinetuneConfig, out: Path, printer=print) -> dict:
     """Train into ``out`` (a staging directory) and return the report."""
     from ..data import load_dataset
-    from ..evaluate import classification_metrics
+    from ..evaluate import accuracy_on_test, classification_metrics
     from ..train import seed_everything, train
     from .checkpoint import read_checkpoint
 
@@ -88,7 +84,7 @@ def finetune(cfg: FinetuneConfig, out: Path, printer=print) -> dict:
     for act in cfg.compare_activations:
         other = _model(ckpt, cfg, data.classes, act)
         other.set_weights(model.get_weights())
-        swaps[act] = _accuracy(other, data)
+        swaps[act] = accuracy_on_test(other, data)
         printer(f"[substitute] FFN activation {act}: test accuracy {swaps[act]:.4f} "
                 "(fine-tuned weights, no retraining)", flush=True)
     with warnings.catch_warnings():
