@@ -168,10 +168,15 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         with staged(out) as stage:
-            hls_stage = stage / "hls" if separate_hls else stage / hls_out.relative_to(out)
+            if not cfg.hls.enabled:
+                hls_stage = None
+            elif separate_hls:
+                hls_stage = stage / "hls"
+            else:  # the HLS project lives inside the output directory
+                hls_stage = stage / hls_out.resolve().relative_to(out.resolve())
             report = run_pipeline(cfg, stage, out.name, verbose=not args.quiet,
                                   hls_dir=hls_stage, hls_published_as=hls_out)
-            if separate_hls and hls_stage.exists():
+            if separate_hls and hls_stage is not None and hls_stage.exists():
                 publish(hls_stage, hls_out)
     except QTError as exc:
         print(f"error: {exc}", file=sys.stderr)

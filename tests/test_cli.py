@@ -131,3 +131,15 @@ def test_help_documents_flags():
     for flag in ("--board", "--dataset", "--text-column", "--label-column", "--bits", "--epochs",
                  "--seed", "--output", "--config", "--force", "pynq-z2"):
         assert flag in proc.stdout
+
+
+def test_default_output_paths_with_and_without_hls(tmp_path, monkeypatch, text_file, capsys):
+    """No --output: models/<run> (and hls/<run> when the HLS stage runs) under the cwd."""
+    monkeypatch.chdir(tmp_path)
+    assert main(["--dataset", str(text_file), "--seq-len", "8", "--vocab-size", "60",
+                 *TINY_FLAGS]) == 0
+    assert (tmp_path / "models" / "reviews-8-pynq-z2" / "report.json").is_file()
+    assert not (tmp_path / "hls").exists()
+    one = tmp_path / "one.tsv"
+    one.write_text("sentence\tlabel\nok\t1\nfine\t1\n")
+    _fails(["--dataset", str(one), *TINY_FLAGS], capsys, "one class")
