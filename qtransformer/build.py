@@ -15,7 +15,7 @@ from pathlib import Path
 
 from . import __version__
 from .boards import BOARDS, get_board
-from .config import BuildConfig, load_config, parse_bits
+from .config import BIAS_KINDS, FFN_ACTS, BuildConfig, load_config, parse_bits
 from .errors import QTError
 from .outputs import check_output, publish, staged
 
@@ -48,10 +48,16 @@ def parser() -> argparse.ArgumentParser:
                                     "(default 8000)")
     a("--vocab-file", help="use this BERT vocab.txt instead of training a vocabulary")
     a("--seq-len", type=int, help="tokens per example (default 48 for text, 8 for digits)")
-    a("--bits", help="weight quantization: float, binary, ternary, po2-N (power-of-two, "
+    a("--bits", help="weight quantization: float, binary (po2 scale), binary-noscale (+-1), "
+                     "ternary, stochastic-binary, stochastic-ternary, po2-N (power-of-two, "
                      "N=2..8) or an integer 2..16 (default 8); per-layer overrides go in the "
                      "YAML quant.overrides section")
     a("--act-bits", type=int, help="activation width in bits (default 8)")
+    a("--bias-quant", choices=list(BIAS_KINDS),
+      help="bias quantizer: bits (quantized_bits) or po2 (quantized_po2) (default bits)")
+    a("--bias-bits", type=int, help="bias width in bits (default 8; po2: 3..6)")
+    a("--ffn-act", choices=list(FFN_ACTS),
+      help="FFN hidden activation: relu or hardtanh (binary nets) (default relu)")
     a("--d-model", type=int, help="embedding width (default 32)")
     a("--heads", type=int, help="attention heads (default 4)")
     a("--ff-dim", type=int, help="FFN hidden width (default 64)")
@@ -97,6 +103,8 @@ _FLAGS = {  # flag dest -> (section, field)
     "max_examples": ("data", "max_examples"), "vocab_size": ("data", "vocab_size"),
     "vocab_file": ("data", "vocab_file"),
     "seq_len": ("data", "seq_len"), "bits": ("quant", "bits"), "act_bits": ("quant", "act_bits"),
+    "bias_quant": ("quant", "bias"), "bias_bits": ("quant", "bias_bits"),
+    "ffn_act": ("quant", "ffn_act"),
     "d_model": ("model", "d_model"), "heads": ("model", "heads"), "ff_dim": ("model", "ff_dim"),
     "layers": ("model", "layers"), "pooling": ("model", "pooling"),
     "dropout": ("model", "dropout"),

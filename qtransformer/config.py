@@ -16,13 +16,19 @@ import yaml
 from .errors import QTError
 
 MIN_BITS, MAX_BITS = 2, 16
+# Named weight quantizations and their width in bits (compress.quantize registers one preset
+# per name; integer widths and po2-N are parsed).
+NAMED_WEIGHTS = {"float": 32, "binary": 1, "binary-noscale": 1, "stochastic-binary": 1,
+                 "ternary": 2, "stochastic-ternary": 2}
+BIAS_KINDS = ("bits", "po2")          # quantized_bits | quantized_po2 biases
+FFN_ACTS = ("relu", "hardtanh")       # FFN hidden activation: quantized_relu | quantized_tanh
 
 
 def parse_bits(value) -> str:
-    """Normalise a weight quantization: ``float``, ``binary``, ``ternary``, an integer width
+    """Normalise a weight quantization: a name in :data:`NAMED_WEIGHTS`, an integer width
     2..16 (``quantized_bits``) or ``po2-N`` (power-of-two weights, N = 2..8 bits)."""
     text = str(value).strip().lower()
-    if text in ("float", "binary", "ternary"):
+    if text in NAMED_WEIGHTS:
         return text
     if text == "1":
         return "binary"
@@ -35,8 +41,8 @@ def parse_bits(value) -> str:
     except ValueError:
         bits = None
     if bits is None or not MIN_BITS <= bits <= MAX_BITS:
-        raise QTError(f"invalid bits {value!r}: expected float, binary, ternary, po2-N (N 2..8) "
-                      f"or an integer from {MIN_BITS} to {MAX_BITS}")
+        raise QTError(f"invalid bits {value!r}: expected {', '.join(NAMED_WEIGHTS)}, "
+                      f"po2-N (N 2..8) or an integer from {MIN_BITS} to {MAX_BITS}")
     return str(bits)
 
 
@@ -105,6 +111,8 @@ class QuantConfig:
     score_int: int = 5
     prob_bits: int = 9
     exp_bits: int = 12
+    bias: str = "bits"               # bits (quantized_bits) | po2 (quantized_po2, same width)
+    ffn_act: str = "relu"            # relu | hardtanh (quantized_tanh: clip to [-1, 1))
     overrides: dict[str, dict] = field(default_factory=dict)  # layer-name glob -> changes
 
     def validate(self) -> None:
@@ -126,12 +134,19 @@ class QuantConfig:
         for name, width in (("act_int", self.act_bits), ("bias_int", self.bias_bits),
                             ("score_int", self.score_bits)):
             _check_width(name, getattr(self, name), 0, width - 1)
+        if self.bias not in BIAS_KINDS:
+            raise QTError(f"invalid bias quantizer {self.bias!r}; known: {', '.join(BIAS_KINDS)}")
+        if self.ffn_act not in FFN_ACTS:
+            raise QTError(f"invalid ffn_act {self.ffn_act!r}; known: {', '.join(FFN_ACTS)}")
+        if self.bias == "po2" and not 3 <= self.bias_bits <= 6:
+            # Wider po2 codes reach exponents far below any fixed-point grid the HLS uses.
+            raise QTError(f"invalid bias_bits {self.bias_bits} for po2 biases: expected 3..6 "
+                          "(e.g. --bias-bits 5)")
 
     def weight_family(self) -> tuple[str, int]:
         """(preset family, width): ``("int", 4)``, ``("ternary", 2)``, ``("float", 32)``..."""
-        widths = {"float": 32, "binary": 1, "ternary": 2}
-        if self.bits in widths:
-            return self.bits, widths[self.bits]
+        if self.bits in NAMED_WEIGHTS:
+            return self.bits, NAMED_WEIGHTS[self.bits]
         if self.bits.startswith("po2-"):
             return "po2", int(self.bits[4:])
         return "int", int(self.bits)

@@ -68,8 +68,8 @@ def _attention(x, i: int, cfg: ModelConfig, qz: Quantizers):
 def _mlp(x, i: int, cfg: ModelConfig, qz: Quantizers):
     h = _norm(x, qz, f"block{i}_ln2")
     f = _dense(cfg.ff_dim, qz, f"block{i}_ffn1")(h)
-    relu = qz(f"block{i}_ffn1_act").relu
-    f = _act(f, relu, f"block{i}_ffn1_act") if relu else \
+    act = qz(f"block{i}_ffn1_act").ffn_act
+    f = _act(f, act, f"block{i}_ffn1_act") if act else \
         tf.keras.layers.Activation("relu", name=f"block{i}_ffn1_act")(f)
     f = _dense(cfg.d_model, qz, f"block{i}_ffn2")(f)
     f = _act(f, qz(f"block{i}_ffn2_act").activation, f"block{i}_ffn2_act")

@@ -4,6 +4,10 @@ Each point is an ordinary build (same stages, same seed) into ``OUTPUT/<point>/`
 collects accuracy, macro-F1, size in bits, BOPs, effective MACs and, where the HLS stage
 provides it, the estimated LUT/DSP for the board, and writes ``pareto.json``, ``pareto.md``
 and ``pareto.png`` (accuracy vs bits and vs cost, the Pareto front marked).
+
+``--autoq SEARCH_DIR`` adds the mixed-precision result of ``python -m qtransformer.search``
+as one more point: its ``best_config.yaml`` quant section, trained like every other point,
+so the report shows whether the searched configuration is on the front.
 """
 
 from __future__ import annotations
@@ -33,8 +37,12 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--board", help="board (default pynq-z2)")
     p.add_argument("--bits", nargs="+", default=["float", "8", "4", "ternary", "binary"],
                    help="weight presets to sweep")
+    p.add_argument("--act-bits", nargs="+", type=int, default=None,
+                   help="activation widths to sweep (default: the config's, 8)")
     p.add_argument("--sparsity", nargs="+", type=float, default=[0.0, 0.5, 0.75],
                    help="magnitude-pruning levels (0 = none)")
+    p.add_argument("--autoq", metavar="SEARCH_DIR",
+                   help="add the best configuration of a finished search as a point")
     p.add_argument("--epochs", type=int, help="training epochs per point")
     p.add_argument("--prune-epochs", type=int, help="pruning fine-tune epochs per point")
     p.add_argument("--output", default="models/sweep", help="sweep directory")
@@ -42,28 +50,48 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
-def points(base: BuildConfig, bits: list[str],
-           sparsities: list[float]) -> list[tuple[str, BuildConfig]]:
-    """One build config per (weights preset, magnitude-pruning sparsity) pair."""
+def points(base: BuildConfig, bits: list[str], sparsities: list[float],
+           act_bits: list[int] | None = None) -> list[tuple[str, BuildConfig]]:
+    """One build config per (weights preset, activation width, pruning sparsity)."""
     out = []
     for b in bits:
-        for s in sparsities:
-            cfg = copy.deepcopy(base)
-            cfg.quant.bits = parse_bits(b)
-            if s > 0:
-                cfg.prune.method, cfg.prune.sparsity = "magnitude", s
-            else:
-                cfg.prune.method = None
-            out.append((f"w{cfg.quant.bits}" + (f"-s{int(round(100 * s))}" if s else ""), cfg))
+        for a in act_bits or [base.quant.act_bits]:
+            for s in sparsities:
+                cfg = copy.deepcopy(base)
+                cfg.quant.bits = parse_bits(b)
+                if a != cfg.quant.act_bits:
+                    cfg.quant.act_bits, cfg.quant.act_int = a, min(cfg.quant.act_int, a - 2)
+                if s > 0:
+                    cfg.prune.method, cfg.prune.sparsity = "magnitude", s
+                else:
+                    cfg.prune.method = None
+                name = f"w{cfg.quant.bits}" + (f"-a{a}" if act_bits else "") + \
+                    (f"-s{int(round(100 * s))}" if s else "")
+                out.append((name, cfg))
     return out
+
+
+def autoq_point(base: BuildConfig, search_dir: str) -> tuple[str, BuildConfig]:
+    """The search's best quant section on the sweep's data, model, training and board."""
+    path = Path(search_dir) / "best_config.yaml"
+    if not path.is_file():
+        raise QTError(f"--autoq {search_dir}: no best_config.yaml there (run "
+                      "python -m qtransformer.search first)")
+    cfg = copy.deepcopy(base)
+    cfg.quant = load_config(path).quant
+    cfg.prune.method = None
+    return "autoq", cfg
 
 
 def summarise(name: str, r: dict) -> dict:
     hw = r["hls"]["estimate"]["total"] if r.get("hls") else {}
-    return {"name": name, "bits": r["config"]["quant"]["bits"], "sparsity": r["sparsity"],
+    q = r["config"]["quant"]
+    return {"name": name, "bits": "mixed" if q["overrides"] else q["bits"],
+            "act_bits": q["act_bits"], "sparsity": r["sparsity"],
             "accuracy": r["accuracy"], "f1": r["f1"], "model_bits": r["model_bits"],
             "nonzero_bits": r["nonzero_bits"],
-            "compression_vs_float32": 32 * r["params"] / max(r["nonzero_bits"], 1),
+            # On the FPGA's parameters: a text model's token table stays on the host.
+            "compression_vs_float32": 32 * r["device_params"] / max(r["device_nonzero_bits"], 1),
             "bops": r["bops"], "effective_macs": r["effective_macs"],
             "lut_estimate": hw.get("lut"), "dsp_estimate": hw.get("dsp"),
             "bram_estimate": hw.get("bram36")}
@@ -75,13 +103,13 @@ def write_pareto(rows: list[dict], out: Path, title: str) -> None:
     axes = [(k, label) for k, label in COST_AXES if all(r.get(k) is not None for r in rows)]
     fronts = {k: [rows[i]["name"] for i in pareto_front(rows, k)] for k, _ in axes}
     (out / "pareto.json").write_text(json.dumps({"points": rows, "fronts": fronts}, indent=2))
-    head = ("| point | weights | sparsity | accuracy | macro-F1 | bits | non-zero bits | x smaller "
-            "than float32 | BOPs | eff. MACs |")
+    head = ("| point | weights | act. bits | sparsity | accuracy | macro-F1 | bits | non-zero bits "
+            "| x smaller than float32 (FPGA part) | BOPs | eff. MACs |")
     lines = [f"# {title}", "", head + " LUT (est.) | DSP (est.) | on front (non-zero bits) |",
-             "|---" * 13 + "|"]
+             "|---" * 14 + "|"]
     for r in sorted(rows, key=lambda r: r["nonzero_bits"]):
         lines.append(
-            f"| {r['name']} | {r['bits']} | {100 * r['sparsity']:.0f}% | "
+            f"| {r['name']} | {r['bits']} | {r['act_bits']} | {100 * r['sparsity']:.0f}% | "
             f"{100 * r['accuracy']:.2f}% | {100 * r['f1']:.2f}% | {r['model_bits']:,} | "
             f"{r['nonzero_bits']:,} | {r['compression_vs_float32']:.1f} | "
             f"{r['bops']:,} | {r['effective_macs']:,} | {r['lut_estimate'] or '-'} | "
@@ -105,7 +133,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.prune_epochs is not None:
             base.prune.epochs = args.prune_epochs
         get_board(base.board)
-        grid = points(base, args.bits, args.sparsity)
+        grid = points(base, args.bits, args.sparsity, args.act_bits)
+        if args.autoq:
+            grid.append(autoq_point(base, args.autoq))
         for _, cfg in grid:
             cfg.validate()
         out = Path(args.output)

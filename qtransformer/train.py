@@ -49,9 +49,13 @@ class TrainResult:
 
 
 def compile_model(model: tf.keras.Model, learning_rate: float, loss=None, metric=None) -> None:
+    """Adam + (distillation or cross-entropy) loss; stochastic quantizers sample in training."""
+    from .layers.quant import enable_stochastic_training
+
     model.compile(optimizer=tf.keras.optimizers.Adam(learning_rate),
                   loss=loss or tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True),
                   metrics=[metric or "accuracy"])
+    enable_stochastic_training(model)
 
 
 def train(model: tf.keras.Model, data: Dataset, cfg: TrainConfig, verbose: bool = True,

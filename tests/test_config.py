@@ -12,7 +12,7 @@ def test_parse_bits_accepts(value, expected):
     assert parse_bits(value) == expected
 
 
-@pytest.mark.parametrize("value", ["0", "33", "abc", "-4", "17", "", "4.5"])
+@pytest.mark.parametrize("value", ["0", "33", "abc", "-4", "17", "", "4.5", "stochastic-4"])
 def test_parse_bits_rejects(value):
     with pytest.raises(QTError, match="invalid bits"):
         parse_bits(value)
@@ -50,3 +50,9 @@ def test_quant_widths_validated():
         QuantConfig(act_bits=0).validate()
     with pytest.raises(QTError, match="act_int"):
         QuantConfig(act_bits=4, act_int=4).validate()
+    with pytest.raises(QTError, match="bias_bits 8 for po2"):
+        QuantConfig(bias="po2").validate()
+    with pytest.raises(QTError, match="ffn_act 'gelu'"):
+        QuantConfig(ffn_act="gelu").validate()
+    with pytest.raises(QTError, match="bias quantizer 'log'"):
+        QuantConfig(bias="log").validate()

@@ -19,6 +19,7 @@ from qtransformer.hls.coverify import coverify, trace_compare, write_tb_data
 from qtransformer.hls.estimate import choose_reuse, estimate, totals
 from qtransformer.hls.precision import plan_model
 from qtransformer.model import build_model
+from qtransformer.train import compile_model
 
 REPO = Path(__file__).resolve().parents[1]
 VIVADO = REPO / "vivado"
@@ -30,12 +31,12 @@ def _x(n=48, seq=4, feat=6, seed=0):
     return np.random.default_rng(seed).integers(0, 17, (n, seq, feat)).astype("float32") / 16
 
 
-def _trained(cfg: ModelConfig, bits: str, features: int | None, x, epochs: int = 2):
+def _trained(cfg: ModelConfig, bits: str, features: int | None, x, epochs: int = 2, **quant):
     """A model with non-trivial weights (a few epochs on random labels, random LN params)."""
     tf.keras.utils.set_random_seed(0)
-    m = build_model(cfg, QuantConfig(bits=bits), features=features)
+    m = build_model(cfg, QuantConfig(bits=bits, **quant), features=features)
     y = np.random.default_rng(1).integers(0, cfg.classes, len(x))
-    m.compile("adam", tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    compile_model(m, 1e-3)
     m.fit(x, y, epochs=epochs, batch_size=16, verbose=0)
     rng = np.random.default_rng(2)
     for layer in m.layers:
@@ -81,10 +82,16 @@ def test_precision_table_has_every_layer(conv8):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("bits", ["binary", "ternary", "4", "po2-4"])
-def test_other_widths_bit_exact(tmp_path, bits):
+@pytest.mark.parametrize("bits,quant", [
+    ("binary", {}), ("ternary", {}), ("4", {}), ("po2-4", {}),
+    ("binary-noscale", {"ffn_act": "hardtanh", "bias": "po2", "bias_bits": 5}),
+    ("stochastic-ternary", {"act_bits": 4, "act_int": 2}),
+    ("stochastic-binary", {"ffn_act": "hardtanh", "act_bits": 6}),
+])
+def test_presets_bit_exact(tmp_path, bits, quant):
+    """Every weight preset, bias and FFN-activation preset converts bit for bit."""
     x = _x(32)
-    m = _trained(ModelConfig(**TINY), bits, 6, x)
+    m = _trained(ModelConfig(**TINY), bits, 6, x, **quant)
     conv = convert_model(m, PART, 100.0, tmp_path / "prj")
     conv.hls_model.compile()
     r = coverify(m, conv, x)

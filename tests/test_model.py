@@ -14,7 +14,8 @@ def _x(n=5, seed=0):
     return np.random.default_rng(seed).integers(0, 17, (n, 4, 6)).astype("float32") / 16
 
 
-@pytest.mark.parametrize("bits", ["float", "binary", "ternary", "4", "8", "po2-4"])
+@pytest.mark.parametrize("bits", ["float", "binary", "ternary", "4", "8", "po2-4",
+                                  "binary-noscale", "stochastic-binary", "stochastic-ternary"])
 def test_build_save_load_same_outputs(tmp_path, bits):
     tf.keras.utils.set_random_seed(0)
     m = build_model(ModelConfig(**TINY), QuantConfig(bits=bits), features=6)
@@ -96,3 +97,31 @@ def test_bad_overrides(overrides, message):
 
     with pytest.raises(QTError, match=message):
         QuantConfig(overrides=overrides).validate()
+
+
+def test_stochastic_presets_sample_only_in_training():
+    """QKeras picks its sampled branch from K.learning_phase(), which TF2 fit never sets;
+    compile_model makes the train step sample while predict stays deterministic."""
+    from qtransformer.train import compile_model
+
+    x = _x(64)
+    y = np.random.default_rng(0).integers(0, 3, 64)
+    losses = {}
+    for bits in ("ternary", "stochastic-ternary"):
+        tf.keras.utils.set_random_seed(0)
+        m = build_model(ModelConfig(**TINY, dropout=0.0), QuantConfig(bits=bits), features=6)
+        compile_model(m, 1e-9)   # weights (almost) frozen: loss changes only by sampling
+        h = m.fit(x, y, epochs=3, batch_size=64, verbose=0, validation_data=(x, y))
+        losses[bits] = h.history
+        np.testing.assert_array_equal(m.predict(x, verbose=0), m.predict(x, verbose=0))
+    assert np.ptp(losses["ternary"]["loss"]) < 1e-5
+    assert np.ptp(losses["stochastic-ternary"]["loss"]) > 1e-3
+    assert np.ptp(losses["stochastic-ternary"]["val_loss"]) < 1e-5
+
+
+def test_bias_and_ffn_act_presets():
+    m = build_model(ModelConfig(**TINY), QuantConfig(bits="4", bias="po2", bias_bits=4,
+                                                    ffn_act="hardtanh"), features=6)
+    assert "quantized_tanh(8)" in str(m.get_layer("block0_ffn1_act").get_config())
+    assert m.get_layer("block0_ffn1").get_config()["bias_quantizer"]["class_name"] == \
+        "quantized_po2"

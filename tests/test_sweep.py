@@ -18,21 +18,35 @@ def test_sweep_writes_report(tmp_path):
     cfg = tmp_path / "base.yaml"
     cfg.write_text("model: {d_model: 8, heads: 2, ff_dim: 16, layers: 1}\n"
                    "data: {max_examples: 256}\ntrain: {epochs: 1}\nhls: {enabled: false}\n")
+    search = tmp_path / "search"   # a search's output: only best_config.yaml is read
+    search.mkdir()
+    (search / "best_config.yaml").write_text(
+        'quant: {bits: "4", act_bits: 6, overrides: {"block*_attn": {bits: ternary}}}\n')
     out = tmp_path / "sweep"
-    assert main(["--config", str(cfg), "--bits", "8", "ternary", "--sparsity", "0", "0.5",
-                 "--prune-epochs", "1", "--output", str(out)]) == 0
+    assert main(["--config", str(cfg), "--bits", "8", "ternary", "--act-bits", "4",
+                 "--sparsity", "0", "0.5", "--prune-epochs", "1", "--autoq", str(search),
+                 "--output", str(out)]) == 0
     report = json.loads((out / "pareto.json").read_text())
     names = [p["name"] for p in report["points"]]
-    assert names == ["w8", "w8-s50", "wternary", "wternary-s50"]
+    assert names == ["w8-a4", "w8-a4-s50", "wternary-a4", "wternary-a4-s50", "autoq"]
     by = {p["name"]: p for p in report["points"]}
-    assert by["w8-s50"]["nonzero_bits"] < 0.75 * by["w8"]["nonzero_bits"]
-    assert by["wternary"]["model_bits"] < by["w8"]["model_bits"]
+    assert by["w8-a4-s50"]["nonzero_bits"] < 0.75 * by["w8-a4"]["nonzero_bits"]
+    assert by["wternary-a4"]["model_bits"] < by["w8-a4"]["model_bits"]
+    assert by["autoq"]["bits"] == "mixed" and by["autoq"]["act_bits"] == 6
+    assert by["w8-a4"]["act_bits"] == 4
+    assert by["wternary-a4"]["model_bits"] < by["autoq"]["model_bits"] < by["w8-a4"]["model_bits"]
     assert report["fronts"]["nonzero_bits"]
     assert (out / "pareto.png").stat().st_size > 10_000
-    assert "| w8 |" in (out / "pareto.md").read_text()
+    assert "| w8-a4 | 8 | 4 |" in (out / "pareto.md").read_text()
 
 
 def test_sweep_bad_bits(tmp_path, capsys):
     assert main(["--bits", "8", "33", "--output", str(tmp_path / "s")]) == 2
     assert "invalid bits '33'" in capsys.readouterr().err
+    assert not (tmp_path / "s").exists()
+
+
+def test_sweep_autoq_without_search(tmp_path, capsys):
+    assert main(["--autoq", str(tmp_path), "--output", str(tmp_path / "s")]) == 2
+    assert "no best_config.yaml" in capsys.readouterr().err
     assert not (tmp_path / "s").exists()

@@ -34,6 +34,24 @@ def _binary(bits: int) -> str:
     return 'binary(alpha="auto_po2")'
 
 
+@register_weight_preset("binary-noscale")
+def _binary_noscale(bits: int) -> str:
+    # Plain +-1 (XNOR-net style); LayerNorm and the activation quantizers absorb the scale.
+    return "binary(alpha=1)"
+
+
+@register_weight_preset("stochastic-binary")
+def _stochastic_binary(bits: int) -> str:
+    # Sampled signs while training (an unbiased straight-through estimate), the plain
+    # deterministic binary at inference, so the hardware sees fixed weights.
+    return 'stochastic_binary(alpha="auto_po2")'
+
+
+@register_weight_preset("stochastic-ternary")
+def _stochastic_ternary(bits: int) -> str:
+    return 'stochastic_ternary(alpha="auto_po2")'
+
+
 @register_weight_preset("ternary")
 def _ternary(bits: int) -> str:
     return 'ternary(alpha="auto_po2")'
@@ -52,6 +70,19 @@ def _po2(bits: int) -> str:
     return f"quantized_po2({bits},1)"
 
 
+BIAS_PRESETS: dict[str, Callable[[int, int], str]] = {
+    "bits": lambda bits, integer: f"quantized_bits({bits},{integer},alpha=1)",
+    # Power-of-two biases up to 2**integer: an add of a shifted one in hardware.
+    "po2": lambda bits, integer: f"quantized_po2({bits},{2 ** integer})",
+}
+FFN_ACT_PRESETS: dict[str, Callable[[int, int], str]] = {
+    "relu": lambda bits, integer: f"quantized_relu({bits},{integer})",
+    # Hard tanh, clip(x, -1, 1) on a bits-wide grid (QKeras' default hard sigmoid), the
+    # activation of binary/ternary nets; in hardware a saturating ap_fixed<bits,1> cast.
+    "hardtanh": lambda bits, integer: f"quantized_tanh({bits})",
+}
+
+
 @dataclass(frozen=True)
 class LayerQuantizers:
     """The quantizer strings (None = float) for each role in the encoder."""
@@ -59,7 +90,7 @@ class LayerQuantizers:
     kernel: str | None
     bias: str | None
     activation: str | None
-    relu: str | None
+    ffn_act: str | None
     embedding: str | None
     norm_param: str | None
     score: str | None
@@ -73,14 +104,14 @@ def layer_quantizers(q: QuantConfig) -> LayerQuantizers:
     if family == "float":
         return LayerQuantizers(None, None, None, None, None, None, None, None, q.exp_bits)
     act = f"quantized_bits({q.act_bits},{q.act_int},alpha=1)"
-    bias = f"quantized_bits({q.bias_bits},{q.bias_int},alpha=1)"
+    bias = BIAS_PRESETS[q.bias](q.bias_bits, q.bias_int)
     return LayerQuantizers(
         kernel=WEIGHT_PRESETS[family](width),
         bias=bias,
         activation=act,
-        relu=f"quantized_relu({q.act_bits},{q.act_int})",
+        ffn_act=FFN_ACT_PRESETS[q.ffn_act](q.act_bits, q.act_int),
         embedding=act,
-        norm_param=bias,
+        norm_param=f"quantized_bits({q.bias_bits},{q.bias_int},alpha=1)",
         score=f"quantized_bits({q.score_bits},{q.score_int},alpha=1)",
         prob_bits=q.prob_bits,
         exp_bits=q.exp_bits,

@@ -125,6 +125,7 @@ def model_costs(model: tf.keras.Model) -> dict:
     bits_out: dict[str, int] = {}
     layers, total_bits, total_bops, total_macs, params = [], 0, 0, 0, 0
     total_effective = total_nonzero_bits = 0
+    host = {"params": 0, "bits": 0, "nonzero_bits": 0}
     for layer in model.layers:
         inbound = [n.inbound_layers for n in layer._inbound_nodes]
         srcs = [s for group in inbound for s in (group if isinstance(group, list) else [group])]
@@ -147,7 +148,10 @@ def model_costs(model: tf.keras.Model) -> dict:
         total_effective += effective
         params += n_params
         total_bits += size
-        total_nonzero_bits += _nonzero_bits(layer)
+        nonzero = _nonzero_bits(layer)
+        total_nonzero_bits += nonzero
+        if isinstance(layer, QTokenEmbedding):   # the lookup table stays on the host
+            host = {"params": n_params, "bits": size, "nonzero_bits": nonzero}
         total_bops += bops
         total_macs += macs
         layers.append({"name": layer.name, "type": type(layer).__name__, "params": n_params,
@@ -155,5 +159,8 @@ def model_costs(model: tf.keras.Model) -> dict:
                        "output_bits": bits_out[layer.name]})
     return {"params": params, "model_bits": total_bits, "model_kib": total_bits / 8 / 1024,
             "nonzero_bits": total_nonzero_bits,
+            # What the FPGA stores: everything but a token model's host-side lookup table.
+            "device_params": params - host["params"], "device_bits": total_bits - host["bits"],
+            "device_nonzero_bits": total_nonzero_bits - host["nonzero_bits"],
             "macs": total_macs, "effective_macs": total_effective, "bops": total_bops,
             "layers": layers}

@@ -32,7 +32,11 @@ def _costs_md(r: dict) -> list[str]:
     c = r["costs"]
     lines = ["", "## Size and operations", "",
              f"- parameters: {c['params']:,}; size: {c['model_bits']:,} bits "
-             f"({c['model_kib']:.2f} KiB); MACs: {c['macs']:,}; BOPs: {c['bops']:,}", "",
+             f"({c['model_kib']:.2f} KiB); MACs: {c['macs']:,}; BOPs: {c['bops']:,}",
+             f"- on the FPGA (without a host-side token table): {c['device_params']:,} "
+             f"parameters, {c['device_bits']:,} bits, {c['device_nonzero_bits']:,} of them "
+             f"non-zero ({32 * c['device_params'] / max(c['device_nonzero_bits'], 1):.1f}x "
+             "smaller than float32)", "",
              "| layer | type | params | bits | MACs | BOPs | output bits |",
              "|---|---|---|---|---|---|---|"]
     for lay in c["layers"]:

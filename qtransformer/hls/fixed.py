@@ -85,7 +85,8 @@ def to_raw(values: np.ndarray, frac: int) -> np.ndarray:
 
 
 def quantizer_fx(spec) -> Fx | None:
-    """HLS type of a QKeras activation quantizer (``quantized_bits``/``quantized_relu``)."""
+    """HLS type of a QKeras activation quantizer (``quantized_bits``/``quantized_relu``/
+    hard ``quantized_tanh``)."""
     q = make_quantizer(spec) if isinstance(spec, str | dict) or spec is None else spec
     if q is None:
         return None
@@ -102,6 +103,16 @@ def quantizer_fx(spec) -> Fx | None:
         if float(getattr(q, "negative_slope", 0.0) or 0.0) != 0.0:
             raise QTError(f"activation quantizer {spec!r}: leaky relu is not supported in HLS")
         return Fx(int(q.bits), int(q.integer), False, True)
+    if name == "quantized_tanh":
+        # Hard tanh (QKeras' default hard sigmoid): clip(x, -1, 1) then round to bits-1
+        # fractional bits, i.e. a saturating ap_fixed<bits,1> cast.
+        from qkeras import quantizers
+
+        if q.use_real_tanh or q.symmetric or q.use_stochastic_rounding \
+                or quantizers._sigmoid is not quantizers.hard_sigmoid:
+            raise QTError(f"activation quantizer {spec!r}: only the hard, non-symmetric "
+                          "quantized_tanh is supported in HLS")
+        return Fx(int(q.bits), 1, True, True)
     raise QTError(f"activation quantizer {spec!r} ({name}) is not supported in HLS")
 
 

@@ -27,3 +27,35 @@ def quantizer_bits(spec: str | None) -> int:
     if q is None:
         return 32
     return int(getattr(q, "bits", 32))
+
+
+def uses_stochastic(model) -> bool:
+    """Whether any layer of ``model`` (wrapped or not) has a QKeras stochastic quantizer."""
+    return "stochastic_" in model.to_json()
+
+
+def enable_stochastic_training(model) -> bool:
+    """Make QKeras' stochastic quantizers sample while ``model`` trains.
+
+    QKeras chooses the sampled branch from ``K.learning_phase()``, which TF2's ``fit`` never
+    sets, so without this a ``stochastic_ternary`` model trains exactly like ``ternary``.
+    Only the train step is traced under learning phase 1; validation, ``predict`` and the
+    HLS conversion keep the deterministic quantizer. Returns whether the model needed it.
+    """
+    if not uses_stochastic(model):
+        return False
+    import types
+    import warnings
+
+    import tensorflow as tf
+
+    base = type(model).train_step
+
+    def train_step(self, data):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")   # learning_phase_scope is marked deprecated
+            with tf.keras.backend.learning_phase_scope(1):
+                return base(self, data)
+
+    model.train_step = types.MethodType(train_step, model)
+    return True
