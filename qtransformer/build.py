@@ -64,13 +64,18 @@ def parser() -> argparse.ArgumentParser:
     a("--layers", type=int, help="encoder blocks (default 2)")
     a("--pooling", choices=["mean", "cls"], help="sequence pooling (default mean)")
     a("--dropout", type=float, help="dropout after attention and FFN (default 0.1)")
-    a("--prune", choices=["magnitude", "block", "layer-drop"],
-      help="compress after QAT: TF-MOT magnitude or block pruning, or layer drop")
+    a("--prune", choices=["magnitude", "block", "token", "layer-drop"],
+      help="compress after QAT: TF-MOT magnitude or block pruning, token pruning (top-k "
+           "tokens by received attention) or layer drop")
     a("--sparsity", type=float, help="pruning target sparsity, 0..1 (default 0.5)")
     a("--block", help="block size for --prune block, ROWSxCOLS (default 4x4)")
     a("--drop", choices=["attention", "mlp", "block", "joint"],
       help="layer-drop mode (default attention)")
     a("--drop-count", type=int, help="modules to drop (default 1)")
+    a("--keep-tokens", type=float, help="--prune token: fraction (< 1) or number of tokens "
+                                        "kept (default 0.5)")
+    a("--token-block", type=int, help="--prune token: prune after this block's attention "
+                                      "(default 0)")
     a("--prune-epochs", type=int, help="fine-tuning epochs after pruning/dropping (default 10)")
     a("--epochs", type=int, help="maximum training epochs (default 100; early stopping, "
                                  "patience 20)")
@@ -112,6 +117,7 @@ _FLAGS = {  # flag dest -> (section, field)
     "lr": ("train", "learning_rate"), "seed": ("train", "seed"),
     "prune": ("prune", "method"), "sparsity": ("prune", "sparsity"), "drop": ("prune", "drop"),
     "drop_count": ("prune", "drop_count"), "prune_epochs": ("prune", "epochs"),
+    "keep_tokens": ("prune", "keep_tokens"), "token_block": ("prune", "token_block"),
     "hls_output": ("hls", "output"), "backend": ("hls", "backend"),
     "min_agreement": ("hls", "min_agreement"),
 }

@@ -81,6 +81,8 @@ class ModelConfig:
     dropout: float = 0.1
     drop_attention: list[int] = field(default_factory=list)  # blocks without attention
     drop_mlp: list[int] = field(default_factory=list)        # blocks without FFN
+    token_keep: int = 0              # token pruning: tokens kept after token_block's attention
+    token_block: int = 0             # (0 = no token pruning)
     seq_len: int | None = None
     classes: int | None = None
     vocab_size: int | None = None    # None: patch input (digits), else token ids
@@ -96,6 +98,20 @@ class ModelConfig:
             raise QTError(f"invalid pooling {self.pooling!r}: expected mean or cls")
         if not 0.0 <= self.dropout < 1.0:
             raise QTError(f"invalid dropout {self.dropout!r}: expected 0 <= dropout < 1")
+        if self.token_keep:
+            self._validate_token_pruning()
+
+    def _validate_token_pruning(self) -> None:
+        if not isinstance(self.token_keep, int) or self.token_keep < 1 or \
+                (self.seq_len and self.token_keep >= self.seq_len):
+            raise QTError(f"invalid token_keep {self.token_keep!r}: expected 1 <= keep < "
+                          f"seq_len ({self.seq_len})")
+        if not 0 <= self.token_block < self.layers or self.token_block in self.drop_attention:
+            raise QTError(f"invalid token_block {self.token_block}: expected a block with "
+                          f"attention in 0..{self.layers - 1}")
+        if self.pooling != "mean":
+            raise QTError("token pruning needs mean pooling (CLS pooling reads token 0, "
+                          "which pruning may remove)")
 
 
 @dataclass
@@ -182,20 +198,22 @@ class TrainConfig:
             raise QTError("distill_alpha must lie in [0, 1] and distill_temperature be > 0")
 
 
-PRUNING_METHODS = ("magnitude", "block", "layer-drop")
+PRUNING_METHODS = ("magnitude", "block", "token", "layer-drop")
 LAYER_DROP_MODES = ("attention", "mlp", "block", "joint")
 
 
 @dataclass
 class PruneConfig:
-    """Compression after QAT: weight pruning (TF-MOT) or layer drop; None = no pruning."""
+    """Compression after QAT: weight pruning (TF-MOT), token pruning or layer drop."""
 
-    method: str | None = None        # magnitude | block | layer-drop
+    method: str | None = None        # magnitude | block | token | layer-drop
     sparsity: float = 0.5            # weight methods: final fraction of zero weights
     block: list[int] = field(default_factory=lambda: [4, 4])  # block method: rows, cols
     epochs: int = 10                 # fine-tuning epochs after pruning / dropping
     drop: str = "attention"          # layer-drop: attention | mlp | block | joint
     drop_count: int = 1              # layer-drop: number of modules to drop
+    keep_tokens: float = 0.5         # token: fraction (< 1) or number of tokens kept
+    token_block: int = 0             # token: prune after this block's attention
     skip: list[str] = field(default_factory=lambda: ["classifier", "patch_proj"])
 
     def validate(self) -> None:
@@ -211,6 +229,9 @@ class PruneConfig:
                           f"{', '.join(LAYER_DROP_MODES)}")
         if self.drop_count < 1 or self.epochs < 0:
             raise QTError("drop_count must be >= 1 and prune epochs >= 0")
+        if not self.keep_tokens > 0 or (self.keep_tokens >= 1 and self.keep_tokens % 1):
+            raise QTError(f"invalid keep_tokens {self.keep_tokens!r}: a fraction in (0, 1) or "
+                          "a whole number of tokens")
 
 
 @dataclass
@@ -252,6 +273,10 @@ class BuildConfig:
         self.model.validate()
         self.quant.validate()
         self.train.validate()
+        if self.prune.method == "token":   # fail before training, not after
+            probe = dataclasses.replace(self.model, token_keep=1,
+                                        token_block=self.prune.token_block)
+            probe._validate_token_pruning()
 
     def to_dict(self) -> dict:
         return asdict(self)

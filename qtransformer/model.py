@@ -5,6 +5,7 @@ Layout (pre-LayerNorm blocks, the form whose modules layer drop can score one by
     tokens -> QTokenEmbedding            | patches -> QDense -> QActivation
            -> QPositionEmbedding
            -> N x [ x + QMHSA(LN(x)) ;  x + FFN(LN(x)) ]     FFN = QDense-relu-QDense
+              (token pruning: block ``token_block``'s attention also keeps the top-k tokens)
            -> LN -> mean/CLS pool -> QActivation -> QDense(classes) = logits
 
 Layer names are stable (``block{i}_attn``, ``block{i}_ffn1``...) because later stages
@@ -58,8 +59,13 @@ def _block(x, i: int, cfg: ModelConfig, qz: Quantizers):
 def _attention(x, i: int, cfg: ModelConfig, qz: Quantizers):
     h = _norm(x, qz, f"block{i}_ln1")
     q = qz(f"block{i}_attn")
-    a = QMultiHeadSelfAttention(cfg.d_model, cfg.heads, q.kernel, q.bias, q.activation, q.score,
-                                q.prob_bits, q.exp_bits, name=f"block{i}_attn")(h)
+    prune = cfg.token_keep if cfg.token_keep and i == cfg.token_block else None
+    layer = QMultiHeadSelfAttention(cfg.d_model, cfg.heads, q.kernel, q.bias, q.activation,
+                                    q.score, q.prob_bits, q.exp_bits, keep_tokens=prune,
+                                    name=f"block{i}_attn")
+    if prune:  # residual add and top-k token selection inside the layer (no dropout here)
+        return layer([h, x])
+    a = layer(h)
     if cfg.dropout:
         a = tf.keras.layers.Dropout(cfg.dropout, name=f"block{i}_attn_drop")(a)
     return tf.keras.layers.Add(name=f"block{i}_attn_add")([x, a])

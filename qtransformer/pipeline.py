@@ -40,6 +40,10 @@ def stage_model(cfg: BuildConfig, data: Dataset, verbose: bool):
     m.seq_len, m.classes = data.seq_len, data.classes
     m.vocab_size = data.vocab_size if data.kind == "tokens" else None
     features = int(data.x_train.shape[-1]) if data.kind == "patches" else None
+    if cfg.prune.method == "token":
+        from .compress.token_prune import keep_count
+
+        keep_count(cfg.prune.keep_tokens, m.seq_len)   # a bad --keep-tokens fails now
     model = build_model(m, cfg.quant, features)
     _say(verbose, f"[model] {m.layers} blocks, d_model {m.d_model}, {m.heads} heads, FFN "
                   f"{m.ff_dim}; weights {cfg.quant.bits}; {model.count_params():,} parameters")
@@ -62,8 +66,11 @@ def stage_compress(model, data: Dataset, cfg: BuildConfig, verbose: bool):
         return model, None
     before = model_costs(model)
     acc_before = accuracy_on_test(model, data)
+    model_before = model
     if p.method == "layer-drop":
         model, section = _layer_drop(model, data, cfg, verbose)
+    elif p.method == "token":
+        model, section = _token_prune(model, data, cfg, verbose)
     else:
         from .compress.prune import prune_and_finetune
 
@@ -76,12 +83,51 @@ def stage_compress(model, data: Dataset, cfg: BuildConfig, verbose: bool):
                    effective_macs_after=after["effective_macs"])
     speedup = before["effective_macs"] / max(after["effective_macs"], 1) - 1
     section["mac_speedup_percent_estimate"] = 100 * speedup
+    hw = _hardware_effect(model_before, model, data, cfg)
+    if hw:
+        section["hardware_estimate"] = hw
+        speedup = hw["before"]["cycles"] / max(hw["after"]["cycles"], 1) - 1
+        section["latency_speedup_percent_estimate"] = 100 * speedup
     if p.method == "layer-drop" and speedup > 0:
+        # He et al.'s Speedup Degradation Ratio: accuracy points lost per % speedup (from
+        # the HLS latency estimate where the model is quantized, else from MACs).
         section["sdr_estimate"] = 100 * (acc_before - acc_after) / (100 * speedup)
     _say(verbose, f"[compress] {p.method}: test accuracy {acc_before:.4f} -> {acc_after:.4f}, "
                   f"effective MACs {before['effective_macs']:,} -> {after['effective_macs']:,}")
     return model, section
 
+
+
+def _hardware_effect(before, after, data: Dataset, cfg: BuildConfig) -> dict | None:
+    """Board-fitted LUT/DSP/BRAM/latency ESTIMATE before and after compression (quantized
+    models only: the estimate needs the HLS types)."""
+    if cfg.quant.weight_family()[0] == "float":
+        return None
+    from .hls.flow import board_estimate
+
+    board = get_board(cfg.board)
+    out = {"label": "estimate (analytical, not synthesis)"}
+    for key, m in (("before", before), ("after", after)):
+        fit = board_estimate(m, board, data.x_train[:512])
+        out[key] = {**fit["total"], "fits": fit["fits"], "strategy": fit["strategy"],
+                    "parallel": fit["parallel"]}
+    return out
+
+
+def _token_prune(model, data: Dataset, cfg: BuildConfig, verbose: bool):
+    from .compress.token_prune import prune_tokens
+
+    p = cfg.prune
+    features = int(data.x_train.shape[-1]) if data.kind == "patches" else None
+    model, new_cfg = prune_tokens(model, cfg.model, cfg.quant, p.keep_tokens, p.token_block,
+                                  features)
+    _say(verbose, f"[compress] token pruning: keep {new_cfg.token_keep} of "
+                  f"{cfg.model.seq_len} tokens after block {p.token_block}'s attention, "
+                  f"fine-tuning {p.epochs} epochs")
+    if p.epochs:
+        train(model, data, dataclasses.replace(cfg.train, epochs=p.epochs), verbose)
+    return model, {"tokens_before": cfg.model.seq_len, "tokens_kept": new_cfg.token_keep,
+                   "token_block": p.token_block}
 
 
 def _layer_drop(model, data: Dataset, cfg: BuildConfig, verbose: bool):

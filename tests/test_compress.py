@@ -6,12 +6,14 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from qtransformer.boards import get_board
 from qtransformer.compress.layer_drop import choose, drop_modules, importance
 from qtransformer.compress.prune import prune_and_finetune, sparsity_report
 from qtransformer.config import DataConfig, ModelConfig, PruneConfig, QuantConfig, TrainConfig
 from qtransformer.data import load_dataset
 from qtransformer.errors import QTError
 from qtransformer.evaluate import model_costs
+from qtransformer.hls.flow import board_estimate
 from qtransformer.model import build_model
 
 CFG = dict(d_model=16, heads=2, ff_dim=32, seq_len=8, classes=10)
@@ -41,6 +43,13 @@ def test_pruning_reaches_sparsity_and_cuts_macs(digits, method, block):
     assert after["macs"] == before["macs"]
     assert after["effective_macs"] < 0.5 * before["effective_macs"]
     assert sparsity_report(pruned)["sparsity"] == rep["sparsity"]
+    # zero weights get no multiplier: the fully parallel LUT/DSP estimate falls, and the
+    # board-fitted design needs less folding (fewer cycles)
+    hw = {k: board_estimate(m, get_board("pynq-z2"), digits.x_train[:64])
+          for k, m in (("before", model), ("after", pruned))}
+    lut = [hw[k]["parallel"]["lut"] + 100 * hw[k]["parallel"]["dsp"] for k in hw]
+    assert lut[1] < 0.75 * lut[0]
+    assert hw["after"]["total"]["cycles"] <= hw["before"]["total"]["cycles"]
 
 
 def test_layer_drop_scores_and_removes_modules(digits):
@@ -93,7 +102,42 @@ def test_cli_prune_reports_sparsity(tmp_path):
     assert r["argmax_agreement"] == 1.0 and r["max_error_lsb"] == 0
     c = r["compression"]
     assert c["method"] == "block" and c["effective_macs_after"] < c["effective_macs_before"]
+    hw = c["hardware_estimate"]
+    assert hw["after"]["parallel"]["lut"] < hw["before"]["parallel"]["lut"]
+    assert "latency, cycles" in (out / "report.md").read_text()
     assert "## Compression: block" in (out / "report.md").read_text()
+
+
+def test_cli_token_pruning(tmp_path):
+    import json
+
+    from qtransformer.build import main
+    from tests.conftest import TINY_FLAGS
+
+    out = tmp_path / "t"
+    assert main(["--prune", "token", "--keep-tokens", "0.5", "--prune-epochs", "1",
+                 "--max-examples", "256", "--output", str(out), *TINY_FLAGS]) == 0
+    r = json.loads((out / "report.json").read_text())
+    c = r["compression"]
+    assert c["tokens_before"] == 8 and c["tokens_kept"] == 4
+    assert c["effective_macs_after"] < 0.85 * c["effective_macs_before"]  # FFN on 4 tokens
+    assert c["hardware_estimate"]["after"]["parallel"]["lut"] < \
+        c["hardware_estimate"]["before"]["parallel"]["lut"]
+
+
+@pytest.mark.parametrize("flags,message", [
+    (["--keep-tokens", "8"], "cannot keep 8 of 8 tokens"),
+    (["--pooling", "cls"], "token pruning needs mean pooling"),
+    (["--token-block", "5"], "invalid token_block 5"),
+])
+def test_cli_token_pruning_bad_input(tmp_path, capsys, flags, message):
+    from qtransformer.build import main
+    from tests.conftest import TINY_FLAGS
+
+    out = tmp_path / "t"
+    assert main(["--prune", "token", *flags, "--output", str(out), *TINY_FLAGS]) == 2
+    assert message in capsys.readouterr().err
+    assert not out.exists()
 
 
 def test_cli_bad_block(tmp_path, capsys):

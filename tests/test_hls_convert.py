@@ -204,3 +204,24 @@ def test_reports_parse_synthetic(tmp_path):
     assert out["hls"]["estimated_clock_ns"] == 7.3
     assert out["vivado"] == {"source": str(rep / "vivado_utilization.rpt"), "lut": 12345,
                              "ff": 8000, "bram36": 2.5, "dsp": 38}
+
+
+def test_token_pruning_bit_exact(tmp_path):
+    """Top-k tokens by received attention: the selection varies per input, the C++ top-k
+    picks the same rows bit for bit, and later layers are planned on the shorter sequence."""
+    from qtransformer.layers.attention import received_attention
+
+    x = _x(48, seq=8)
+    cfg = ModelConfig(d_model=8, heads=2, ff_dim=16, layers=2, seq_len=8, classes=3,
+                      token_keep=3)
+    m = _trained(cfg, "8", 6, x)
+    h = tf.keras.Model(m.input, m.get_layer("block0_ln1").output).predict(x, verbose=0)
+    received = received_attention(m.get_layer("block0_attn").attention_probs(h)).numpy()
+    chosen = {tuple(sorted(np.argsort(-r, kind="stable")[:3])) for r in received}
+    assert len(chosen) > 3
+    conv = convert_model(m, PART, 100.0, tmp_path / "prj")
+    conv.hls_model.compile()
+    r = coverify(m, conv, x)
+    assert r["argmax_agreement"] == 1.0 and r["max_error_lsb"] == 0.0
+    assert conv.plans["block0_attn"].params["keep"] == 3
+    assert conv.plans["block1_attn"].params["seq_len"] == 3

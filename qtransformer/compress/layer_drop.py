@@ -79,12 +79,11 @@ def drop_modules(model: tf.keras.Model, cfg: ModelConfig, quant: QuantConfig,
                  features: int | None) -> tuple[tf.keras.Model, ModelConfig]:
     """Rebuild without the given modules and copy every remaining layer's weights by name."""
     from ..model import build_model
+    from .token_prune import copy_weights
 
     new_cfg = copy.deepcopy(cfg)
     new_cfg.drop_attention = sorted(set(cfg.drop_attention) | set(attention))
     new_cfg.drop_mlp = sorted(set(cfg.drop_mlp) | set(mlp))
     smaller = build_model(new_cfg, quant, features, name=model.name)
-    for layer in smaller.layers:
-        if layer.weights:
-            layer.set_weights(model.get_layer(layer.name).get_weights())
+    copy_weights(model, smaller)
     return smaller, new_cfg

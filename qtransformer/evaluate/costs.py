@@ -75,6 +75,8 @@ def _macs(layer, shape_in, shape_out) -> list[tuple[int, str]]:
         tokens = int(np.prod(shape_in[1:-1])) if len(shape_in) > 2 else 1
         return [(tokens * int(shape_in[-1]) * layer.units, "w")]
     if isinstance(layer, QMultiHeadSelfAttention):
+        if isinstance(shape_in, list):       # token pruning: [LN(x), x]
+            shape_in = shape_in[0]
         seq, d = int(shape_in[1]), int(shape_in[2])
         return [(3 * seq * d * layer.d_model + seq * layer.d_model * layer.d_model, "w"),
                 (layer.heads * seq * seq * layer.d_head, "qk"),

@@ -55,6 +55,16 @@ def _compression_md(r: dict) -> list[str]:
              f"| MACs | {c['macs_before']:,} | {c['macs_after']:,} |",
              f"| effective MACs (non-zero weights) | {c['effective_macs_before']:,} | "
              f"{c['effective_macs_after']:,} |"]
+    hw = c.get("hardware_estimate")
+    if hw:
+        b, a = hw["before"], hw["after"]
+        lines += [f"| LUT / DSP, fully parallel ({hw['label']}) | {b['parallel']['lut']:,} / "
+                  f"{b['parallel']['dsp']:,} | {a['parallel']['lut']:,} / "
+                  f"{a['parallel']['dsp']:,} |",
+                  f"| LUT / DSP fitted to {r['board']['name']} (estimate) | {b['lut']:,} / "
+                  f"{b['dsp']:,} | {a['lut']:,} / {a['dsp']:,} |",
+                  f"| latency, cycles fitted to the board (estimate) | {b['cycles']:,} | "
+                  f"{a['cycles']:,} |"]
     if "sparsity" in c:
         lines += ["", f"Weight sparsity of the pruned kernels: {_pct(c['sparsity'])} "
                       f"({c['zero_weights']:,} of {c['prunable_weights']:,} zero)."]
@@ -64,8 +74,11 @@ def _compression_md(r: dict) -> list[str]:
             for i, v in c["importance"][module].items():
                 lines.append(f"| {module} | {i} | {v:.5f} |")
         lines += ["", f"Dropped attention {c['dropped_attention']}, MLP {c['dropped_mlp']}. "
-                      f"Speedup (estimate from effective MACs): "
-                      f"{c['mac_speedup_percent_estimate']:.1f}%"
+                      + (f"Speedup (estimate from HLS latency cycles): "
+                         f"{c['latency_speedup_percent_estimate']:.1f}%"
+                         if "latency_speedup_percent_estimate" in c else
+                         f"Speedup (estimate from effective MACs): "
+                         f"{c['mac_speedup_percent_estimate']:.1f}%")
                   + (f"; SDR (estimate) {c['sdr_estimate']:.3f} points per % speedup."
                      if "sdr_estimate" in c else ".")]
     return lines

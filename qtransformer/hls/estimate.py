@@ -7,12 +7,23 @@ weights cost an adder only); every parallel MAC adds an accumulator-wide adder (
 register (FFs). With reuse > 1 (Resource strategy) the weights read per cycle come from BRAM36
 (72 bits wide); softmax exp tables are ROMs, one BRAM18 per parallel lookup. Custom layers are
 assumed pipelined over tokens (one token's hardware, divided by the reuse factor).
+
+Pruned weights count: a multiply by a constant zero is not built. With the Latency strategy
+(and in our pipelined custom layers, whose loops unroll over constant weights) HLS folds it
+away; with Resource, hls4ml lowers the multiplier allocation by ``n_zeros / reuse``. So only
+non-zero weights get multipliers here.
+
+Latency is estimated in clock cycles per inference, layers one after another (io_parallel):
+a fully parallel layer costs its adder-tree depth; a folded one ``reuse`` cycles per pass, and
+a folded per-token layer one pass per token.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass
+
+import numpy as np
 
 from ..boards import Board
 from .precision import LayerPlan
@@ -31,6 +42,7 @@ class LayerEstimate:
     lut: int
     ff: int
     bram36: float
+    cycles: int = 0
 
 
 def _mult(wa: int, wb: int) -> tuple[int, int]:
@@ -49,42 +61,70 @@ def _mac_block(n: int, wa: int, wb: int, acc: int, weights_bits: int, reuse: int
     return par, par * dsp1, par * (lut1 + acc), par * acc, float(bram)
 
 
+def _density(*arrays) -> float:
+    """Fraction of non-zero entries (pruned and ternary zeros need no multiplier)."""
+    size = sum(int(np.size(a)) for a in arrays)
+    return sum(int(np.count_nonzero(a)) for a in arrays) / size if size else 1.0
+
+
+def _depth(n: int) -> int:
+    """Adder-tree depth of an ``n``-input sum, plus multiply and register stages."""
+    return math.ceil(math.log2(max(n, 2))) + 2
+
+
 def estimate_layer(p: LayerPlan, in_width: int) -> LayerEstimate:
     """Estimate one layer (``in_width``: bits of its input type)."""
     rf = max(1, p.reuse)
     if p.kind == "dense":
         w = p.types["weight"].width
-        n_w = int(p.consts["kernel"].size)
+        kernel = p.consts["kernel"]
+        n_w, n_in = int(kernel.size), int(kernel.shape[0])
+        seq = max(1, p.macs // max(n_w, 1))
         macs = p.macs if rf == 1 else n_w  # Resource: tokens go through one kernel in turn
-        par, dsp, lut, ff, bram = _mac_block(macs, in_width, w, p.types["accum"].width,
+        live = math.ceil(macs * _density(kernel))
+        par, dsp, lut, ff, bram = _mac_block(live, in_width, w, p.types["accum"].width,
                                              n_w * w, rf)
-        return LayerEstimate(p.name, p.kind, rf, p.macs, par, dsp, lut, ff, bram)
+        cycles = _depth(n_in) if rf == 1 else seq * (rf + _depth(n_in))
+        return LayerEstimate(p.name, p.kind, rf, p.macs, par, dsp, lut, ff, bram, cycles)
     if p.kind == "attention":
         q = p.params
-        s, d_in, d, act = q["seq_len"], q["d_in"], q["d_model"], p.out.width
+        s, d_in, d, act = q["seq_len"], q["d_in"], q["d_model"], q["act_bits"]
         w = p.types["weight"].width
         acc = act + w + math.ceil(math.log2(max(d_in, 2)))
         proj = (3 * d_in * d + d * d)                      # per token
         mm = 2 * s * d                                      # QK^T and PV per token
-        a = _mac_block(proj, act, w, acc, (3 * d_in + d) * d * w, rf)
+        live = math.ceil(proj * _density(*(p.consts[f"{n}_kernel"]
+                                           for n in ("query", "key", "value", "output"))))
+        a = _mac_block(live, act, w, acc, (3 * d_in + d) * d * w, rf)
         b = _mac_block(mm, act, act + 2, 2 * act + 4, 0, rf)
         heads_rows = max(1, math.ceil(q["heads"] * s / rf))
         divider_lut = heads_rows * 30 * 30                 # p = e * 2^f / sum, ~30-bit
         table_bram = 0.5 * heads_rows * max(1, math.ceil(q["table_size"] *
                                                          p.types["exp"].width / 18432))
+        # projections per token, then a score/softmax/context row per (head, token), then
+        # the output projection per token; each pipelined at II = reuse
+        cycles = (2 * s + q["heads"] * s) * rf + 3 * _depth(d_in) + 32
+        select_lut = 0
+        if "keep" in q:  # token pruning: S x S rank comparators, then the residual adds
+            select_lut = s * s * q["recv_bits"] // rf + s * d * p.out.width // rf
+            cycles += s
         return LayerEstimate(p.name, p.kind, rf, p.macs, a[0] + b[0], a[1] + b[1],
-                             a[2] + b[2] + divider_lut, a[3] + b[3], a[4] + table_bram)
+                             a[2] + b[2] + divider_lut + select_lut, a[3] + b[3],
+                             a[4] + table_bram, cycles)
     if p.kind == "layernorm":
         n = p.params["n_in"]
         par, dsp, lut, ff, bram = _mac_block(3 * n, 24, 24, 48, 0, rf)
+        seq = max(1, p.macs // (3 * n))
+        cycles = seq * rf + 40      # one token per II (= reuse); + sqrt / divide depth
         return LayerEstimate(p.name, p.kind, rf, p.macs, par, dsp, lut + 2500 // rf, ff,
-                             bram)
+                             bram, cycles)
     width = p.out.width
     seq = int(p.params.get("seq_len", 1))
     n = int(p.params.get("n_in", 0)) or 1
     elems = {"add": 0, "posembed": 0, "meanpool": n * seq, "act": 0}.get(p.kind, 0)
     lut = max(0, elems) * width // rf + (width if p.kind in ("add", "posembed", "act") else 0)
-    return LayerEstimate(p.name, p.kind, rf, 0, 0, 0, lut, 0, 0.0)
+    cycles = _depth(seq) if p.kind == "meanpool" else 1
+    return LayerEstimate(p.name, p.kind, rf, 0, 0, 0, lut, 0, 0.0, cycles)
 
 
 def estimate(plans: dict[str, LayerPlan]) -> list[LayerEstimate]:
@@ -100,7 +140,8 @@ def estimate(plans: dict[str, LayerPlan]) -> list[LayerEstimate]:
 
 def totals(rows: list[LayerEstimate]) -> dict:
     return {"dsp": sum(r.dsp for r in rows), "lut": sum(r.lut for r in rows),
-            "ff": sum(r.ff for r in rows), "bram36": math.ceil(sum(r.bram36 for r in rows))}
+            "ff": sum(r.ff for r in rows), "bram36": math.ceil(sum(r.bram36 for r in rows)),
+            "cycles": sum(r.cycles for r in rows)}
 
 
 def utilization(total: dict, board: Board) -> dict:
@@ -175,3 +216,4 @@ def choose_reuse(plans: dict[str, LayerPlan], board: Board, margin: float = 0.8,
             "strategy": "Resource" if any(v > 1 for v in reuse.values()) else "Latency",
             "total": total, "utilization": utilization(total, board),
             "layers": [asdict(r) for r in rows], "label": "estimate (analytical, not synthesis)"}
+

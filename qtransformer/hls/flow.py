@@ -13,9 +13,9 @@ import numpy as np
 import tensorflow as tf
 
 from ..boards import Board
-from .convert import convert_model
+from .convert import convert_model, host_input_name
 from .coverify import coverify, range_check, write_tb_data
-from .estimate import choose_reuse
+from .estimate import choose_reuse, estimate, totals
 from .precision import input_fx, plan_model
 
 
@@ -29,16 +29,15 @@ def build_hls(model: tf.keras.Model, board: Board, output_dir, x_calibration: np
     ``x_check`` (e.g. the test split) is used for co-verification and the first ``n_tb``
     samples become the C testbench data for ``make csim``.
     """
-    from .convert import host_input_name
-
     def say(text: str) -> None:
         if printer is not None:
             printer(text, flush=True)
 
     cal_in = None if host_input_name(model) else x_calibration
-    fit = choose_reuse(plan_model(model, input_fx(cal_in)), board)
+    fit = board_estimate(model, board, x_calibration)
     say(f"[hls] reuse factors chosen for {board.name} (estimate {fit['total']['lut']:,} LUT, "
-        f"{fit['total']['dsp']:,} DSP, {fit['total']['bram36']} BRAM36; fits: {fit['fits']})")
+        f"{fit['total']['dsp']:,} DSP, {fit['total']['bram36']} BRAM36, "
+        f"{fit['total']['cycles']:,} cycles; fits: {fit['fits']})")
     t0 = time.time()
     with warnings.catch_warnings():  # hls4ml's optimizer passes warn about node creation
         warnings.simplefilter("ignore")
@@ -58,3 +57,13 @@ def build_hls(model: tf.keras.Model, board: Board, output_dir, x_calibration: np
             "clock_mhz": clock_mhz or board.clock_mhz, "strategy": fit["strategy"],
             "precision": conv.precision_table(), "estimate": fit, "coverify": check,
             "ranges": ranges, "convert_s": round(t1 - t0, 2), "compile_s": round(t2 - t1, 2)}
+
+
+def board_estimate(model: tf.keras.Model, board: Board, x_calibration=None) -> dict:
+    """The fitted resource and latency ESTIMATE of a quantized model on ``board`` (reuse
+    factors chosen as the HLS stage would) without converting it: cheap enough to compare
+    a model before and after compression."""
+    cal_in = None if host_input_name(model) else x_calibration
+    plans = plan_model(model, input_fx(cal_in))
+    parallel = totals(estimate(plans))          # every reuse factor 1
+    return {**choose_reuse(plans, board), "parallel": parallel}

@@ -30,10 +30,12 @@ class QtHwLayer(tf.keras.layers.Layer):
         self.params, self.consts, self.types = dict(params), dict(consts), dict(types)
 
     def call(self, x):
+        x = x[0] if isinstance(x, list) else x
         return tf.zeros([tf.shape(x)[0], *self.out_shape], dtype=x.dtype)
 
     def compute_output_shape(self, input_shape):
-        return (input_shape[0], *self.out_shape)
+        first = input_shape[0] if isinstance(input_shape, list) else input_shape
+        return (first[0], *self.out_shape)
 
     def get_config(self):
         cfg = super().get_config()
@@ -96,6 +98,7 @@ def hardware_model(model: tf.keras.Model, plans: dict[str, LayerPlan]) -> tf.ker
             x = srcs
         elif plan.kind in CUSTOM_KINDS:
             new = _custom(plan, list(layer.output_shape[1:]))
+            x = srcs if len(srcs) > 1 else x     # token-pruning attention: [LN(x), x]
         else:
             raise QTError(f"layer {layer.name}: no hardware mapping for kind {plan.kind}")
         tensors[layer.name] = new(x)

@@ -22,7 +22,7 @@ _ARG_ORDER = {"QtPosEmbed": ("table",), "QtLayerNorm": ("gamma", "beta"),
                               "value_kernel", "value_bias", "output_kernel", "output_bias",
                               "exp_table")}
 _UNSIGNED = ("seq_len", "n_in", "d_in", "d_model", "heads", "d_head", "table_size", "x_bits",
-             "d_bits", "in_bits", "act_bits", "score_bits", "exp_bits")
+             "d_bits", "in_bits", "act_bits", "score_bits", "exp_bits", "keep", "recv_bits")
 
 
 def hls_precision(text: str):
@@ -142,7 +142,13 @@ def _call_text(node) -> str:
           "QtAttention": "qt_attention", "QtMeanPool": "qt_meanpool",
           "QtClsPool": "qt_clspool"}[node.class_name]
     order = _ARG_ORDER.get(node.class_name, ())
-    args = [inp.name, out.name] + [node.get_weights(w).name for w in order]
+    weights = [node.get_weights(w).name for w in order]
+    if len(node.inputs) > 1:  # token-pruning attention: (LN(x), x) -> top-k of x + attn
+        resid = node.get_input_variable(node.inputs[1])
+        args = [inp.name, resid.name, out.name] + weights
+        return (f"nnet::{fn}_prune<{inp.type.name}, {resid.type.name}, {out.type.name}, "
+                f"config{node.index}>({', '.join(args)});")
+    args = [inp.name, out.name] + weights
     return (f"nnet::{fn}<{inp.type.name}, {out.type.name}, config{node.index}>"
             f"({', '.join(args)});")
 

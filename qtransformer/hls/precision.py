@@ -109,7 +109,7 @@ def _layernorm(layer, name, inputs, xin: Fx) -> LayerPlan:
                      params, macs=seq * n * 3)
 
 
-def _attention(layer, name, inputs, xin: Fx) -> LayerPlan:
+def _attention(layer, name, inputs, xin: Fx, resid: Fx | None = None) -> LayerPlan:
     if not layer.fixed or layer._aq is None:
         raise QTError(f"layer {name}: HLS needs quantized attention (score/prob quantizers)")
     w = {k: v.numpy().astype(np.float64) for k, v in layer.quantized_weights().items()}
@@ -124,7 +124,8 @@ def _attention(layer, name, inputs, xin: Fx) -> LayerPlan:
     tfx = Fx(int(table.max()).bit_length() + 1, int(table.max()).bit_length() + 1)
     consts = {k: to_raw(v, wfx.frac if "kernel" in k else bfx.frac) for k, v in w.items()}
     consts["exp_table"] = table
-    seq, d_in = int(layer.input_shape[1]), int(layer.input_shape[2])
+    shape = layer.input_shape[0] if layer.keep_tokens else layer.input_shape
+    seq, d_in = int(shape[1]), int(shape[2])
     lo, hi = act.raw_range()
     params = {"seq_len": seq, "d_in": d_in, "d_model": layer.d_model, "heads": layer.heads,
               "d_head": layer.d_head, "in_frac": xin.frac, "w_frac": wfx.frac,
@@ -137,9 +138,15 @@ def _attention(layer, name, inputs, xin: Fx) -> LayerPlan:
     prob = Fx(layer.prob_bits + 1, 1, False, True)
     macs = seq * d_in * layer.d_model * 3 + 2 * seq * seq * layer.d_model + \
         seq * layer.d_model**2
-    return LayerPlan(name, "attention", inputs, act,
-                     {"weight": wfx, "bias": bfx, "score": score, "prob": prob, "exp": tfx},
-                     consts, params, macs=macs)
+    out, types = act, {"weight": wfx, "bias": bfx, "score": score, "prob": prob, "exp": tfx}
+    if layer.keep_tokens:
+        # residual + output (exact), then the top-k rows by received attention
+        out = add_fx(resid, act)
+        recv = (params["prob_frac"] + 1) + int(layer.heads * seq).bit_length()
+        params.update(keep=int(layer.keep_tokens), resid_frac=resid.frac, out_frac=out.frac,
+                      recv_bits=recv)
+        types["resid"] = resid
+    return LayerPlan(name, "attention", inputs, out, types, consts, params, macs=macs)
 
 
 def _pool(layer, name, inputs, xin: Fx, cls: bool) -> LayerPlan:
@@ -193,7 +200,8 @@ def plan_model(model: tf.keras.Model, in_fx: Fx = DEFAULT_INPUT) -> dict[str, La
         elif cls == "QLayerNorm":
             plan = _layernorm(layer, name, inputs, xin)
         elif cls == "QMultiHeadSelfAttention":
-            plan = _attention(layer, name, inputs, xin)
+            plan = _attention(layer, name, inputs, xin,
+                              plans[inputs[1]].out if len(inputs) > 1 else None)
         elif cls in ("GlobalAveragePooling1D", "ClsPooling"):
             plan = _pool(layer, name, inputs, xin, cls == "ClsPooling")
         else:

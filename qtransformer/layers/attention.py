@@ -9,6 +9,13 @@ Every tensor the hardware stores has a QKeras quantizer:
 * probabilities: :func:`fixed_softmax` with ``prob_frac`` fractional bits.
 
 With all quantizers ``None`` the layer is an ordinary float attention layer.
+
+Token pruning (``keep_tokens=k``, after PoWER-BERT / SpAtten): the layer is called on
+``[LN(x), x]``, adds its output to the residual ``x`` and keeps the ``k`` tokens that
+received the most attention (probabilities summed over heads and queries; ties go to the
+lower position), in their original order, so every later layer runs on ``k`` tokens. The
+residual add lives in this layer because the ranking comes from its probabilities: one HLS
+function computes both, and hls4ml layers have a single output.
 """
 
 from __future__ import annotations
@@ -27,7 +34,7 @@ class QMultiHeadSelfAttention(tf.keras.layers.Layer):
     def __init__(self, d_model: int, heads: int, kernel_quantizer: str | None = None,
                  bias_quantizer: str | None = None, activation_quantizer: str | None = None,
                  score_quantizer: str | None = None, prob_bits: int | None = None,
-                 exp_bits: int = 12, **kwargs):
+                 exp_bits: int = 12, keep_tokens: int | None = None, **kwargs):
         super().__init__(**kwargs)
         if d_model % heads:
             raise ValueError(f"d_model={d_model} is not divisible by heads={heads}")
@@ -35,6 +42,7 @@ class QMultiHeadSelfAttention(tf.keras.layers.Layer):
         self.kernel_quantizer, self.bias_quantizer = kernel_quantizer, bias_quantizer
         self.activation_quantizer, self.score_quantizer = activation_quantizer, score_quantizer
         self.prob_bits, self.exp_bits = prob_bits, exp_bits
+        self.keep_tokens = keep_tokens
         self.scale = 1.0 / math.sqrt(self.d_head)
         self._kq, self._bq = make_quantizer(kernel_quantizer), make_quantizer(bias_quantizer)
         self._aq, self._sq = make_quantizer(activation_quantizer), make_quantizer(score_quantizer)
@@ -45,6 +53,8 @@ class QMultiHeadSelfAttention(tf.keras.layers.Layer):
             self.exp_table = exp_table(self.score_bits, self.score_frac, self.scale, exp_bits)
 
     def build(self, input_shape):
+        if self.keep_tokens:
+            input_shape = input_shape[0]
         d = int(input_shape[-1])
         for name, n_in in (("query", d), ("key", d), ("value", d), ("output", self.d_model)):
             setattr(self, f"{name}_kernel",
@@ -98,8 +108,10 @@ class QMultiHeadSelfAttention(tf.keras.layers.Layer):
         prob_frac = self.prob_bits - 1
         return ste(fixed_softmax(scores, self.exp_table, self.score_frac, prob_frac, keep), soft)
 
-    def call(self, x, attention_mask=None):
-        """``attention_mask`` (optional, ``(batch, seq)``, 1 = attend) hides padding keys."""
+    def call(self, inputs, attention_mask=None):
+        """``attention_mask`` (optional, ``(batch, seq)``, 1 = attend) hides padding keys.
+        With ``keep_tokens``, ``inputs`` is ``[LN(x), x]`` (see the module docstring)."""
+        x, resid = inputs if self.keep_tokens else (inputs, None)
         w = self.quantized_weights()
         q = self._split(self._project(x, w, "query"))
         k = self._split(self._project(x, w, "key"))
@@ -108,9 +120,15 @@ class QMultiHeadSelfAttention(tf.keras.layers.Layer):
         ctx = apply(self._aq, tf.einsum("bhqk,bhkd->bhqd", probs, v))
         b, s = tf.shape(x)[0], tf.shape(x)[1]
         ctx = tf.reshape(tf.transpose(ctx, (0, 2, 1, 3)), (b, s, self.d_model))
-        return self._project(ctx, w, "output")
+        out = self._project(ctx, w, "output")
+        if not self.keep_tokens:
+            return out
+        return select_tokens(resid + out, received_attention(probs, attention_mask),
+                             self.keep_tokens)
 
     def compute_output_shape(self, input_shape):
+        if self.keep_tokens:
+            return (input_shape[0][0], self.keep_tokens, self.d_model)
         return tuple(input_shape[:-1]) + (self.d_model,)
 
     def get_config(self):
@@ -119,5 +137,22 @@ class QMultiHeadSelfAttention(tf.keras.layers.Layer):
                    bias_quantizer=self.bias_quantizer,
                    activation_quantizer=self.activation_quantizer,
                    score_quantizer=self.score_quantizer, prob_bits=self.prob_bits,
-                   exp_bits=self.exp_bits)
+                   exp_bits=self.exp_bits, keep_tokens=self.keep_tokens)
         return cfg
+
+
+def received_attention(probs, attention_mask=None):
+    """Attention each token receives: ``probs`` (batch, heads, query, key) summed over heads
+    and queries -> (batch, key). Exact in float32 for fixed-point probabilities (a sum of at
+    most heads x seq multiples of 2^-prob_frac). Padding keys rank last."""
+    received = tf.reduce_sum(tf.stop_gradient(probs), axis=[1, 2])
+    if attention_mask is not None:
+        received = tf.where(tf.cast(attention_mask, tf.bool), received, -1.0)
+    return received
+
+
+def select_tokens(x, scores, keep: int):
+    """The ``keep`` rows of ``x`` (batch, seq, d) with the highest ``scores`` (batch, seq), in
+    their original order; equal scores go to the lower position (``top_k`` is stable)."""
+    idx = tf.sort(tf.math.top_k(scores, k=keep, sorted=True).indices, axis=-1)
+    return tf.gather(x, idx, batch_dims=1)

@@ -145,6 +145,10 @@ struct qt_attention_config {
     static const int prob_frac = 0;
     static const unsigned table_size = 1;
     static const unsigned reuse_factor = 1;
+    // token pruning (qt_attention_prune): tokens kept, residual/output fractional bits,
+    // width of the received-attention sums
+    static const unsigned keep = 1, recv_bits = 32;
+    static const int resid_frac = 0, out_frac = 0;
 };
 
 // act_quantizer(x W + b) per token; x raw at x_frac, weights raw (ap_int) at w_frac / b_frac.
@@ -169,19 +173,22 @@ void qt_project(X_T x[CONFIG_T::seq_len][N_IN], int x_frac,
     }
 }
 
-template <class data_T, class res_T, typename CONFIG_T>
-void qt_attention(data_T data[CONFIG_T::seq_len * CONFIG_T::d_in],
-                  res_T res[CONFIG_T::seq_len * CONFIG_T::d_model],
-                  typename CONFIG_T::weight_t wq[CONFIG_T::d_in * CONFIG_T::d_model],
-                  typename CONFIG_T::bias_t bq[CONFIG_T::d_model],
-                  typename CONFIG_T::weight_t wk[CONFIG_T::d_in * CONFIG_T::d_model],
-                  typename CONFIG_T::bias_t bk[CONFIG_T::d_model],
-                  typename CONFIG_T::weight_t wv[CONFIG_T::d_in * CONFIG_T::d_model],
-                  typename CONFIG_T::bias_t bv[CONFIG_T::d_model],
-                  typename CONFIG_T::weight_t wo[CONFIG_T::d_model * CONFIG_T::d_model],
-                  typename CONFIG_T::bias_t bo[CONFIG_T::d_model],
-                  typename CONFIG_T::table_t exp_table[CONFIG_T::table_size]) {
-    const unsigned S = CONFIG_T::seq_len, D = CONFIG_T::d_model, H = CONFIG_T::d_head;
+// The attention computation on raw integers: output o (act raw) and, per key token, the
+// attention it received (probability raws summed over heads and queries).
+template <class data_T, typename CONFIG_T>
+void qt_attention_core(data_T data[CONFIG_T::seq_len * CONFIG_T::d_in],
+                       ap_int<CONFIG_T::act_bits> o[CONFIG_T::seq_len][CONFIG_T::d_model],
+                       ap_uint<CONFIG_T::recv_bits> received[CONFIG_T::seq_len],
+                       typename CONFIG_T::weight_t wq[CONFIG_T::d_in * CONFIG_T::d_model],
+                       typename CONFIG_T::bias_t bq[CONFIG_T::d_model],
+                       typename CONFIG_T::weight_t wk[CONFIG_T::d_in * CONFIG_T::d_model],
+                       typename CONFIG_T::bias_t bk[CONFIG_T::d_model],
+                       typename CONFIG_T::weight_t wv[CONFIG_T::d_in * CONFIG_T::d_model],
+                       typename CONFIG_T::bias_t bv[CONFIG_T::d_model],
+                       typename CONFIG_T::weight_t wo[CONFIG_T::d_model * CONFIG_T::d_model],
+                       typename CONFIG_T::bias_t bo[CONFIG_T::d_model],
+                       typename CONFIG_T::table_t exp_table[CONFIG_T::table_size]) {
+    const unsigned S = CONFIG_T::seq_len, H = CONFIG_T::d_head;
     typedef ap_int<CONFIG_T::act_bits> act_raw_t;
     typedef ap_int<CONFIG_T::score_bits + 1> score_raw_t;
     typedef ap_uint<CONFIG_T::exp_bits + CONFIG_T::prob_frac> num_t;  // e * 2^prob_frac
@@ -190,9 +197,10 @@ void qt_attention(data_T data[CONFIG_T::seq_len * CONFIG_T::d_in],
     ap_int<CONFIG_T::in_bits> x[CONFIG_T::seq_len][CONFIG_T::d_in];
     act_raw_t q[CONFIG_T::seq_len][CONFIG_T::d_model], k[CONFIG_T::seq_len][CONFIG_T::d_model];
     act_raw_t v[CONFIG_T::seq_len][CONFIG_T::d_model], ctx[CONFIG_T::seq_len][CONFIG_T::d_model];
-    act_raw_t o[CONFIG_T::seq_len][CONFIG_T::d_model];
-    for (unsigned t = 0; t < S; t++)
+    for (unsigned t = 0; t < S; t++) {
+        received[t] = 0;
         for (unsigned i = 0; i < CONFIG_T::d_in; i++) x[t][i] = qt_raw(data[t * CONFIG_T::d_in + i]);
+    }
     qt_project<CONFIG_T, CONFIG_T::d_in>(x, CONFIG_T::in_frac, wq, bq, q);
     qt_project<CONFIG_T, CONFIG_T::d_in>(x, CONFIG_T::in_frac, wk, bk, k);
     qt_project<CONFIG_T, CONFIG_T::d_in>(x, CONFIG_T::in_frac, wv, bv, v);
@@ -222,6 +230,7 @@ Heads:
                 num_t num = e[b];
                 num <<= CONFIG_T::prob_frac;
                 p[b] = num / total;  // floor: e, total > 0
+                received[b] += p[b];
             }
             for (unsigned c = 0; c < H; c++) {
                 qt_i64 acc = 0;
@@ -232,8 +241,64 @@ Heads:
         }
     }
     qt_project<CONFIG_T, CONFIG_T::d_model>(ctx, CONFIG_T::act_frac, wo, bo, o);
+}
+
+template <class data_T, class res_T, typename CONFIG_T>
+void qt_attention(data_T data[CONFIG_T::seq_len * CONFIG_T::d_in],
+                  res_T res[CONFIG_T::seq_len * CONFIG_T::d_model],
+                  typename CONFIG_T::weight_t wq[CONFIG_T::d_in * CONFIG_T::d_model],
+                  typename CONFIG_T::bias_t bq[CONFIG_T::d_model],
+                  typename CONFIG_T::weight_t wk[CONFIG_T::d_in * CONFIG_T::d_model],
+                  typename CONFIG_T::bias_t bk[CONFIG_T::d_model],
+                  typename CONFIG_T::weight_t wv[CONFIG_T::d_in * CONFIG_T::d_model],
+                  typename CONFIG_T::bias_t bv[CONFIG_T::d_model],
+                  typename CONFIG_T::weight_t wo[CONFIG_T::d_model * CONFIG_T::d_model],
+                  typename CONFIG_T::bias_t bo[CONFIG_T::d_model],
+                  typename CONFIG_T::table_t exp_table[CONFIG_T::table_size]) {
+    const unsigned S = CONFIG_T::seq_len, D = CONFIG_T::d_model;
+    ap_int<CONFIG_T::act_bits> o[CONFIG_T::seq_len][CONFIG_T::d_model];
+    ap_uint<CONFIG_T::recv_bits> received[CONFIG_T::seq_len];
+    qt_attention_core<data_T, CONFIG_T>(data, o, received, wq, bq, wk, bk, wv, bv, wo, bo,
+                                        exp_table);
     for (unsigned t = 0; t < S; t++)
         for (unsigned j = 0; j < D; j++) res[t * D + j] = qt_from_raw<res_T>(o[t][j]);
+}
+
+// Token pruning: res = the `keep` rows of resid + attention(data) whose tokens received the
+// most attention, in their original order; equal sums go to the lower position (TF's
+// top_k). A token is kept when fewer than `keep` tokens outrank it: S x S comparators.
+template <class data_T, class resid_T, class res_T, typename CONFIG_T>
+void qt_attention_prune(data_T data[CONFIG_T::seq_len * CONFIG_T::d_in],
+                        resid_T resid[CONFIG_T::seq_len * CONFIG_T::d_model],
+                        res_T res[CONFIG_T::keep * CONFIG_T::d_model],
+                        typename CONFIG_T::weight_t wq[CONFIG_T::d_in * CONFIG_T::d_model],
+                        typename CONFIG_T::bias_t bq[CONFIG_T::d_model],
+                        typename CONFIG_T::weight_t wk[CONFIG_T::d_in * CONFIG_T::d_model],
+                        typename CONFIG_T::bias_t bk[CONFIG_T::d_model],
+                        typename CONFIG_T::weight_t wv[CONFIG_T::d_in * CONFIG_T::d_model],
+                        typename CONFIG_T::bias_t bv[CONFIG_T::d_model],
+                        typename CONFIG_T::weight_t wo[CONFIG_T::d_model * CONFIG_T::d_model],
+                        typename CONFIG_T::bias_t bo[CONFIG_T::d_model],
+                        typename CONFIG_T::table_t exp_table[CONFIG_T::table_size]) {
+    const unsigned S = CONFIG_T::seq_len, D = CONFIG_T::d_model;
+    ap_int<CONFIG_T::act_bits> o[CONFIG_T::seq_len][CONFIG_T::d_model];
+    ap_uint<CONFIG_T::recv_bits> received[CONFIG_T::seq_len];
+    qt_attention_core<data_T, CONFIG_T>(data, o, received, wq, bq, wk, bk, wv, bv, wo, bo,
+                                        exp_table);
+    unsigned slot = 0;
+Select:
+    for (unsigned t = 0; t < S; t++) {
+        unsigned rank = 0;
+        for (unsigned u = 0; u < S; u++)
+            rank += (received[u] > received[t] || (received[u] == received[t] && u < t)) ? 1 : 0;
+        if (rank >= CONFIG_T::keep) continue;
+        for (unsigned j = 0; j < D; j++) {
+            qt_i64 y = qt_raw(resid[t * D + j]) * ((qt_i64)1 << (CONFIG_T::out_frac - CONFIG_T::resid_frac)) +
+                       (qt_i64)o[t][j] * ((qt_i64)1 << (CONFIG_T::out_frac - CONFIG_T::act_frac));
+            res[slot * D + j] = qt_from_raw<res_T>(y);  // exact: out type = resid + act
+        }
+        slot++;
+    }
 }
 
 // ---------------------------------------------------------------- pooling

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Quantization-suite benchmark (issue #6): the bit-width search and the Pareto sweeps.
+#   bash benchmarks/quant_bench.sh digits     # ~40 min on 2 cores
+#   bash benchmarks/quant_bench.sh sst2       # ~60 min on 2 cores (needs ../shared/data/sst2)
+# Results: benchmarks/results/quant/<dataset>-*/ (pareto.json/.md/.png, search.md, timings).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+what=${1:?usage: quant_bench.sh digits|sst2}
+out=benchmarks/results/quant
+mkdir -p "$out"
+cfg=benchmarks/configs/$what.yaml
+timed() {  # name, command...: run it and record its wall time
+    local name=$1; shift
+    local t0=$SECONDS
+    "$@"
+    echo "{\"step\": \"$name\", \"seconds\": $((SECONDS - t0))}" >> "$out/timings.jsonl"
+}
+case $what in
+digits)
+    timed digits-search python -m qtransformer.search --config "$cfg" --trials 20 --epochs 30 \
+        --max-minutes 30 --output "$out/digits-search" --force
+    timed digits-sweep python -m qtransformer.sweep --config "$cfg" \
+        --bits float 8 4 po2-4 ternary stochastic-ternary binary binary-noscale \
+        stochastic-binary --sparsity 0 0.75 --autoq "$out/digits-search" \
+        --output "$out/digits-sweep" --force
+    timed digits-act4 python -m qtransformer.sweep --config "$cfg" --bits float 4 ternary \
+        binary --act-bits 4 --sparsity 0 --output "$out/digits-act4" --force
+    ;;
+sst2)
+    timed sst2-sweep python -m qtransformer.sweep --config "$cfg" \
+        --bits float 8 ternary binary --sparsity 0 0.5 --output "$out/sst2-sweep" --force
+    timed sst2-act4 python -m qtransformer.sweep --config "$cfg" --bits ternary --act-bits 4 \
+        --sparsity 0 --output "$out/sst2-act4" --force
+    ;;
+*) echo "unknown benchmark $what (digits | sst2)" >&2; exit 2 ;;
+esac
