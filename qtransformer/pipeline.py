@@ -98,20 +98,24 @@ def stage_compress(model, data: Dataset, cfg: BuildConfig, verbose: bool):
 
 
 
-def _hardware_effect(before, after, data: Dataset, cfg: BuildConfig) -> dict | None:
-    """Board-fitted LUT/DSP/BRAM/latency ESTIMATE before and after compression (quantized
-    models only: the estimate needs the HLS types)."""
+def board_fit(model, data: Dataset, cfg: BuildConfig) -> dict | None:
+    """Board-fitted LUT/DSP/BRAM/latency ESTIMATE (no conversion, about a second); None for a
+    float model, which has no fixed-point types to estimate."""
     if cfg.quant.weight_family()[0] == "float":
         return None
     from .hls.flow import board_estimate
 
-    board = get_board(cfg.board)
-    out = {"label": "estimate (analytical, not synthesis)"}
-    for key, m in (("before", before), ("after", after)):
-        fit = board_estimate(m, board, data.x_train[:512])
-        out[key] = {**fit["total"], "fits": fit["fits"], "strategy": fit["strategy"],
-                    "parallel": fit["parallel"]}
-    return out
+    fit = board_estimate(model, get_board(cfg.board), data.x_train[:512])
+    return {**fit["total"], "fits": fit["fits"], "strategy": fit["strategy"],
+            "parallel": fit["parallel"], "label": fit["label"]}
+
+
+def _hardware_effect(before, after, data: Dataset, cfg: BuildConfig) -> dict | None:
+    """The estimate before and after compression."""
+    b = board_fit(before, data, cfg)
+    if b is None:
+        return None
+    return {"label": b["label"], "before": b, "after": board_fit(after, data, cfg)}
 
 
 def _token_prune(model, data: Dataset, cfg: BuildConfig, verbose: bool):
@@ -220,6 +224,7 @@ def run_pipeline(cfg: BuildConfig, out: Path, run: str, verbose: bool = True,
         "argmax_agreement": hls["coverify"]["argmax_agreement"] if hls else None,
         "max_error_lsb": hls["coverify"]["max_error_lsb"] if hls else None,
         "hls": hls,
+        "hardware_estimate": board_fit(model, data, cfg),
         "board": board.to_dict(), "data": data.summary(), "config": cfg.to_dict(),
         "training": {k: v for k, v in vars(result).items()}, "test": metrics, "costs": costs,
         "environment": _environment(),

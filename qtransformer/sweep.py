@@ -84,7 +84,7 @@ def autoq_point(base: BuildConfig, search_dir: str) -> tuple[str, BuildConfig]:
 
 
 def summarise(name: str, r: dict) -> dict:
-    hw = r["hls"]["estimate"]["total"] if r.get("hls") else {}
+    hw = r.get("hardware_estimate") or {}   # board-fitted estimate, with or without HLS
     q = r["config"]["quant"]
     return {"name": name, "bits": "mixed" if q["overrides"] else q["bits"],
             "act_bits": q["act_bits"], "sparsity": r["sparsity"],

@@ -34,6 +34,7 @@ def test_sweep_writes_report(tmp_path):
     assert by["wternary-a4"]["model_bits"] < by["w8-a4"]["model_bits"]
     assert by["autoq"]["bits"] == "mixed" and by["autoq"]["act_bits"] == 6
     assert by["w8-a4"]["act_bits"] == 4
+    assert by["w8-a4"]["lut_estimate"] > 0     # board estimate even with the HLS stage off
     assert by["wternary-a4"]["model_bits"] < by["autoq"]["model_bits"] < by["w8-a4"]["model_bits"]
     assert report["fronts"]["nonzero_bits"]
     assert (out / "pareto.png").stat().st_size > 10_000
