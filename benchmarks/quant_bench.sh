@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Quantization-suite benchmark (issue #6): the bit-width search and the Pareto sweeps.
 #   bash benchmarks/quant_bench.sh digits     # ~40 min on 2 cores
-#   bash benchmarks/quant_bench.sh sst2       # ~60 min on 2 cores (needs ../shared/data/sst2)
+#   bash benchmarks/quant_bench.sh sst2       # ~50 min on 2 cores (needs ../shared/data/sst2)
 # Results: benchmarks/results/quant/<dataset>-*/ (pareto.json/.md/.png, search.md, timings).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -27,10 +27,12 @@ digits)
         binary --act-bits 4 --sparsity 0 --output "$out/digits-act4" --force
     ;;
 sst2)
-    timed sst2-sweep python -m qtransformer.sweep --config "$cfg" \
+    # no csim per point here (872 sentences x 70 ms each); prune_bench.py --dataset sst2
+    # co-verifies the SST-2 model in HLS
+    timed sst2-sweep python -m qtransformer.sweep --config "$cfg" --no-hls \
         --bits float 8 ternary binary --sparsity 0 0.5 --output "$out/sst2-sweep" --force
-    timed sst2-act4 python -m qtransformer.sweep --config "$cfg" --bits ternary --act-bits 4 \
-        --sparsity 0 --output "$out/sst2-act4" --force
+    timed sst2-act4 python -m qtransformer.sweep --config "$cfg" --no-hls --bits ternary 4 \
+        --act-bits 4 --sparsity 0 --output "$out/sst2-act4" --force
     ;;
 *) echo "unknown benchmark $what (digits | sst2)" >&2; exit 2 ;;
 esac

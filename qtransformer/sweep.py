@@ -45,6 +45,8 @@ def parser() -> argparse.ArgumentParser:
                    help="add the best configuration of a finished search as a point")
     p.add_argument("--epochs", type=int, help="training epochs per point")
     p.add_argument("--prune-epochs", type=int, help="pruning fine-tune epochs per point")
+    p.add_argument("--no-hls", action="store_true",
+                   help="skip conversion and csim per point (the board estimate is kept)")
     p.add_argument("--output", default="models/sweep", help="sweep directory")
     p.add_argument("--force", action="store_true", help="replace an existing sweep directory")
     return p
@@ -132,6 +134,8 @@ def main(argv: list[str] | None = None) -> int:
             base.train.epochs = args.epochs
         if args.prune_epochs is not None:
             base.prune.epochs = args.prune_epochs
+        if args.no_hls:
+            base.hls.enabled = False
         get_board(base.board)
         grid = points(base, args.bits, args.sparsity, args.act_bits)
         if args.autoq:
