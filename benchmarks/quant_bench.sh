@@ -30,8 +30,8 @@ sst2)
     # no csim per point here (872 sentences x 70 ms each); prune_bench.py --dataset sst2
     # co-verifies the SST-2 model in HLS
     timed sst2-sweep python -m qtransformer.sweep --config "$cfg" --no-hls \
-        --bits float 8 ternary binary --sparsity 0 0.5 --output "$out/sst2-sweep" --force
-    timed sst2-act4 python -m qtransformer.sweep --config "$cfg" --no-hls --bits ternary 4 \
+        --bits float ternary binary --sparsity 0 0.5 --output "$out/sst2-sweep" --force
+    timed sst2-act4 python -m qtransformer.sweep --config "$cfg" --no-hls --bits ternary \
         --act-bits 4 --sparsity 0 --output "$out/sst2-act4" --force
     ;;
 *) echo "unknown benchmark $what (digits | sst2)" >&2; exit 2 ;;
