@@ -167,6 +167,12 @@ class QuantConfig:
             return "po2", int(self.bits[4:])
         return "int", int(self.bits)
 
+    def has_zero_weight(self) -> bool:
+        """Whether the weight quantizer has a zero level: binary and po2 codes do not, so a
+        pruned weight would come back as +-alpha / +-2^k and pruning would remove nothing."""
+        return self.weight_family()[0] not in ("binary", "binary-noscale", "stochastic-binary",
+                                               "po2")
+
     def for_layer(self, name: str) -> QuantConfig:
         """This config with every ``overrides`` entry whose glob matches ``name`` applied
         (in order), e.g. ``{"block*_attn": {"bits": "4"}, "classifier": {"bits": "8"}}``."""
@@ -273,6 +279,9 @@ class BuildConfig:
         self.model.validate()
         self.quant.validate()
         self.train.validate()
+        if self.prune.method in ("magnitude", "block") and not self.quant.has_zero_weight():
+            raise QTError(f"--prune {self.prune.method} needs weights with a zero level (an "
+                          f"integer width, ternary or float); {self.quant.bits} has none")
         if self.prune.method == "token":   # fail before training, not after
             probe = dataclasses.replace(self.model, token_keep=1,
                                         token_block=self.prune.token_block)

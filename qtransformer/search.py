@@ -79,6 +79,9 @@ def parser() -> argparse.ArgumentParser:
     a("--forgiving-factor", type=float, default=0.02,
       help="accuracy worth one halving of the cost (default 0.02)")
     a("--oracle", default="random", help="random (default) or bayesian")
+    a("--no-uniform-start", action="store_true",
+      help="do not start with the uniform presets (one trial per --weights choice in every "
+           "role); by default they are the first trials")
     a("--seed", type=int, help="seed of the oracle and of every trial (default: config's, 0)")
     a("--weights", nargs="+", default=None,
       help="weight-width choices per role (default binary ternary 2 4 8)")
@@ -134,6 +137,7 @@ def write_results(result: dict, base: BuildConfig, args: argparse.Namespace, out
     apply_values(base, best["values"]).to_yaml(out / "best_config.yaml")
     settings = {"trials": args.trials, "cost": args.cost, "forgiving_factor":
                 args.forgiving_factor, "oracle": args.oracle, "seed": base.train.seed,
+                "uniform_start": not args.no_uniform_start,
                 "epochs_per_trial": base.train.epochs, "max_minutes": args.max_minutes,
                 "time_limited": result["time_limited"]}
     (out / "trials.json").write_text(json.dumps({"settings": settings, "best": best["trial"],
@@ -172,7 +176,8 @@ def _search(base, space, args, tuner_dir: str) -> dict:
 
     return run_search(base, space, trials=args.trials, cost=args.cost,
                       ff=args.forgiving_factor, oracle_kind=args.oracle,
-                      max_minutes=args.max_minutes, tuner_dir=tuner_dir)
+                      max_minutes=args.max_minutes, tuner_dir=tuner_dir,
+                      seed_uniform=not args.no_uniform_start)
 
 
 def _worker(base, space, args) -> int:

@@ -61,6 +61,10 @@ def points(base: BuildConfig, bits: list[str], sparsities: list[float],
             for s in sparsities:
                 cfg = copy.deepcopy(base)
                 cfg.quant.bits = parse_bits(b)
+                if s > 0 and not cfg.quant.has_zero_weight():
+                    print(f"[sweep] skipping {cfg.quant.bits} at sparsity {s:g}: its weights "
+                          "have no zero level", flush=True)
+                    continue
                 if a != cfg.quant.act_bits:
                     cfg.quant.act_bits, cfg.quant.act_int = a, min(cfg.quant.act_int, a - 2)
                 if s > 0:

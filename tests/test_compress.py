@@ -140,6 +140,14 @@ def test_cli_token_pruning_bad_input(tmp_path, capsys, flags, message):
     assert not out.exists()
 
 
+def test_cli_prune_binary_refused(tmp_path, capsys):
+    from qtransformer.build import main
+
+    assert main(["--bits", "binary", "--prune", "magnitude", "--output", str(tmp_path / "b")]) == 2
+    assert "binary has none" in capsys.readouterr().err
+    assert not (tmp_path / "b").exists()
+
+
 def test_cli_bad_block(tmp_path, capsys):
     from qtransformer.build import main
 

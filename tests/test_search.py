@@ -69,6 +69,11 @@ def test_search_two_trials(tmp_path, tiny_config, capsys):
     scores = {r["trial"]: r["metrics"]["score"] for r in report["trials"]}
     assert len(scores) == 2
     assert scores[report["best"]] == max(scores.values())
+    # the search starts from the uniform presets, in the order of the weight choices
+    first = [r["values"] for r in report["trials"]]
+    assert [(v["attn_bits"], v["ffn_bits"], v["io_bits"]) for v in first] == \
+        [("binary",) * 3, ("ternary",) * 3]
+    assert report["settings"]["uniform_start"] is True
     best = next(r for r in report["trials"] if r["trial"] == report["best"])
     cfg = load_config(out / "best_config.yaml")
     cfg.validate()

@@ -23,12 +23,14 @@ def test_sweep_writes_report(tmp_path):
     (search / "best_config.yaml").write_text(
         'quant: {bits: "4", act_bits: 6, overrides: {"block*_attn": {bits: ternary}}}\n')
     out = tmp_path / "sweep"
-    assert main(["--config", str(cfg), "--bits", "8", "ternary", "--act-bits", "4",
+    assert main(["--config", str(cfg), "--bits", "8", "ternary", "binary", "--act-bits", "4",
                  "--sparsity", "0", "0.5", "--prune-epochs", "1", "--autoq", str(search),
                  "--output", str(out)]) == 0
     report = json.loads((out / "pareto.json").read_text())
     names = [p["name"] for p in report["points"]]
-    assert names == ["w8-a4", "w8-a4-s50", "wternary-a4", "wternary-a4-s50", "autoq"]
+    # binary has no zero level: pruning it is skipped
+    assert names == ["w8-a4", "w8-a4-s50", "wternary-a4", "wternary-a4-s50", "wbinary-a4",
+                     "autoq"]
     by = {p["name"]: p for p in report["points"]}
     assert by["w8-a4-s50"]["nonzero_bits"] < 0.75 * by["w8-a4"]["nonzero_bits"]
     assert by["wternary-a4"]["model_bits"] < by["w8-a4"]["model_bits"]

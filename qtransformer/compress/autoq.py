@@ -75,6 +75,21 @@ class SearchSpace:
                 "io_bits": self.weights[0], "act_bits": pick(self.act),
                 "score_bits": pick(self.score), "prob_bits": pick(self.prob)}
 
+    def uniform_points(self, base: BuildConfig) -> list[dict]:
+        """One trial per weight choice with that choice in every role (the uniform presets),
+        activation/score/probability widths at the base's values where they are choices (else
+        the widest): the search starts from the presets, so its best is at least as good as
+        theirs by its own score."""
+        q = base.quant
+
+        def pick(value, choices):
+            return value if value in choices else max(choices)
+
+        rest = {"act_bits": pick(q.act_bits, self.act), "score_bits": pick(q.score_bits,
+                                                                           self.score),
+                "prob_bits": pick(q.prob_bits, self.prob)}
+        return [{**{role: w for role in WEIGHT_ROLES}, **rest} for w in self.weights]
+
     def hyperparameters(self):
         """The KerasTuner space: one Choice per role."""
         import keras_tuner as kt
@@ -244,7 +259,9 @@ class _SearchOracleMixin:
     """Time limit, tuner bookkeeping and (on a chief) progress lines, on the oracle side, so
     they behave the same in one process and behind KerasTuner's gRPC server."""
 
-    def setup(self, max_minutes: float | None, announce: bool) -> None:
+    def setup(self, max_minutes: float | None, announce: bool,
+              first: list[dict] | None = None) -> None:
+        self.first = list(first or [])   # trials to run before sampling (uniform presets)
         self.deadline = time.time() + 60 * max_minutes if max_minutes else None
         self.announce = announce
         self.ran_by: dict[str, str] = {}
@@ -256,6 +273,12 @@ class _SearchOracleMixin:
                 print("[search] time limit reached: no new trials", flush=True)
             self.time_limited = True
             return {"status": "STOPPED", "values": None}
+        if self.first:
+            values = self.first.pop(0)
+            hp = self.hyperparameters.copy()
+            for name, value in values.items():
+                hp.values[name] = value
+            return {"status": "RUNNING", "values": hp.values}
         return super().populate_space(trial_id)
 
     def _out_of_trials(self) -> bool:
@@ -289,7 +312,7 @@ class _SearchOracleMixin:
 
 
 def make_oracle(kind: str, space: SearchSpace, trials: int, seed: int,
-                max_minutes: float | None, announce: bool):
+                max_minutes: float | None, announce: bool, first: list[dict] | None = None):
     """A seeded KerasTuner oracle over ``space`` maximising ``score`` (KerasTuner treats
     seed 0 as "random", hence the +1)."""
     import keras_tuner as kt
@@ -300,7 +323,7 @@ def make_oracle(kind: str, space: SearchSpace, trials: int, seed: int,
     oracle = cls(objective=kt.Objective("score", "max"), max_trials=trials, seed=seed + 1,
                  hyperparameters=space.hyperparameters(), allow_new_entries=False,
                  tune_new_entries=False, max_consecutive_failed_trials=trials)
-    oracle.setup(max_minutes, announce)
+    oracle.setup(max_minutes, announce, first)
     return oracle
 
 
@@ -354,14 +377,16 @@ def role() -> str:
 
 
 def run_search(base: BuildConfig, space: SearchSpace, *, trials: int, cost: str, ff: float,
-               oracle_kind: str, max_minutes: float | None, tuner_dir: str) -> dict:
+               oracle_kind: str, max_minutes: float | None, tuner_dir: str,
+               seed_uniform: bool = True) -> dict:
     """Run (single process), serve (chief) or work for (worker) one search.
 
     Returns the oracle's trials as rows (chief and single process) or ``{}`` (worker).
     """
     who = role()
     oracle = make_oracle(oracle_kind, space, trials, base.train.seed, max_minutes,
-                         announce=who == "chief")
+                         announce=who == "chief",
+                         first=space.uniform_points(base) if seed_uniform else None)
     runner = None if who == "chief" else TrialRunner(base, cost, ff)
     tuner = make_tuner(oracle, runner, tuner_dir, overwrite=who != "worker")
     tuner.search(verbose=0)
