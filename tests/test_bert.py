@@ -139,3 +139,33 @@ def test_teacher_must_be_a_teacher_dir(tmp_path, text_file, capsys):
     assert build_main(["--dataset", str(text_file), "--teacher", str(tmp_path), "--output",
                        str(tmp_path / "o"), "--quiet", "--epochs", "1"]) == 2
     assert "not a fine-tuned teacher" in capsys.readouterr().err
+
+
+def test_finetune_drop_layers_and_qat(tiny_bert, tmp_path, text_file, capsys):
+    """Block drop on the imported encoder (1 - cos importance), then quantized fine-tuning."""
+    import numpy as np
+
+    from qtransformer.bert.checkpoint import read_checkpoint
+    from qtransformer.bert.finetune import drop_layers
+
+    ckpt = read_checkpoint(tiny_bert)
+    n = ckpt.spec.num_hidden_layers
+    spec, weights, dropped = drop_layers(ckpt.spec, ckpt.weights, {0: 0.5, 1: 0.1}, 1)
+    assert dropped == [1] and spec.num_hidden_layers == n - 1
+    key = "attention.self.query.weight"
+    np.testing.assert_array_equal(weights[f"encoder.layer.0.{key}"],
+                                  ckpt.weights[f"encoder.layer.0.{key}"])
+    assert not any(k.startswith(f"encoder.layer.{n - 1}.") for k in weights)
+
+    teacher = tmp_path / "teacher"
+    assert bert_main(["finetune", str(tiny_bert), "--dataset", str(text_file), "--seq-len", "8",
+                      "--epochs", "1", "--drop-layers", "1", "--bits", "8",
+                      "--output", str(teacher)]) == 0
+    info = json.loads((teacher / "teacher.json").read_text())
+    assert info["layers"] == n - 1 and len(info["dropped_layers"]) == 1
+    assert set(info["layer_importance"]) == {str(i) for i in range(n)}
+    assert "[compress] layer importance" in capsys.readouterr().out
+    assert bert_main(["finetune", str(tiny_bert), "--dataset", str(text_file), "--drop-layers",
+                      str(n), "--output", str(tmp_path / "t2")]) == 2
+    assert f"cannot drop {n} of {n} layers" in capsys.readouterr().err
+    assert not (tmp_path / "t2").exists()

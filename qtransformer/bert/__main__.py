@@ -34,6 +34,11 @@ def parser() -> argparse.ArgumentParser:
     f.add_argument("--activation", help="FFN activation: gelu, gelu_new, gelu_pwl, relu "
                                         "(default: the checkpoint's)")
     f.add_argument("--keep-layers", type=int, help="keep only the first N encoder layers")
+    f.add_argument("--drop-layers", type=int, default=0,
+                   help="then drop the N layers that change their input least (1 - cos "
+                        "importance, He et al. 2024) before fine-tuning")
+    f.add_argument("--bits", default="float",
+                   help="fine-tune with quantized weights (QAT): any build --bits value")
     f.add_argument("--output", required=True, help="teacher run directory to write")
     f.add_argument("--force", action="store_true", help="replace an existing output directory")
     return p
@@ -42,14 +47,14 @@ def parser() -> argparse.ArgumentParser:
 def _finetune(args) -> None:
     from pathlib import Path
 
-    from ..config import DataConfig, TrainConfig
+    from ..config import DataConfig, TrainConfig, parse_bits
     from ..outputs import check_output, staged
     from .finetune import FinetuneConfig, finetune
 
     cfg = FinetuneConfig(
         checkpoint=args.directory, output=args.output, seq_len=args.seq_len,
         pooling=args.pooling, activation=args.activation, keep_layers=args.keep_layers,
-        force=args.force,
+        drop_layers=args.drop_layers, bits=parse_bits(args.bits), force=args.force,
         data=DataConfig(dataset=args.dataset, val_file=args.val_file, test_file=args.test_file,
                         text_column=args.text_column, label_column=args.label_column,
                         max_examples=args.max_examples),

@@ -4,6 +4,12 @@ The result is a teacher run directory (model.h5, vocab.txt, teacher.json, report
 report.md) that ``python -m qtransformer.build --teacher DIR`` distils from. After training,
 the fine-tuned weights are also evaluated with each hardware-friendly FFN activation swapped in
 (no retraining), which is the accuracy cost of that substitution.
+
+Shrinking and compressing the imported encoder: ``keep_layers`` keeps the first N layers;
+``drop_layers`` drops the N layers that change their input least (He et al. 2024, block drop:
+importance ``1 - cos(X, Y)`` of each layer's input X and output Y, averaged over the
+non-padding tokens of calibration texts, measured on the pretrained weights before
+fine-tuning); ``bits`` fine-tunes with our quantizers (QAT) instead of in float.
 """
 
 from __future__ import annotations
@@ -32,6 +38,8 @@ class FinetuneConfig:
     pooling: str = "cls"
     activation: str | None = None        # None: the checkpoint's hidden_act
     keep_layers: int | None = None       # shrink: keep the first N encoder layers
+    drop_layers: int = 0                 # then drop the N least important layers
+    bits: str = "float"                  # weight quantization while fine-tuning (QAT)
     compare_activations: tuple[str, ...] = ("gelu_pwl", "relu")
     force: bool = False
 
@@ -44,13 +52,53 @@ def _shrunk(spec, keep: int | None):
     return dataclasses.replace(spec, num_hidden_layers=keep)
 
 
-def _model(ckpt, cfg: FinetuneConfig, classes: int, activation: str | None):
+def _model(spec, weights: dict, cfg: FinetuneConfig, classes: int, activation: str | None):
+    from ..config import QuantConfig
     from .encoder import build_bert, load_bert_weights
 
-    spec = _shrunk(ckpt.spec, cfg.keep_layers)
-    model = build_bert(spec, cfg.seq_len, None, classes, cfg.pooling, activation)
-    load_bert_weights(model, spec, ckpt.weights)
+    quant = None if cfg.bits == "float" else QuantConfig(bits=cfg.bits)
+    model = build_bert(spec, cfg.seq_len, quant, classes, cfg.pooling, activation)
+    load_bert_weights(model, spec, weights)
     return model
+
+
+def layer_importance(spec, weights: dict, seq_len: int, x) -> dict[int, float]:
+    """``1 - cos(X, Y)`` per encoder layer (X its input, Y its output hidden states),
+    averaged over non-padding tokens of ``x``: a low score means the layer barely changes
+    its input, so dropping it costs little."""
+    import numpy as np
+    import tensorflow as tf
+
+    from .encoder import build_bert, load_bert_weights
+
+    enc = build_bert(spec, seq_len)
+    load_bert_weights(enc, spec, weights)
+    names = ["embedding_ln"] + [f"block{i}_ln2" for i in range(spec.num_hidden_layers)]
+    probe = tf.keras.Model(enc.input, [enc.get_layer(n).output for n in names])
+    states = [np.asarray(s, np.float64) for s in probe.predict(x, batch_size=64, verbose=0)]
+    keep = np.asarray(x) != spec.pad_token_id
+    scores = {}
+    for i in range(spec.num_hidden_layers):
+        a, b = states[i][keep], states[i + 1][keep]
+        cos = (a * b).sum(-1) / (np.linalg.norm(a, axis=-1) * np.linalg.norm(b, axis=-1) + 1e-12)
+        scores[i] = float(1.0 - cos.mean())
+    return scores
+
+
+def drop_layers(spec, weights: dict, scores: dict[int, float], count: int):
+    """The spec and checkpoint tensors without the ``count`` lowest-scoring layers (the kept
+    layers renumbered in order)."""
+    if not 0 <= count < spec.num_hidden_layers:
+        raise QTError(f"cannot drop {count} of {spec.num_hidden_layers} layers: at least one "
+                      "must stay")
+    dropped = sorted(sorted(scores, key=scores.get)[:count])
+    kept = [i for i in range(spec.num_hidden_layers) if i not in dropped]
+    out = {k: v for k, v in weights.items() if not k.startswith("encoder.layer.")}
+    for new, old in enumerate(kept):
+        prefix = f"encoder.layer.{old}."
+        out.update({f"encoder.layer.{new}.{k[len(prefix):]}": v for k, v in weights.items()
+                    if k.startswith(prefix)})
+    return dataclasses.replace(spec, num_hidden_layers=len(kept)), out, dropped
 
 
 
@@ -71,10 +119,17 @@ def finetune(cfg: FinetuneConfig, out: Path, printer=print) -> dict:
     data = load_dataset(cfg.data, cfg.train.seed)
     printer(f"[data] {len(data.y_train)} train / {len(data.y_val)} val / {len(data.y_test)} "
             f"test, {data.classes} classes, sequence {cfg.seq_len}", flush=True)
-    model = _model(ckpt, cfg, data.classes, cfg.activation)
-    layers = _shrunk(ckpt.spec, cfg.keep_layers).num_hidden_layers
-    printer(f"[model] BERT {ckpt.spec.hidden_size} x {layers} layers, "
-            f"{model.count_params():,} parameters; fine-tuning up to "
+    spec, weights = _shrunk(ckpt.spec, cfg.keep_layers), ckpt.weights
+    importance, dropped = {}, []
+    if cfg.drop_layers:
+        importance = layer_importance(spec, weights, cfg.seq_len, data.x_train[:512])
+        spec, weights, dropped = drop_layers(spec, weights, importance, cfg.drop_layers)
+        printer("[compress] layer importance " + ", ".join(
+            f"{i}: {v:.4f}" for i, v in importance.items()) + f"; dropping layers {dropped}",
+            flush=True)
+    model = _model(spec, weights, cfg, data.classes, cfg.activation)
+    printer(f"[model] BERT {spec.hidden_size} x {spec.num_hidden_layers} layers, weights "
+            f"{cfg.bits}, {model.count_params():,} parameters; fine-tuning up to "
             f"{cfg.train.epochs} epochs", flush=True)
     result = train(model, data, cfg.train, verbose=True)
     logits = model.predict(data.x_test, batch_size=128, verbose=0)
@@ -82,7 +137,7 @@ def finetune(cfg: FinetuneConfig, out: Path, printer=print) -> dict:
     printer(f"[evaluate] test accuracy {metrics['accuracy']:.4f}", flush=True)
     swaps = {}
     for act in cfg.compare_activations:
-        other = _model(ckpt, cfg, data.classes, act)
+        other = _model(spec, weights, cfg, data.classes, act)
         other.set_weights(model.get_weights())
         swaps[act] = accuracy_on_test(other, data)
         printer(f"[substitute] FFN activation {act}: test accuracy {swaps[act]:.4f} "
@@ -93,7 +148,9 @@ def finetune(cfg: FinetuneConfig, out: Path, printer=print) -> dict:
     shutil.copy(ckpt.vocab, out / "vocab.txt")
     info = {"checkpoint": str(cfg.checkpoint), "seq_len": cfg.seq_len,
             "class_names": data.class_names, "activation": cfg.activation or ckpt.spec.hidden_act,
-            "keep_layers": cfg.keep_layers, "pooling": cfg.pooling}
+            "keep_layers": cfg.keep_layers, "pooling": cfg.pooling, "bits": cfg.bits,
+            "layers": spec.num_hidden_layers, "dropped_layers": dropped,
+            "layer_importance": {str(k): v for k, v in importance.items()}}
     (out / "teacher.json").write_text(json.dumps(info, indent=2) + "\n")
     report = {"accuracy": metrics["accuracy"], "precision": metrics["precision"],
               "recall": metrics["recall"], "f1": metrics["f1"], "teacher": info,
@@ -105,7 +162,9 @@ def finetune(cfg: FinetuneConfig, out: Path, printer=print) -> dict:
              f"- test accuracy **{100 * metrics['accuracy']:.2f}%**, macro-F1 "
              f"{100 * metrics['f1']:.2f}% on {metrics['n']} examples",
              f"- FFN activation {info['activation']}, sequence {cfg.seq_len}, "
-             f"{result.epochs_run} epochs in {result.seconds:.0f} s", "",
+             f"{result.epochs_run} epochs in {result.seconds:.0f} s",
+             f"- {spec.num_hidden_layers} encoder layers (dropped {dropped or 'none'}), "
+             f"weights {cfg.bits}", "",
              "| FFN activation swapped in (no retraining) | test accuracy |", "|---|---|"]
     lines += [f"| {k} | {100 * v:.2f}% |" for k, v in swaps.items()]
     (out / "report.md").write_text("\n".join(lines) + "\n")
