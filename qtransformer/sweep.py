@@ -25,7 +25,8 @@ from .errors import QTError
 from .outputs import check_output, staged
 
 COST_AXES = [("nonzero_bits", "non-zero weight bits"), ("bops", "BOPs"),
-             ("lut_estimate", "LUT (estimate)")]
+             ("lut_parallel_estimate", "LUT, fully parallel (estimate)"),
+             ("lut_estimate", "LUT fitted to the board (estimate)")]
 
 
 def parser() -> argparse.ArgumentParser:
@@ -49,6 +50,9 @@ def parser() -> argparse.ArgumentParser:
                    help="skip conversion and csim per point (the board estimate is kept)")
     p.add_argument("--output", default="models/sweep", help="sweep directory")
     p.add_argument("--force", action="store_true", help="replace an existing sweep directory")
+    p.add_argument("--rewrite", metavar="SWEEP_DIR",
+                   help="only rewrite pareto.json/.md/.png of a finished sweep from its points' "
+                        "report.json files (no training)")
     return p
 
 
@@ -102,34 +106,79 @@ def summarise(name: str, r: dict) -> dict:
             "compression_vs_float32": 32 * r["device_params"] / max(r["device_nonzero_bits"], 1),
             "bops": r["bops"], "effective_macs": r["effective_macs"],
             "lut_estimate": hw.get("lut"), "dsp_estimate": hw.get("dsp"),
+            "lut_parallel_estimate": hw.get("parallel", {}).get("lut"),
+            "dsp_parallel_estimate": hw.get("parallel", {}).get("dsp"),
             "bram_estimate": hw.get("bram36")}
 
 
 def write_pareto(rows: list[dict], out: Path, title: str) -> None:
     from .evaluate.pareto import pareto_front, plot_pareto
 
-    axes = [(k, label) for k, label in COST_AXES if all(r.get(k) is not None for r in rows)]
-    fronts = {k: [rows[i]["name"] for i in pareto_front(rows, k)] for k, _ in axes}
+    # a float point has no hardware estimate: hardware fronts are over the quantized points
+    axes = [(k, label) for k, label in COST_AXES if any(r.get(k) is not None for r in rows)]
+    fronts = {}
+    for k, _ in axes:
+        usable = [r for r in rows if r.get(k) is not None]
+        fronts[k] = [usable[i]["name"] for i in pareto_front(usable, k)]
     (out / "pareto.json").write_text(json.dumps({"points": rows, "fronts": fronts}, indent=2))
     head = ("| point | weights | act. bits | sparsity | accuracy | macro-F1 | bits | non-zero bits "
-            "| x smaller than float32 (FPGA part) | BOPs | eff. MACs |")
-    lines = [f"# {title}", "", head + " LUT (est.) | DSP (est.) | on front (non-zero bits) |",
-             "|---" * 14 + "|"]
+            "| x smaller than float32 (FPGA part) | BOPs | eff. MACs | LUT / DSP fully parallel "
+            "(est.) | LUT / DSP fitted (est.) | on front: bits, BOPs, LUT |")
+    lines = [f"# {title}", "", head, "|---" * 14 + "|"]
+
+    def pair(a, b):
+        return "-" if a is None else f"{a:,} / {b:,}"
+
     for r in sorted(rows, key=lambda r: r["nonzero_bits"]):
+        on = ", ".join(label for key, label in (("nonzero_bits", "bits"), ("bops", "BOPs"),
+                                                ("lut_parallel_estimate", "LUT"))
+                       if r["name"] in fronts.get(key, []))
         lines.append(
             f"| {r['name']} | {r['bits']} | {r['act_bits']} | {100 * r['sparsity']:.0f}% | "
             f"{100 * r['accuracy']:.2f}% | {100 * r['f1']:.2f}% | {r['model_bits']:,} | "
             f"{r['nonzero_bits']:,} | {r['compression_vs_float32']:.1f} | "
-            f"{r['bops']:,} | {r['effective_macs']:,} | {r['lut_estimate'] or '-'} | "
-            f"{r['dsp_estimate'] or '-'} | "
-            f"{'yes' if r['name'] in fronts['nonzero_bits'] else ''} |")
+            f"{r['bops']:,} | {r['effective_macs']:,} | "
+            f"{pair(r.get('lut_parallel_estimate'), r.get('dsp_parallel_estimate'))} | "
+            f"{pair(r.get('lut_estimate'), r.get('dsp_estimate'))} | {on} |")
     (out / "pareto.md").write_text("\n".join(lines) + "\n")
     plot_pareto(rows, axes, out / "pareto.png", title)
+
+
+def rewrite(sweep_dir: Path) -> int:
+    """Re-summarise a finished sweep in place, re-estimating the hardware of every point that
+    kept its model.h5 (so a changed estimator applies without retraining)."""
+    from .config import config_from_dict
+    from .data import load_dataset
+    from .model import load_model
+    from .pipeline import board_fit
+
+    reports = sorted(sweep_dir.glob("*/report.json"))
+    if not reports:
+        print(f"error: no <point>/report.json under {sweep_dir}", file=sys.stderr)
+        return 2
+    old = json.loads((sweep_dir / "pareto.json").read_text()) \
+        if (sweep_dir / "pareto.json").is_file() else {}
+    order = [p["name"] for p in old.get("points", [])]
+    rows, data = [], None
+    for path in reports:
+        r = json.loads(path.read_text())
+        if (path.parent / "model.h5").is_file():
+            cfg = config_from_dict(r["config"])
+            data = data or load_dataset(cfg.data, cfg.train.seed)
+            r["hardware_estimate"] = board_fit(load_model(path.parent / "model.h5"), data, cfg)
+        rows.append(summarise(path.parent.name, r))
+    rows.sort(key=lambda r: order.index(r["name"]) if r["name"] in order else len(order))
+    cfg = json.loads(reports[0].read_text())["config"]
+    write_pareto(rows, sweep_dir, f"{cfg['data']['dataset']} on {cfg['board']}")
+    print(f"done: {len(rows)} points -> {sweep_dir}/pareto.md, pareto.png")
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    if args.rewrite:
+        return rewrite(Path(args.rewrite))
     try:
         base = load_config(args.config) if args.config else BuildConfig()
         if args.dataset:

@@ -41,6 +41,13 @@ def test_sweep_writes_report(tmp_path):
     assert report["fronts"]["nonzero_bits"]
     assert (out / "pareto.png").stat().st_size > 10_000
     assert "| w8-a4 | 8 | 4 |" in (out / "pareto.md").read_text()
+    # --rewrite re-summarises (and re-estimates) a finished sweep without training
+    (out / "pareto.md").unlink()
+    assert main(["--rewrite", str(out)]) == 0
+    again = json.loads((out / "pareto.json").read_text())
+    assert [p["name"] for p in again["points"]] == names
+    assert again["points"][0]["lut_parallel_estimate"] > again["points"][0]["lut_estimate"]
+    assert "lut_parallel_estimate" in again["fronts"] and (out / "pareto.md").is_file()
 
 
 def test_sweep_bad_bits(tmp_path, capsys):

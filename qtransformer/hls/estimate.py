@@ -45,8 +45,13 @@ class LayerEstimate:
     cycles: int = 0
 
 
-def _mult(wa: int, wb: int) -> tuple[int, int]:
-    """(DSPs, LUTs) of one ``wa x wb`` multiplier."""
+def _mult(wa: int, wb: int, shifts: int = 0) -> tuple[int, int]:
+    """(DSPs, LUTs) of one ``wa x wb`` multiplier; ``shifts`` > 0: the weights are signed
+    powers of two with that many distinct exponents (po2, and binary/ternary with a po2 scale),
+    so the multiply is a shift: free wiring when the weight is a constant (``shifts`` 1), else
+    a barrel shifter."""
+    if shifts:
+        return 0, 0 if shifts == 1 else wa * math.ceil(math.log2(shifts))
     if min(wa, wb) > 4 and wa + wb > 16:
         return math.ceil(wa / 25) * math.ceil(wb / 18), 0
     if min(wa, wb) <= 2:
@@ -54,9 +59,10 @@ def _mult(wa: int, wb: int) -> tuple[int, int]:
     return 0, max(1, wa * wb // 2)
 
 
-def _mac_block(n: int, wa: int, wb: int, acc: int, weights_bits: int, reuse: int):
+def _mac_block(n: int, wa: int, wb: int, acc: int, weights_bits: int, reuse: int,
+               shifts: int = 0):
     par = max(1, math.ceil(n / reuse))
-    dsp1, lut1 = _mult(wa, wb)
+    dsp1, lut1 = _mult(wa, wb, 1 if shifts and reuse == 1 else shifts)
     bram = math.ceil(par * wb / 72) if reuse > 1 and weights_bits > 2048 else 0
     return par, par * dsp1, par * (lut1 + acc), par * acc, float(bram)
 
@@ -65,6 +71,16 @@ def _density(*arrays) -> float:
     """Fraction of non-zero entries (pruned and ternary zeros need no multiplier)."""
     size = sum(int(np.size(a)) for a in arrays)
     return sum(int(np.count_nonzero(a)) for a in arrays) / size if size else 1.0
+
+
+def _po2_levels(*arrays) -> int:
+    """Distinct exponents when every non-zero weight is +-2^k (0 when not)."""
+    values = np.abs(np.concatenate([np.asarray(a, np.float64).ravel() for a in arrays]))
+    values = values[values > 0]
+    if not values.size:
+        return 0
+    exps = np.log2(values)
+    return int(np.unique(exps).size) if np.all(exps == np.round(exps)) else 0
 
 
 def _depth(n: int) -> int:
@@ -83,7 +99,7 @@ def estimate_layer(p: LayerPlan, in_width: int) -> LayerEstimate:
         macs = p.macs if rf == 1 else n_w  # Resource: tokens go through one kernel in turn
         live = math.ceil(macs * _density(kernel))
         par, dsp, lut, ff, bram = _mac_block(live, in_width, w, p.types["accum"].width,
-                                             n_w * w, rf)
+                                             n_w * w, rf, _po2_levels(kernel))
         cycles = _depth(n_in) if rf == 1 else seq * (rf + _depth(n_in))
         return LayerEstimate(p.name, p.kind, rf, p.macs, par, dsp, lut, ff, bram, cycles)
     if p.kind == "attention":
@@ -93,9 +109,9 @@ def estimate_layer(p: LayerPlan, in_width: int) -> LayerEstimate:
         acc = act + w + math.ceil(math.log2(max(d_in, 2)))
         proj = (3 * d_in * d + d * d)                      # per token
         mm = 2 * s * d                                      # QK^T and PV per token
-        live = math.ceil(proj * _density(*(p.consts[f"{n}_kernel"]
-                                           for n in ("query", "key", "value", "output"))))
-        a = _mac_block(live, act, w, acc, (3 * d_in + d) * d * w, rf)
+        kernels = [p.consts[f"{n}_kernel"] for n in ("query", "key", "value", "output")]
+        live = math.ceil(proj * _density(*kernels))
+        a = _mac_block(live, act, w, acc, (3 * d_in + d) * d * w, rf, _po2_levels(*kernels))
         b = _mac_block(mm, act, act + 2, 2 * act + 4, 0, rf)
         heads_rows = max(1, math.ceil(q["heads"] * s / rf))
         divider_lut = heads_rows * 30 * 30                 # p = e * 2^f / sum, ~30-bit
