@@ -26,8 +26,12 @@ def plot_pareto(points: list[dict], costs: list[tuple[str, str]], path: Path,
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, len(costs), figsize=(6 * len(costs), 4.5), squeeze=False)
-    for ax, (key, label) in zip(axes[0], costs):
+    cols = min(2, len(costs))
+    rows = -(-len(costs) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(7 * cols, 5 * rows), squeeze=False)
+    for ax in axes.ravel()[len(costs):]:
+        ax.set_visible(False)
+    for ax, (key, label) in zip(axes.ravel(), costs):
         usable = [p for p in points if p.get(key) is not None]
         xs = [p[key] for p in usable]
         ys = [100 * p["accuracy"] for p in usable]
