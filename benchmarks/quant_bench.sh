@@ -31,8 +31,11 @@ sst2)
     # co-verifies the SST-2 model in HLS
     timed sst2-sweep python -m qtransformer.sweep --config "$cfg" --no-hls \
         --bits float ternary binary --sparsity 0 0.5 --output "$out/sst2-sweep" --force
-    timed sst2-act4 python -m qtransformer.sweep --config "$cfg" --no-hls --bits ternary \
-        --act-bits 4 --sparsity 0 --output "$out/sst2-act4" --force
+    # (binary at sparsity 0.5 is skipped now: binary weights have no zero level)
+    timed sst2-act4 python -m qtransformer.sweep --config benchmarks/configs/sst2-act4.yaml \
+        --no-hls --bits ternary --act-bits 4 --sparsity 0 --output "$out/sst2-act4" --force
+    timed sst2-binary-pos4 python -m qtransformer.sweep --no-hls --bits binary --sparsity 0 \
+        --config benchmarks/configs/sst2-binary-pos4.yaml --output "$out/sst2-binary-pos4" --force
     ;;
 *) echo "unknown benchmark $what (digits | sst2)" >&2; exit 2 ;;
 esac
