@@ -19,6 +19,11 @@ case $what in
 digits)
     timed digits-search python -m qtransformer.search --config "$cfg" --trials 20 --epochs 30 \
         --max-minutes 30 --output "$out/digits-search" --force
+    # trials trained like the sweep's points (60 epochs): the search ranks as the sweep does
+    timed digits-search60 python -m qtransformer.search --config "$cfg" --trials 20 \
+        --epochs 60 --max-minutes 30 --output "$out/digits-search60" --force
+    timed digits-autoq60 python -m qtransformer.sweep --config "$cfg" --bits binary \
+        --sparsity 0 --autoq "$out/digits-search60" --output "$out/digits-autoq60" --force
     timed digits-sweep python -m qtransformer.sweep --config "$cfg" \
         --bits float 8 4 po2-4 ternary stochastic-ternary binary binary-noscale \
         stochastic-binary --sparsity 0 0.75 --autoq "$out/digits-search" \
