@@ -97,7 +97,6 @@ def stage_compress(model, data: Dataset, cfg: BuildConfig, verbose: bool):
     return model, section
 
 
-
 def board_fit(model, data: Dataset, cfg: BuildConfig) -> dict | None:
     """Board-fitted LUT/DSP/BRAM/latency ESTIMATE (no conversion, about a second); None for a
     float model, which has no fixed-point types to estimate."""

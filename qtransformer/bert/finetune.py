@@ -101,7 +101,6 @@ def drop_layers(spec, weights: dict, scores: dict[int, float], count: int):
     return dataclasses.replace(spec, num_hidden_layers=len(kept)), out, dropped
 
 
-
 def finetune(cfg: FinetuneConfig, out: Path, printer=print) -> dict:
     """Train into ``out`` (a staging directory) and return the report."""
     from ..data import load_dataset
