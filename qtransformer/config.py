@@ -192,6 +192,12 @@ class TrainConfig:
     seed: int = 0
     distill_alpha: float = 0.5        # weight of the label loss when a teacher is given
     distill_temperature: float = 2.0
+    # What the student learns from the teacher (--teacher): "logits" always; "embedding"
+    # (token/position tables from the teacher's, PCA), "hidden", "attention" (intermediate
+    # layers) need the teacher's vocabulary, which the build then uses.
+    distill: list[str] = field(default_factory=lambda: ["logits"])
+    distill_hidden_weight: float = 1.0
+    distill_attention_weight: float = 1.0
 
     def validate(self) -> None:
         for name in ("epochs", "batch_size"):
@@ -202,8 +208,18 @@ class TrainConfig:
             raise QTError(f"invalid learning_rate {self.learning_rate!r}")
         if not 0.0 <= self.distill_alpha <= 1.0 or not self.distill_temperature > 0:
             raise QTError("distill_alpha must lie in [0, 1] and distill_temperature be > 0")
+        unknown = [p for p in self.distill if p not in DISTILL_PARTS]
+        if unknown or "logits" not in self.distill:
+            raise QTError(f"invalid distill {','.join(self.distill)!r}: a comma-separated list "
+                          f"of {', '.join(DISTILL_PARTS)} that includes logits")
+        if min(self.distill_hidden_weight, self.distill_attention_weight) < 0:
+            raise QTError("distill_hidden_weight and distill_attention_weight must be >= 0")
+
+    def intermediate_distillation(self) -> bool:
+        return bool({"hidden", "attention"} & set(self.distill))
 
 
+DISTILL_PARTS = ("logits", "embedding", "hidden", "attention")
 PRUNING_METHODS = ("magnitude", "block", "token", "layer-drop")
 LAYER_DROP_MODES = ("attention", "mlp", "block", "joint")
 

@@ -196,14 +196,13 @@ def run_pipeline(cfg: BuildConfig, out: Path, run: str, verbose: bool = True,
     data = stage_data(cfg, verbose)
     model = stage_model(cfg, data, verbose)
     _say(verbose, f"[train] up to {cfg.train.epochs} epochs, batch {cfg.train.batch_size}")
-    teacher = None
+    distillation = None
     if cfg.teacher:
-        from .distill import teacher_logits
+        from .distill.stage import distill_student
 
-        teacher = teacher_logits(cfg.teacher, data)
-        _say(verbose, f"[distill] alpha {cfg.train.distill_alpha}, temperature "
-                      f"{cfg.train.distill_temperature}")
-    result = train(model, data, cfg.train, verbose, teacher=teacher)
+        result, distillation = distill_student(model, data, cfg, verbose)
+    else:
+        result = train(model, data, cfg.train, verbose)
     model, compression = stage_compress(model, data, cfg, verbose)
     metrics, costs = stage_evaluate(model, data, verbose)
     stage_save(model, data, cfg, out)
@@ -219,7 +218,7 @@ def run_pipeline(cfg: BuildConfig, out: Path, run: str, verbose: bool = True,
         "effective_macs": costs["effective_macs"], "nonzero_bits": costs["nonzero_bits"],
         **{k: costs[k] for k in ("device_params", "device_bits", "device_nonzero_bits")},
         "sparsity": compression.get("sparsity", 0.0) if compression else 0.0,
-        "compression": compression,
+        "compression": compression, "distillation": distillation,
         "argmax_agreement": hls["coverify"]["argmax_agreement"] if hls else None,
         "max_error_lsb": hls["coverify"]["max_error_lsb"] if hls else None,
         "hls": hls,

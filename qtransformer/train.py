@@ -60,20 +60,37 @@ def compile_model(model: tf.keras.Model, learning_rate: float, loss=None, metric
 
 def train(model: tf.keras.Model, data: Dataset, cfg: TrainConfig, verbose: bool = True,
           extra_callbacks: list | None = None,
-          teacher: dict[str, np.ndarray] | None = None) -> TrainResult:
+          teacher: dict[str, np.ndarray] | None = None,
+          pad_id: int | None = None) -> TrainResult:
     """Fit with early stopping on validation accuracy, restoring the best weights.
 
     With ``teacher`` (logits for the train and val splits) the loss is the distillation loss.
+    With ``pad_id`` (token-id input, a model with a variable sequence length that masks
+    padding) batches are grouped by length and cut to their longest sequence.
     """
     y_train, y_val = data.y_train, data.y_val
     if teacher is None:
         compile_model(model, cfg.learning_rate)
     else:
-        from .distill import distill_loss, pack, packed_accuracy
+        from .distill.losses import distill_loss, pack, packed_accuracy
 
         y_train, y_val = pack(y_train, teacher["train"]), pack(y_val, teacher["val"])
         compile_model(model, cfg.learning_rate,
                       distill_loss(cfg.distill_alpha, cfg.distill_temperature), packed_accuracy)
+    if pad_id is None:
+        return fit(model, (data.x_train, y_train), (data.x_val, y_val), cfg, verbose,
+                   extra_callbacks)
+    from .data.batching import LengthBatches
+
+    return fit(model, LengthBatches(data.x_train, y_train, cfg.batch_size, pad_id, cfg.seed),
+               LengthBatches(data.x_val, y_val, 256, pad_id), cfg, verbose, extra_callbacks)
+
+
+def fit(model: tf.keras.Model, train_data, val_data, cfg: TrainConfig, verbose: bool = True,
+        extra_callbacks: list | None = None) -> TrainResult:
+    """``model.fit`` on a compiled model with early stopping on ``val_accuracy`` (the best
+    weights restored) and one line per epoch. ``train_data`` / ``val_data`` are ``(x, y)``
+    arrays, shuffled here, or a :class:`tf.keras.utils.Sequence` that batches itself."""
     stopper = tf.keras.callbacks.EarlyStopping(
         monitor="val_accuracy", patience=cfg.patience, restore_best_weights=True, mode="max")
     callbacks = [stopper]
@@ -81,9 +98,12 @@ def train(model: tf.keras.Model, data: Dataset, cfg: TrainConfig, verbose: bool 
         callbacks.append(EpochLog(cfg.epochs))
     callbacks += extra_callbacks or []
     t0 = time.time()
-    hist = model.fit(data.x_train, y_train, validation_data=(data.x_val, y_val),
-                     epochs=cfg.epochs, batch_size=cfg.batch_size, shuffle=True, verbose=0,
-                     callbacks=callbacks)
+    if isinstance(train_data, tuple):
+        hist = model.fit(*train_data, validation_data=val_data, epochs=cfg.epochs,
+                         batch_size=cfg.batch_size, shuffle=True, verbose=0, callbacks=callbacks)
+    else:
+        hist = model.fit(train_data, validation_data=val_data, epochs=cfg.epochs, shuffle=False,
+                         verbose=0, callbacks=callbacks)
     if stopper.best_weights is not None:
         # Keras 2.14 restores the best weights only when patience ran out; a run that reaches
         # its epoch limit would otherwise keep the last epoch's weights.

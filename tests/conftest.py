@@ -28,3 +28,24 @@ def text_file(tmp_path: Path) -> Path:
     path = tmp_path / "reviews.tsv"
     path.write_text("sentence\tlabel\n" + "\n".join(rows) + "\n", encoding="utf-8")
     return path
+
+
+TINY_BERT_WORDS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "a", "film", "good", "bad",
+                   "movie", "it", "'", "s", ",", ".", "the", "and", "very", "slow", "charming",
+                   "journey", "##s", "fun", "dull", "warm", "boring"]
+
+
+@pytest.fixture(scope="session")
+def tiny_bert(tmp_path_factory) -> Path:
+    """A randomly initialised 2-layer BERT (hidden 16, 4 heads) written with transformers:
+    config.json, model.safetensors, vocab.txt. Needs torch (the test extra)."""
+    torch = pytest.importorskip("torch")
+    transformers = pytest.importorskip("transformers")
+    d = tmp_path_factory.mktemp("tiny_bert")
+    torch.manual_seed(0)
+    cfg = transformers.BertConfig(vocab_size=len(TINY_BERT_WORDS), hidden_size=16,
+                                  num_hidden_layers=2, num_attention_heads=4,
+                                  intermediate_size=32, max_position_embeddings=64)
+    transformers.BertModel(cfg).save_pretrained(d)
+    (d / "vocab.txt").write_text("\n".join(TINY_BERT_WORDS) + "\n")
+    return d

@@ -17,21 +17,6 @@ from qtransformer.errors import QTError
 torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
 
-WORDS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "a", "film", "good", "bad", "movie",
-         "it", "'", "s", ",", ".", "the", "and", "very", "slow", "charming", "journey", "##s"]
-
-
-@pytest.fixture(scope="module")
-def tiny_bert(tmp_path_factory):
-    d = tmp_path_factory.mktemp("tiny_bert")
-    torch.manual_seed(0)
-    cfg = transformers.BertConfig(vocab_size=len(WORDS), hidden_size=16, num_hidden_layers=2,
-                                  num_attention_heads=4, intermediate_size=32,
-                                  max_position_embeddings=64)
-    transformers.BertModel(cfg).save_pretrained(d)
-    (d / "vocab.txt").write_text("\n".join(WORDS) + "\n")
-    return d
-
 
 def _copy(src, dst):
     shutil.copytree(src, dst)

@@ -104,7 +104,8 @@ def drop_layers(spec, weights: dict, scores: dict[int, float], count: int):
 def finetune(cfg: FinetuneConfig, out: Path, printer=print) -> dict:
     """Train into ``out`` (a staging directory) and return the report."""
     from ..data import load_dataset
-    from ..evaluate import accuracy_on_test, classification_metrics
+    from ..data.batching import predict_bucketed
+    from ..evaluate import classification_metrics
     from ..train import seed_everything, train
     from .checkpoint import read_checkpoint
 
@@ -130,15 +131,16 @@ def finetune(cfg: FinetuneConfig, out: Path, printer=print) -> dict:
     printer(f"[model] BERT {spec.hidden_size} x {spec.num_hidden_layers} layers, weights "
             f"{cfg.bits}, {model.count_params():,} parameters; fine-tuning up to "
             f"{cfg.train.epochs} epochs", flush=True)
-    result = train(model, data, cfg.train, verbose=True)
-    logits = model.predict(data.x_test, batch_size=128, verbose=0)
+    result = train(model, data, cfg.train, verbose=True, pad_id=spec.pad_token_id)
+    logits = predict_bucketed(model, data.x_test, spec.pad_token_id)
     metrics = classification_metrics(data.y_test, logits, data.class_names)
     printer(f"[evaluate] test accuracy {metrics['accuracy']:.4f}", flush=True)
     swaps = {}
     for act in cfg.compare_activations:
         other = _model(spec, weights, cfg, data.classes, act)
         other.set_weights(model.get_weights())
-        swaps[act] = accuracy_on_test(other, data)
+        swaps[act] = float((predict_bucketed(other, data.x_test, spec.pad_token_id).argmax(-1)
+                            == data.y_test).mean())
         printer(f"[substitute] FFN activation {act}: test accuracy {swaps[act]:.4f} "
                 "(fine-tuned weights, no retraining)", flush=True)
     with warnings.catch_warnings():
@@ -149,6 +151,7 @@ def finetune(cfg: FinetuneConfig, out: Path, printer=print) -> dict:
             "class_names": data.class_names, "activation": cfg.activation or ckpt.spec.hidden_act,
             "keep_layers": cfg.keep_layers, "pooling": cfg.pooling, "bits": cfg.bits,
             "layers": spec.num_hidden_layers, "dropped_layers": dropped,
+            "pad_id": spec.pad_token_id,
             "layer_importance": {str(k): v for k, v in importance.items()}}
     (out / "teacher.json").write_text(json.dumps(info, indent=2) + "\n")
     report = {"accuracy": metrics["accuracy"], "precision": metrics["precision"],

@@ -38,25 +38,35 @@ class QTokenEmbedding(tf.keras.layers.Layer):
 
 
 class QPositionEmbedding(tf.keras.layers.Layer):
-    """Adds a learned ``(seq, d_model)`` table to its input."""
+    """Adds a learned ``(seq, d_model)`` table to its input.
 
-    def __init__(self, quantizer: str | None = None, **kwargs):
+    With ``max_len`` the table has ``max_len`` rows and a shorter input gets its first rows:
+    a model with a variable sequence length (the BERT teacher) can then run each batch only
+    as long as its longest sentence. Without it the table matches the (fixed) input length,
+    as the HLS path expects.
+    """
+
+    def __init__(self, quantizer: str | None = None, max_len: int | None = None, **kwargs):
         super().__init__(**kwargs)
-        self.quantizer = quantizer
+        self.quantizer, self.max_len = quantizer, max_len
         self._q = make_quantizer(quantizer)
 
     def build(self, input_shape):
+        rows = self.max_len or int(input_shape[-2])
         self.positions = self.add_weight(
-            name="positions", shape=(int(input_shape[-2]), int(input_shape[-1])),
+            name="positions", shape=(rows, int(input_shape[-1])),
             initializer=tf.keras.initializers.RandomUniform(-0.1, 0.1))
         super().build(input_shape)
 
     def call(self, x):
-        return x + apply(self._q, self.positions)
+        table = apply(self._q, self.positions)
+        if self.max_len:
+            table = table[: tf.shape(x)[1]]
+        return x + table
 
     def get_config(self):
         cfg = super().get_config()
-        cfg.update(quantizer=self.quantizer)
+        cfg.update(quantizer=self.quantizer, max_len=self.max_len)
         return cfg
 
 

@@ -34,15 +34,16 @@ def uses_stochastic(model) -> bool:
     return "stochastic_" in model.to_json()
 
 
-def enable_stochastic_training(model) -> bool:
+def enable_stochastic_training(model, inner=None) -> bool:
     """Make QKeras' stochastic quantizers sample while ``model`` trains.
 
     QKeras chooses the sampled branch from ``K.learning_phase()``, which TF2's ``fit`` never
     sets, so without this a ``stochastic_ternary`` model trains exactly like ``ternary``.
     Only the train step is traced under learning phase 1; validation, ``predict`` and the
     HLS conversion keep the deterministic quantizer. Returns whether the model needed it.
+    ``inner``: the model whose layers to inspect when ``model`` wraps it (a distiller).
     """
-    if not uses_stochastic(model):
+    if not uses_stochastic(inner or model):
         return False
     import types
     import warnings

@@ -1,0 +1,97 @@
+"""The fine-tuned teacher (``python -m qtransformer.bert finetune``): loading it, checking it
+fits the student's data, and its logits on the training and validation texts.
+
+For logit distillation the teacher runs once over the texts (on the host, float, batches cut
+to their longest sentence) with its own tokenizer, so the student may use any vocabulary.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ..errors import QTError
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from ..config import BuildConfig
+    from ..data import Dataset
+
+TEACHER_VOCAB_PARTS = ("embedding", "hidden", "attention")   # need the same token ids
+
+
+def teacher_info(directory: str | Path) -> dict:
+    """``teacher.json`` of a teacher run directory, after checking the directory holds one."""
+    directory = Path(directory)
+    meta = directory / "teacher.json"
+    missing = [f for f in ("model.h5", "teacher.json", "vocab.txt")
+               if not (directory / f).is_file()]
+    if missing:
+        raise QTError(f"{directory}: not a fine-tuned teacher (missing {', '.join(missing)}; "
+                      "make one with 'python -m qtransformer.bert finetune')")
+    try:
+        info = json.loads(meta.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise QTError(f"{meta}: corrupt JSON ({exc})") from None
+    for key in ("seq_len", "class_names"):
+        if key not in info:
+            raise QTError(f"{meta}: missing field {key}")
+    return info
+
+
+def resolve_teacher(cfg: BuildConfig) -> None:
+    """Check ``cfg.teacher`` before any training, and give the student the teacher's
+    vocabulary where the distillation parts need the same token ids."""
+    if not cfg.teacher:
+        if cfg.train.distill != ["logits"]:
+            raise QTError("--distill needs --teacher")
+        return
+    teacher_info(cfg.teacher)
+    if not set(TEACHER_VOCAB_PARTS) & set(cfg.train.distill):
+        return
+    vocab = Path(cfg.teacher) / "vocab.txt"
+    if cfg.data.vocab_file is None:
+        cfg.data.vocab_file = str(vocab)
+    elif not Path(cfg.data.vocab_file).is_file():
+        raise QTError(f"vocabulary file not found: {cfg.data.vocab_file}")
+    elif Path(cfg.data.vocab_file).read_bytes() != vocab.read_bytes():
+        raise QTError(f"--distill {','.join(cfg.train.distill)} needs the teacher's "
+                      f"vocabulary ({vocab}), not {cfg.data.vocab_file}")
+
+
+def load_teacher(directory: str | Path):
+    """``(keras model, tokenizer, teacher.json)`` of a teacher run directory."""
+    from ..data.tokenize import load_tokenizer
+    from ..model import load_model
+
+    info = teacher_info(directory)
+    try:
+        model = load_model(Path(directory) / "model.h5")
+    except (OSError, ValueError, KeyError) as exc:
+        raise QTError(f"{directory}/model.h5: cannot load the teacher ({exc})") from None
+    return model, load_tokenizer(Path(directory) / "vocab.txt"), info
+
+
+def check_classes(info: dict, data: Dataset) -> None:
+    if info["class_names"] != data.class_names:
+        raise QTError(f"teacher classes {info['class_names']} differ from the data's "
+                      f"{data.class_names}")
+
+
+def teacher_logits(model, tok, info: dict, data: Dataset, batch_size: int = 128,
+                   printer=print) -> dict[str, np.ndarray]:
+    """Teacher logits for the train and val texts of a text Dataset (``model``, ``tok``,
+    ``info`` as :func:`load_teacher` returns them), each text in the teacher's tokenization."""
+    from ..data.batching import predict_bucketed
+    from ..data.tokenize import encode
+
+    if data.texts is None:
+        raise QTError("distillation needs a text data set (the teacher reads the raw text)")
+    out = {}
+    for split in ("train", "val"):
+        ids = encode(tok, list(data.texts[split]), int(info["seq_len"]))
+        printer(f"[distill] teacher logits for {len(ids)} {split} examples", flush=True)
+        out[split] = predict_bucketed(model, ids, int(info.get("pad_id", 0)), batch_size)
+    return out
