@@ -89,7 +89,8 @@ STUDENTS = {
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--steps", nargs="+", default=["verify", "teacher", "shrink", "students"])
+    p.add_argument("--steps", nargs="+",
+                   default=["verify", "teacher", "substitute", "shrink", "students"])
     p.add_argument("--teacher-examples", type=int, help="default: all training phrases")
     p.add_argument("--teacher-epochs", type=int, default=2)
     p.add_argument("--teacher-seq-len", type=int, default=64)
@@ -118,6 +119,10 @@ def main() -> None:
         record("teacher", finetune(py, data, teacher, args.teacher_examples,
                                    ["--epochs", str(args.teacher_epochs), "--lr",
                                     str(args.teacher_lr), "--seq-len", str(args.teacher_seq_len)]))
+    if "substitute" in args.steps:
+        out = run([py, "-m", "qtransformer.bert", "substitute", str(teacher), "--test-file",
+                   str(SST2 / "test.tsv")])
+        record("teacher_substitution", json.loads(out.strip().splitlines()[-1]))
     if "shrink" in args.steps:
         record("teacher_shrunk", finetune(
             py, data, WORK / "teacher-shrunk", args.shrink_examples,
@@ -159,6 +164,10 @@ def student(py: str, data: list[str], teacher: Path, name: str, args) -> dict:
             "max_error_lsb": r.get("max_error_lsb")}
 
 
+OPERATORS = {"softmax": "softmax -> HLS fixed-point softmax",
+             "layernorm": "LayerNorm -> HLS integer LayerNorm"}
+
+
 def write_markdown(r: dict) -> None:
     lines = ["| what | accuracy (SST-2 test.tsv, 872) | notes |", "|---|---|---|"]
     if "import_max_abs_diff" in r:
@@ -173,9 +182,14 @@ def write_markdown(r: dict) -> None:
                      f"(dropped {t['dropped_layers'] or 'none'}), weights {t['bits']}; "
                      f"{t['examples']} train examples, {t['epochs_run']} epoch(s), "
                      f"{t['seconds']:.0f} s |")
-        for act, acc in t["activation_substitution"].items():
-            lines.append(f"| {label}, FFN GELU -> {act} (no retraining) | {100 * acc:.2f}% | "
-                         "substitution cost |")
+        subs = r.get("teacher_substitution") if key == "teacher" else None
+        subs = subs or {"activation": t["activation_substitution"],
+                        "operator": t.get("operator_substitution", {})}
+        for kind in ("activation", "operator"):
+            for name, acc in subs.get(kind, {}).items():
+                what = f"FFN GELU -> {name}" if kind == "activation" else OPERATORS[name]
+                lines.append(f"| {label}, {what} (no retraining) | {100 * acc:.2f}% | "
+                             "substitution cost |")
     for name in STUDENTS:
         if f"student_{name}" not in r:
             continue

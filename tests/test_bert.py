@@ -109,6 +109,7 @@ def test_finetune_then_distil(tiny_bert, tmp_path, text_file):
                       "--epochs", "1", "--output", str(teacher)]) == 0
     report = json.loads((teacher / "report.json").read_text())
     assert set(report["activation_substitution"]) == {"gelu_pwl", "relu"}
+    assert set(report["operator_substitution"]) == {"softmax", "layernorm"}
     assert {"model.h5", "vocab.txt", "teacher.json"} <= {p.name for p in teacher.iterdir()}
     out = tmp_path / "student"
     assert build_main(["--dataset", str(text_file), "--teacher", str(teacher), "--bits",
@@ -154,3 +155,32 @@ def test_finetune_drop_layers_and_qat(tiny_bert, tmp_path, text_file, capsys):
                       str(n), "--output", str(tmp_path / "t2")]) == 2
     assert f"cannot drop {n} of {n} layers" in capsys.readouterr().err
     assert not (tmp_path / "t2").exists()
+
+
+def test_hls_operator_forms_alone(tiny_bert):
+    """``hw_ops`` swaps in the HLS integer LayerNorm / fixed-point softmax and nothing else."""
+    import tensorflow as tf
+
+    from qtransformer.bert.encoder import build_bert, load_bert_weights
+
+    ckpt = read_checkpoint(tiny_bert)
+    x = np.array([[2, 5, 6, 7, 9, 3, 0, 0]], dtype="int32")
+
+    def encoder(*ops):
+        model = build_bert(ckpt.spec, 8, hw_ops=ops)
+        load_bert_weights(model, ckpt.spec, ckpt.weights)
+        return model
+
+    ref = encoder().predict(x, verbose=0)
+    ln = encoder("layernorm").predict(x, verbose=0)
+    np.testing.assert_array_equal(ln * 16, np.round(ln * 16))      # quantized_bits(8, 3) grid
+    assert not np.array_equal(ln, ref) and np.isfinite(ln).all()
+    soft = encoder("softmax")
+    probe = tf.keras.Model(soft.input, [soft.get_layer("embedding_ln").output,
+                                        soft.get_layer("pad_mask").output])
+    h, mask = probe(x)
+    probs = soft.get_layer("block0_attn").attention_probs(h, mask).numpy()
+    np.testing.assert_array_equal(probs * 256, np.round(probs * 256))  # 9-bit probabilities
+    assert not np.array_equal(soft.predict(x, verbose=0), ref)
+    with pytest.raises(QTError, match="unknown operator form"):
+        build_bert(ckpt.spec, 8, hw_ops=("gelu",))

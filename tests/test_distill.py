@@ -163,3 +163,16 @@ def test_distill_without_teacher(reviews, tmp_path, capsys):
     assert build_main(["--dataset", str(reviews), "--distill", "logits,embedding", *STUDENT,
                        "--output", str(tmp_path / "o")]) == 2
     assert "--distill needs --teacher" in capsys.readouterr().err
+
+
+def test_substitute_cli(teacher, reviews, tmp_path, capsys):
+    from qtransformer.bert.__main__ import main as bert_main
+
+    assert bert_main(["substitute", str(teacher), "--test-file", str(reviews)]) == 0
+    r = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert set(r["activation"]) == {"gelu_pwl", "relu"}
+    assert set(r["operator"]) == {"softmax", "layernorm"} and r["examples"] == 60
+    bad = tmp_path / "bad.tsv"
+    bad.write_text("sentence\tlabel\na film\tmaybe\n")
+    assert bert_main(["substitute", str(teacher), "--test-file", str(bad)]) == 2
+    assert "do not occur" in capsys.readouterr().err

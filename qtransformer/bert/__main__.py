@@ -1,4 +1,5 @@
-"""``python -m qtransformer.bert``: verify / finetune a local Hugging Face BERT checkpoint."""
+"""``python -m qtransformer.bert``: verify / finetune a local Hugging Face BERT checkpoint;
+substitute: the cost of each hardware-friendly operator on a fine-tuned one."""
 
 from __future__ import annotations
 
@@ -41,6 +42,13 @@ def parser() -> argparse.ArgumentParser:
                    help="fine-tune with quantized weights (QAT): any build --bits value")
     f.add_argument("--output", required=True, help="teacher run directory to write")
     f.add_argument("--force", action="store_true", help="replace an existing output directory")
+    s = sub.add_parser("substitute", help="test accuracy of a fine-tuned teacher with each "
+                                          "hardware-friendly substitution (GELU -> gelu_pwl / "
+                                          "relu, HLS softmax, HLS LayerNorm), no retraining")
+    s.add_argument("teacher", help="teacher run directory ('finetune' output)")
+    s.add_argument("--test-file", required=True, help="labelled TSV/CSV (text, label)")
+    s.add_argument("--text-column")
+    s.add_argument("--label-column")
     return p
 
 
@@ -83,6 +91,14 @@ def main(argv: list[str] | None = None) -> int:
             print(f"max abs diff {r['max_abs_diff']:.3g}")
         elif args.command == "finetune":
             _finetune(args)
+        elif args.command == "substitute":
+            import json
+
+            from .substitute import substitution_costs
+
+            r = substitution_costs(args.teacher, args.test_file, args.text_column,
+                                   args.label_column)
+            print(json.dumps(r))
     except QTError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

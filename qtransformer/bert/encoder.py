@@ -10,6 +10,8 @@ sentence gives the same outputs as one padded to ``seq_len``, at a fraction of t
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import tensorflow as tf
 from qkeras import QDense
@@ -35,31 +37,55 @@ def _norm(eps: float, q: LayerQuantizers, name: str) -> QLayerNorm:
                       name=name)
 
 
+HW_OPS = ("softmax", "layernorm")
+
+
+def _with_hw_ops(q: LayerQuantizers, hw_ops: tuple[str, ...]):
+    """(attention quantizers, LayerNorm quantizers): ``q`` with the HLS path's fixed-point
+    softmax (``"softmax"``: 10-bit scores, 9-bit probabilities, exp table) or integer
+    LayerNorm (``"layernorm"``: 8-bit parameters and output) swapped in, the rest unchanged;
+    so the accuracy cost of each operator form can be measured on its own."""
+    unknown = set(hw_ops) - set(HW_OPS)
+    if unknown:
+        raise QTError(f"unknown operator form(s) {', '.join(sorted(unknown))}; known: "
+                      f"{', '.join(HW_OPS)}")
+    hw = layer_quantizers(QuantConfig(bits="8"))
+    attn, norm = q, q
+    if "softmax" in hw_ops:
+        attn = dataclasses.replace(q, score=hw.score, prob_bits=hw.prob_bits,
+                                   exp_bits=hw.exp_bits)
+    if "layernorm" in hw_ops:
+        norm = dataclasses.replace(q, norm_param=hw.norm_param, activation=hw.activation)
+    return attn, norm
+
+
 def build_bert(spec: BertSpec, seq_len: int, quant: QuantConfig | None = None,
                classes: int | None = None, pooling: str = "cls",
-               activation: str | None = None) -> tf.keras.Model:
-    """Encoder outputs hidden states ``(batch, seq, hidden)``; with ``classes``, logits."""
+               activation: str | None = None, hw_ops: tuple[str, ...] = ()) -> tf.keras.Model:
+    """Encoder outputs hidden states ``(batch, seq, hidden)``; with ``classes``, logits.
+    ``hw_ops`` swaps in the HLS forms of softmax / LayerNorm alone (see :func:`_with_hw_ops`)."""
     if seq_len > spec.max_position_embeddings:
         raise QTError(f"seq_len {seq_len} exceeds max_position_embeddings "
                       f"{spec.max_position_embeddings}")
     q = layer_quantizers(quant or QuantConfig(bits="float"))
+    qa, qn = _with_hw_ops(q, tuple(hw_ops))
     act = ACTIVATIONS[activation or spec.hidden_act]
     h, eps = spec.hidden_size, spec.layer_norm_eps
     ids = tf.keras.Input((None,), dtype="int32", name="tokens")
     mask = PadMask(spec.pad_token_id, name="pad_mask")(ids)
     x = QTokenEmbedding(spec.vocab_size, h, q.embedding, name="embedding")(ids)
     x = QPositionEmbedding(q.embedding, max_len=seq_len, name="position")(x)
-    x = _norm(eps, q, "embedding_ln")(x)
+    x = _norm(eps, qn, "embedding_ln")(x)
     for i in range(spec.num_hidden_layers):
-        a = QMultiHeadSelfAttention(h, spec.num_attention_heads, q.kernel, q.bias, q.activation,
-                                    q.score, q.prob_bits, q.exp_bits,
+        a = QMultiHeadSelfAttention(h, spec.num_attention_heads, qa.kernel, qa.bias,
+                                    qa.activation, qa.score, qa.prob_bits, qa.exp_bits,
                                     name=f"block{i}_attn")(x, attention_mask=mask)
-        x = _norm(eps, q, f"block{i}_ln1")(tf.keras.layers.Add(name=f"block{i}_attn_add")([x, a]))
+        x = _norm(eps, qn, f"block{i}_ln1")(tf.keras.layers.Add(name=f"block{i}_attn_add")([x, a]))
         f = QDense(spec.intermediate_size, kernel_quantizer=q.kernel, bias_quantizer=q.bias,
                    name=f"block{i}_ffn1")(x)
         f = tf.keras.layers.Activation(act, name=f"block{i}_ffn1_act")(f)
         f = QDense(h, kernel_quantizer=q.kernel, bias_quantizer=q.bias, name=f"block{i}_ffn2")(f)
-        x = _norm(eps, q, f"block{i}_ln2")(tf.keras.layers.Add(name=f"block{i}_ffn_add")([x, f]))
+        x = _norm(eps, qn, f"block{i}_ln2")(tf.keras.layers.Add(name=f"block{i}_ffn_add")([x, f]))
     if classes is None:
         return tf.keras.Model(ids, x, name="bert_encoder")
     pooled = ClsPooling(name="pool")(x) if pooling == "cls" else \

@@ -25,6 +25,7 @@ from pathlib import Path
 from ..config import DataConfig, TrainConfig
 from ..errors import QTError
 from .activations import ACTIVATIONS
+from .substitute import ACTIVATION_SWAPS, OPERATOR_LABELS, OPERATOR_SWAPS, substitution_accuracy
 
 
 @dataclass
@@ -40,7 +41,8 @@ class FinetuneConfig:
     keep_layers: int | None = None       # shrink: keep the first N encoder layers
     drop_layers: int = 0                 # then drop the N least important layers
     bits: str = "float"                  # weight quantization while fine-tuning (QAT)
-    compare_activations: tuple[str, ...] = ("gelu_pwl", "relu")
+    compare_activations: tuple[str, ...] = ACTIVATION_SWAPS
+    compare_operators: tuple[str, ...] = OPERATOR_SWAPS      # HLS forms, one at a time
     force: bool = False
 
 
@@ -135,28 +137,23 @@ def finetune(cfg: FinetuneConfig, out: Path, printer=print) -> dict:
     logits = predict_bucketed(model, data.x_test, spec.pad_token_id)
     metrics = classification_metrics(data.y_test, logits, data.class_names)
     printer(f"[evaluate] test accuracy {metrics['accuracy']:.4f}", flush=True)
-    swaps = {}
-    for act in cfg.compare_activations:
-        other = _model(spec, weights, cfg, data.classes, act)
-        other.set_weights(model.get_weights())
-        swaps[act] = float((predict_bucketed(other, data.x_test, spec.pad_token_id).argmax(-1)
-                            == data.y_test).mean())
-        printer(f"[substitute] FFN activation {act}: test accuracy {swaps[act]:.4f} "
-                "(fine-tuned weights, no retraining)", flush=True)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        model.save(out / "model.h5")
-    shutil.copy(ckpt.vocab, out / "vocab.txt")
     info = {"checkpoint": str(cfg.checkpoint), "seq_len": cfg.seq_len,
             "class_names": data.class_names, "activation": cfg.activation or ckpt.spec.hidden_act,
             "keep_layers": cfg.keep_layers, "pooling": cfg.pooling, "bits": cfg.bits,
             "layers": spec.num_hidden_layers, "dropped_layers": dropped,
-            "pad_id": spec.pad_token_id,
+            "pad_id": spec.pad_token_id, "spec": dataclasses.asdict(spec),
             "layer_importance": {str(k): v for k, v in importance.items()}}
+    swaps = substitution_accuracy(model, spec, info, data.x_test, data.y_test, printer,
+                                  cfg.compare_activations, cfg.compare_operators)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model.save(out / "model.h5")
+    shutil.copy(ckpt.vocab, out / "vocab.txt")
     (out / "teacher.json").write_text(json.dumps(info, indent=2) + "\n")
     report = {"accuracy": metrics["accuracy"], "precision": metrics["precision"],
               "recall": metrics["recall"], "f1": metrics["f1"], "teacher": info,
-              "activation_substitution": swaps, "test": metrics,
+              "activation_substitution": swaps["activation"],
+              "operator_substitution": swaps["operator"], "test": metrics,
               "training": dataclasses.asdict(result) if dataclasses.is_dataclass(result)
               else vars(result), "seconds": time.time() - t0}
     (out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
@@ -167,7 +164,9 @@ def finetune(cfg: FinetuneConfig, out: Path, printer=print) -> dict:
              f"{result.epochs_run} epochs in {result.seconds:.0f} s",
              f"- {spec.num_hidden_layers} encoder layers (dropped {dropped or 'none'}), "
              f"weights {cfg.bits}", "",
-             "| FFN activation swapped in (no retraining) | test accuracy |", "|---|---|"]
-    lines += [f"| {k} | {100 * v:.2f}% |" for k, v in swaps.items()]
+             "| swapped in (fine-tuned weights, no retraining) | test accuracy |", "|---|---|",
+             f"| nothing (the fine-tuned model) | {100 * metrics['accuracy']:.2f}% |"]
+    lines += [f"| FFN activation {k} | {100 * v:.2f}% |" for k, v in swaps["activation"].items()]
+    lines += [f"| {OPERATOR_LABELS[k]} | {100 * v:.2f}% |" for k, v in swaps["operator"].items()]
     (out / "report.md").write_text("\n".join(lines) + "\n")
     return report
