@@ -96,8 +96,9 @@ def main() -> None:
     p.add_argument("--teacher-seq-len", type=int, default=64)
     p.add_argument("--teacher-lr", type=float, default=5e-5)
     p.add_argument("--val-examples", type=int, help="validation rows of dev.tsv (default all)")
-    p.add_argument("--shrink", nargs="*", default=["--drop-layers", "2", "--bits", "8"],
-                   help="finetune flags of the shrunk teacher (layer drop + QAT)")
+    p.add_argument("--shrink", nargs="*", default=["--drop-layers", "2", "--bits", "8", "--prune",
+                                                   "magnitude", "--sparsity", "0.5"],
+                   help="finetune flags of the shrunk teacher (layer drop + QAT + pruning)")
     p.add_argument("--shrink-examples", type=int, default=20000)
     p.add_argument("--student-config", default="benchmarks/configs/sst2.yaml",
                    help="the board-sized student (train_bench's SST-2 settings)")
@@ -144,7 +145,7 @@ def finetune(py: str, data: list[str], out: Path, examples: int | None, flags: l
             "activation_substitution": t["activation_substitution"], "seconds": t["seconds"],
             "examples": examples or "all", "flags": flags, "layers": info["layers"],
             "dropped_layers": info["dropped_layers"], "bits": info["bits"],
-            "epochs_run": t["training"]["epochs_run"]}
+            "sparsity": info.get("sparsity", 0.0), "epochs_run": t["training"]["epochs_run"]}
 
 
 def student(py: str, data: list[str], teacher: Path, name: str, args) -> dict:
@@ -179,7 +180,8 @@ def write_markdown(r: dict) -> None:
             continue
         t = r[key]
         lines.append(f"| {label} | {100 * t['accuracy']:.2f}% | {t['layers']} layers "
-                     f"(dropped {t['dropped_layers'] or 'none'}), weights {t['bits']}; "
+                     f"(dropped {t['dropped_layers'] or 'none'}), weights {t['bits']}, "
+                     f"{100 * t.get('sparsity', 0.0):.0f}% zeros; "
                      f"{t['examples']} train examples, {t['epochs_run']} epoch(s), "
                      f"{t['seconds']:.0f} s |")
         subs = r.get("teacher_substitution") if key == "teacher" else None

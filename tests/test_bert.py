@@ -146,15 +146,20 @@ def test_finetune_drop_layers_and_qat(tiny_bert, tmp_path, text_file, capsys):
     teacher = tmp_path / "teacher"
     assert bert_main(["finetune", str(tiny_bert), "--dataset", str(text_file), "--seq-len", "8",
                       "--epochs", "1", "--drop-layers", "1", "--bits", "8",
+                      "--prune", "magnitude", "--sparsity", "0.5",
                       "--output", str(teacher)]) == 0
     info = json.loads((teacher / "teacher.json").read_text())
     assert info["layers"] == n - 1 and len(info["dropped_layers"]) == 1
+    assert info["prune"] == "magnitude" and abs(info["sparsity"] - 0.5) < 0.02
     assert set(info["layer_importance"]) == {str(i) for i in range(n)}
     assert "[compress] layer importance" in capsys.readouterr().out
     assert bert_main(["finetune", str(tiny_bert), "--dataset", str(text_file), "--drop-layers",
                       str(n), "--output", str(tmp_path / "t2")]) == 2
     assert f"cannot drop {n} of {n} layers" in capsys.readouterr().err
     assert not (tmp_path / "t2").exists()
+    assert bert_main(["finetune", str(tiny_bert), "--dataset", str(text_file), "--bits",
+                      "binary", "--prune", "magnitude", "--output", str(tmp_path / "t3")]) == 2
+    assert "needs weights with a zero level" in capsys.readouterr().err
 
 
 def test_hls_operator_forms_alone(tiny_bert):

@@ -40,6 +40,12 @@ def parser() -> argparse.ArgumentParser:
                         "importance, He et al. 2024) before fine-tuning")
     f.add_argument("--bits", default="float",
                    help="fine-tune with quantized weights (QAT): any build --bits value")
+    f.add_argument("--prune", choices=["magnitude", "block"],
+                   help="after fine-tuning, prune the encoder's weights (TF-MOT) and fine-tune "
+                        "again")
+    f.add_argument("--sparsity", type=float, default=0.5, help="--prune target (default 0.5)")
+    f.add_argument("--prune-epochs", type=int, default=1,
+                   help="fine-tuning epochs while pruning (default 1)")
     f.add_argument("--output", required=True, help="teacher run directory to write")
     f.add_argument("--force", action="store_true", help="replace an existing output directory")
     s = sub.add_parser("substitute", help="test accuracy of a fine-tuned teacher with each "
@@ -63,12 +69,21 @@ def _finetune(args) -> None:
         checkpoint=args.directory, output=args.output, seq_len=args.seq_len,
         pooling=args.pooling, activation=args.activation, keep_layers=args.keep_layers,
         drop_layers=args.drop_layers, bits=parse_bits(args.bits), force=args.force,
+        prune=args.prune, sparsity=args.sparsity, prune_epochs=args.prune_epochs,
         data=DataConfig(dataset=args.dataset, val_file=args.val_file, test_file=args.test_file,
                         text_column=args.text_column, label_column=args.label_column,
                         max_examples=args.max_examples),
         train=TrainConfig(epochs=args.epochs, batch_size=args.batch_size,
                           learning_rate=args.lr, patience=1, seed=args.seed))
     cfg.train.validate()
+    if args.prune:
+        from ..config import PruneConfig, QuantConfig
+        from ..errors import QTError
+
+        PruneConfig(method=args.prune, sparsity=args.sparsity, epochs=args.prune_epochs).validate()
+        if not QuantConfig(bits=cfg.bits).has_zero_weight():
+            raise QTError(f"--prune needs weights with a zero level (an integer width, ternary "
+                          f"or float); {cfg.bits} has none")
     out = Path(args.output)
     check_output(out, args.force)
     with staged(out) as stage:

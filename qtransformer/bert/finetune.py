@@ -41,6 +41,9 @@ class FinetuneConfig:
     keep_layers: int | None = None       # shrink: keep the first N encoder layers
     drop_layers: int = 0                 # then drop the N least important layers
     bits: str = "float"                  # weight quantization while fine-tuning (QAT)
+    prune: str | None = None             # then magnitude | block pruning (TF-MOT), fine-tuned
+    sparsity: float = 0.5
+    prune_epochs: int = 1
     compare_activations: tuple[str, ...] = ACTIVATION_SWAPS
     compare_operators: tuple[str, ...] = OPERATOR_SWAPS      # HLS forms, one at a time
     force: bool = False
@@ -103,6 +106,19 @@ def drop_layers(spec, weights: dict, scores: dict[int, float], count: int):
     return dataclasses.replace(spec, num_hidden_layers=len(kept)), out, dropped
 
 
+def _prune(model, data, cfg: FinetuneConfig, pad_id: int, printer):
+    """TF-MOT magnitude / block pruning of the fine-tuned encoder's projections and FFN
+    (the classifier stays dense), fine-tuned ``prune_epochs`` with the quantizers on."""
+    from ..compress.prune import prune_and_finetune
+    from ..config import PruneConfig
+
+    pcfg = PruneConfig(method=cfg.prune, sparsity=cfg.sparsity, epochs=cfg.prune_epochs)
+    pruned, report = prune_and_finetune(model, data, pcfg, cfg.train, printer, pad_id)
+    printer(f"[compress] {cfg.prune} pruning: {100 * report['sparsity']:.1f}% of the encoder's "
+            "weights are zero", flush=True)
+    return pruned, report
+
+
 def finetune(cfg: FinetuneConfig, out: Path, printer=print) -> dict:
     """Train into ``out`` (a staging directory) and return the report."""
     from ..data import load_dataset
@@ -134,6 +150,9 @@ def finetune(cfg: FinetuneConfig, out: Path, printer=print) -> dict:
             f"{cfg.bits}, {model.count_params():,} parameters; fine-tuning up to "
             f"{cfg.train.epochs} epochs", flush=True)
     result = train(model, data, cfg.train, verbose=True, pad_id=spec.pad_token_id)
+    pruning = None
+    if cfg.prune:
+        model, pruning = _prune(model, data, cfg, spec.pad_token_id, printer)
     logits = predict_bucketed(model, data.x_test, spec.pad_token_id)
     metrics = classification_metrics(data.y_test, logits, data.class_names)
     printer(f"[evaluate] test accuracy {metrics['accuracy']:.4f}", flush=True)
@@ -142,6 +161,7 @@ def finetune(cfg: FinetuneConfig, out: Path, printer=print) -> dict:
             "keep_layers": cfg.keep_layers, "pooling": cfg.pooling, "bits": cfg.bits,
             "layers": spec.num_hidden_layers, "dropped_layers": dropped,
             "pad_id": spec.pad_token_id, "spec": dataclasses.asdict(spec),
+            "prune": cfg.prune, "sparsity": pruning["sparsity"] if pruning else 0.0,
             "layer_importance": {str(k): v for k, v in importance.items()}}
     swaps = substitution_accuracy(model, spec, info, data.x_test, data.y_test, printer,
                                   cfg.compare_activations, cfg.compare_operators)
@@ -153,7 +173,7 @@ def finetune(cfg: FinetuneConfig, out: Path, printer=print) -> dict:
     report = {"accuracy": metrics["accuracy"], "precision": metrics["precision"],
               "recall": metrics["recall"], "f1": metrics["f1"], "teacher": info,
               "activation_substitution": swaps["activation"],
-              "operator_substitution": swaps["operator"], "test": metrics,
+              "operator_substitution": swaps["operator"], "pruning": pruning, "test": metrics,
               "training": dataclasses.asdict(result) if dataclasses.is_dataclass(result)
               else vars(result), "seconds": time.time() - t0}
     (out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
@@ -163,7 +183,9 @@ def finetune(cfg: FinetuneConfig, out: Path, printer=print) -> dict:
              f"- FFN activation {info['activation']}, sequence {cfg.seq_len}, "
              f"{result.epochs_run} epochs in {result.seconds:.0f} s",
              f"- {spec.num_hidden_layers} encoder layers (dropped {dropped or 'none'}), "
-             f"weights {cfg.bits}", "",
+             f"weights {cfg.bits}"
+             + (f", {cfg.prune} pruning to {100 * info['sparsity']:.1f}% zeros" if cfg.prune
+                else ""), "",
              "| swapped in (fine-tuned weights, no retraining) | test accuracy |", "|---|---|",
              f"| nothing (the fine-tuned model) | {100 * metrics['accuracy']:.2f}% |"]
     lines += [f"| FFN activation {k} | {100 * v:.2f}% |" for k, v in swaps["activation"].items()]

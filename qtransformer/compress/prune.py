@@ -80,8 +80,10 @@ def block_size(cfg: PruneConfig) -> tuple[int, int]:
 
 
 def prune_and_finetune(model: tf.keras.Model, data, cfg: PruneConfig, train_cfg,
-                       printer=print) -> tuple[tf.keras.Model, dict]:
-    """Wrap, fine-tune to the target sparsity (with QAT), strip; return model and report."""
+                       printer=print, pad_id: int | None = None) -> tuple[tf.keras.Model, dict]:
+    """Wrap, fine-tune to the target sparsity (with QAT), strip; return model and report.
+    ``pad_id``: batches grouped by length and cut to their longest row (variable-length
+    models, the imported BERT)."""
     from ..train import EpochLog, compile_model
 
     steps = int(np.ceil(len(data.y_train) / train_cfg.batch_size))
@@ -90,8 +92,17 @@ def prune_and_finetune(model: tf.keras.Model, data, cfg: PruneConfig, train_cfg,
     printer(f"[prune] {cfg.method} to sparsity {cfg.sparsity:.2f}"
             + (f", blocks {cfg.block[0]}x{cfg.block[1]}" if cfg.method == "block" else "")
             + f", fine-tuning {cfg.epochs} epochs", flush=True)
-    wrapped.fit(data.x_train, data.y_train, validation_data=(data.x_val, data.y_val),
-                epochs=cfg.epochs, batch_size=train_cfg.batch_size, verbose=0,
-                callbacks=[tfmot.sparsity.keras.UpdatePruningStep(), EpochLog(cfg.epochs)])
+    callbacks = [tfmot.sparsity.keras.UpdatePruningStep(), EpochLog(cfg.epochs)]
+    if pad_id is None:
+        wrapped.fit(data.x_train, data.y_train, validation_data=(data.x_val, data.y_val),
+                    epochs=cfg.epochs, batch_size=train_cfg.batch_size, verbose=0,
+                    callbacks=callbacks)
+    else:
+        from ..data.batching import LengthBatches
+
+        wrapped.fit(LengthBatches(data.x_train, data.y_train, train_cfg.batch_size, pad_id,
+                                  train_cfg.seed),
+                    validation_data=LengthBatches(data.x_val, data.y_val, 256, pad_id),
+                    epochs=cfg.epochs, shuffle=False, verbose=0, callbacks=callbacks)
     pruned = strip(wrapped)
     return pruned, sparsity_report(pruned)
