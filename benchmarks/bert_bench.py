@@ -83,6 +83,11 @@ STUDENTS = {
                          ["--teacher", "{teacher}", "--distill", "logits,hidden,attention"]),
     "full": ("logits + embedding + hidden + attention",
              ["--teacher", "{teacher}", "--distill", "logits,embedding,hidden,attention"]),
+    "augment": ("logits on a 2x transfer set, its own vocabulary",
+                ["--teacher", "{teacher}", "--distill-augment", "2"]),
+    "embedding-augment": ("logits + embedding on a 2x transfer set",
+                          ["--teacher", "{teacher}", "--distill", "logits,embedding",
+                           "--distill-augment", "2"]),
 }
 
 

@@ -88,6 +88,9 @@ def parser() -> argparse.ArgumentParser:
                         "(always), embedding (token/position tables from the teacher's, PCA), "
                         "hidden, attention (intermediate layers, teacher run on the fly); "
                         "the last three use the teacher's vocab.txt (default logits)")
+    a("--distill-augment", type=float,
+      help="transfer set: this many times the training set of augmented texts (phrases "
+           "concatenated, words masked, n-grams cut) labelled by the teacher (default 0)")
     a("--distill-alpha", type=float, help="weight of the label loss; 1 - alpha goes to the "
                                           "teacher's logits (default 0.5)")
     a("--distill-temperature", type=float, help="softmax temperature of the logit loss "
@@ -123,7 +126,7 @@ _FLAGS = {  # flag dest -> (section, field)
     "dropout": ("model", "dropout"),
     "epochs": ("train", "epochs"), "batch_size": ("train", "batch_size"),
     "lr": ("train", "learning_rate"), "seed": ("train", "seed"),
-    "distill_alpha": ("train", "distill_alpha"),
+    "distill_alpha": ("train", "distill_alpha"), "distill_augment": ("train", "distill_augment"),
     "distill_temperature": ("train", "distill_temperature"),
     "prune": ("prune", "method"), "sparsity": ("prune", "sparsity"), "drop": ("prune", "drop"),
     "drop_count": ("prune", "drop_count"), "prune_epochs": ("prune", "epochs"),

@@ -198,6 +198,8 @@ class TrainConfig:
     distill: list[str] = field(default_factory=lambda: ["logits"])
     distill_hidden_weight: float = 1.0
     distill_attention_weight: float = 1.0
+    distill_augment: float = 0.0      # transfer set: augmented texts labelled by the teacher,
+                                      # as a multiple of the training set size (0: none)
 
     def validate(self) -> None:
         for name in ("epochs", "batch_size"):
@@ -214,6 +216,9 @@ class TrainConfig:
                           f"of {', '.join(DISTILL_PARTS)} that includes logits")
         if min(self.distill_hidden_weight, self.distill_attention_weight) < 0:
             raise QTError("distill_hidden_weight and distill_attention_weight must be >= 0")
+        if not 0 <= self.distill_augment <= 20:
+            raise QTError(f"invalid distill_augment {self.distill_augment!r}: a multiple of the "
+                          "training set between 0 and 20")
 
     def intermediate_distillation(self) -> bool:
         return bool({"hidden", "attention"} & set(self.distill))

@@ -8,14 +8,13 @@ with ``bert.`` prefixes, old ``gamma``/``beta`` names and TF's kernel layout nor
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from ..errors import QTError
+from ..errors import QTError, read_json_object
 
 SUPPORTED_ACTS = ("gelu", "gelu_new", "gelu_pytorch_tanh", "relu")
 
@@ -41,12 +40,7 @@ def read_spec(directory: Path) -> BertSpec:
     if not path.is_file():
         raise QTError(f"{directory}: no config.json (expected a Hugging Face BERT checkpoint "
                       "directory)")
-    try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise QTError(f"{path}: corrupt JSON ({exc})") from None
-    if not isinstance(raw, dict):
-        raise QTError(f"{path}: expected a JSON object")
+    raw = read_json_object(path)
     model_type = raw.get("model_type", "bert")
     if model_type != "bert":
         raise QTError(f"{path}: model_type {model_type!r} is not supported (field model_type; "

@@ -1,10 +1,13 @@
-"""The build's training stage when a teacher is given: embedding transfer, then either logit
-distillation on precomputed teacher logits (cheap, any student vocabulary) or logit + hidden +
-attention distillation with the teacher on the fly (the teacher's vocabulary)."""
+"""The build's training stage when a teacher is given: embedding transfer, an optional transfer
+set of augmented texts labelled by the teacher, then either logit distillation on precomputed
+teacher logits (cheap, any student vocabulary) or logit + hidden + attention distillation with
+the teacher on the fly (the teacher's vocabulary)."""
 
 from __future__ import annotations
 
 import dataclasses
+
+import numpy as np
 
 from ..config import BuildConfig
 from ..data import Dataset
@@ -31,9 +34,18 @@ def distill_student(student, data: Dataset, cfg: BuildConfig, verbose: bool = Tr
         printer(f"[distill] embedding tables = the teacher's in its top {cfg.model.d_model} "
                 f"principal directions ({100 * e['variance_kept']:.1f}% of its variance)",
                 flush=True)
+    extra = None
+    if t.distill_augment:
+        extra = _transfer_set(data, teacher, tokenizer, info, t, printer)
+        section["transfer_set"] = len(extra[1])
     if not t.intermediate_distillation():
         logits = teacher_logits(teacher, tokenizer, info, data, printer=printer)
+        if extra:
+            data, logits["train"] = _extended(data, *extra), np.concatenate(
+                [logits["train"], extra[2]])
         return train(student, data, t, verbose, teacher=logits), section
+    if extra:
+        data = _extended(data, *extra)
     from .intermediate import distill_intermediate
 
     t = dataclasses.replace(
@@ -44,3 +56,31 @@ def distill_student(student, data: Dataset, cfg: BuildConfig, verbose: bool = Tr
     section.update(hidden_weight=t.distill_hidden_weight,
                    attention_weight=t.distill_attention_weight, layer_map=pairs)
     return result, section
+
+
+def _transfer_set(data: Dataset, teacher, tokenizer, info: dict, t, printer):
+    """(student ids, texts, teacher logits) of ``t.distill_augment`` x the training set of
+    augmented texts (:mod:`.augment`)."""
+    from ..data.batching import predict_bucketed
+    from ..data.tokenize import encode
+    from ..errors import QTError
+    from .augment import augment_texts
+
+    if data.texts is None or data.tokenizer is None:
+        raise QTError("--distill-augment needs a text data set")
+    count = int(round(t.distill_augment * len(data.y_train)))
+    texts = augment_texts([str(s) for s in data.texts["train"]], count, t.seed)
+    printer(f"[distill] transfer set: {count} augmented texts (concatenated, masked, n-gram) "
+            "labelled by the teacher", flush=True)
+    logits = predict_bucketed(teacher, encode(tokenizer, texts, int(info["seq_len"])),
+                              int(info.get("pad_id", 0)))
+    return encode(data.tokenizer, texts, data.seq_len), texts, logits
+
+
+def _extended(data: Dataset, x, texts, logits) -> Dataset:
+    """``data`` with the transfer set appended to its training split (hard labels: the
+    teacher's argmax, for the label part of the loss)."""
+    return dataclasses.replace(
+        data, x_train=np.concatenate([data.x_train, x]),
+        y_train=np.concatenate([data.y_train, logits.argmax(-1).astype(data.y_train.dtype)]),
+        texts={**data.texts, "train": np.concatenate([data.texts["train"], texts])})

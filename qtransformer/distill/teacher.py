@@ -7,11 +7,10 @@ to their longest sentence) with its own tokenizer, so the student may use any vo
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..errors import QTError
+from ..errors import QTError, read_json_object
 
 if TYPE_CHECKING:
     import numpy as np
@@ -31,10 +30,7 @@ def teacher_info(directory: str | Path) -> dict:
     if missing:
         raise QTError(f"{directory}: not a fine-tuned teacher (missing {', '.join(missing)}; "
                       "make one with 'python -m qtransformer.bert finetune')")
-    try:
-        info = json.loads(meta.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise QTError(f"{meta}: corrupt JSON ({exc})") from None
+    info = read_json_object(meta)
     for key in ("seq_len", "class_names"):
         if key not in info:
             raise QTError(f"{meta}: missing field {key}")
@@ -45,8 +41,8 @@ def resolve_teacher(cfg: BuildConfig) -> None:
     """Check ``cfg.teacher`` before any training, and give the student the teacher's
     vocabulary where the distillation parts need the same token ids."""
     if not cfg.teacher:
-        if cfg.train.distill != ["logits"]:
-            raise QTError("--distill needs --teacher")
+        if cfg.train.distill != ["logits"] or cfg.train.distill_augment:
+            raise QTError("--distill / --distill-augment need --teacher")
         return
     teacher_info(cfg.teacher)
     if not set(TEACHER_VOCAB_PARTS) & set(cfg.train.distill):
