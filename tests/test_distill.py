@@ -125,12 +125,27 @@ def test_distil_hidden_attention_embedding_cli(teacher, reviews, tmp_path, capsy
     assert "[distill] hidden states" in capsys.readouterr().out
 
 
-def test_distil_logits_any_vocabulary(teacher, reviews, tmp_path):
+def test_distil_logits_any_vocabulary_with_transfer_set(teacher, reviews, tmp_path, capsys):
     out = tmp_path / "student"
     assert build_main(["--dataset", str(reviews), "--teacher", str(teacher), *STUDENT,
-                       "--vocab-size", "40", "--output", str(out)]) == 0
+                       "--vocab-size", "40", "--distill-augment", "1.5", "--output",
+                       str(out)]) == 0
     r = json.loads((out / "report.json").read_text())
     assert r["distillation"]["parts"] == ["logits"] and r["data"]["vocab_size"] != 26
+    assert r["distillation"]["transfer_set"] == round(1.5 * r["data"]["train"])
+    assert "transfer set" in capsys.readouterr().out
+
+
+def test_transfer_set_is_seeded_and_mixes_texts():
+    from qtransformer.distill.augment import MASK, augment_texts
+
+    texts = [f"w{i} x{i} y{i}" for i in range(50)]
+    a = augment_texts(texts, 400, seed=1)
+    assert a == augment_texts(texts, 400, seed=1) and a != augment_texts(texts, 400, seed=2)
+    words = [w for t in a for w in t.split()]
+    assert 0.05 < words.count(MASK) / len(words) < 0.15                 # masking p = 0.1
+    assert sum(len(t.split()) > 3 for t in a) > 100                     # concatenations
+    assert sum(len(t.split()) < 3 for t in a) > 30                      # n-grams
 
 
 def _corrupt_model(d):
@@ -159,10 +174,15 @@ def test_bad_distillation_inputs(teacher, reviews, tmp_path, capsys, extra, muta
     assert message in err and err.startswith("error:") and not out.exists()
 
 
-def test_distill_without_teacher(reviews, tmp_path, capsys):
-    assert build_main(["--dataset", str(reviews), "--distill", "logits,embedding", *STUDENT,
+@pytest.mark.parametrize("flags,message", [
+    (["--distill", "logits,embedding"], "need --teacher"),
+    (["--distill-augment", "1"], "need --teacher"),
+    (["--distill-augment", "-1"], "invalid distill_augment"),
+])
+def test_distill_flags_need_a_teacher(reviews, tmp_path, capsys, flags, message):
+    assert build_main(["--dataset", str(reviews), *flags, *STUDENT,
                        "--output", str(tmp_path / "o")]) == 2
-    assert "--distill needs --teacher" in capsys.readouterr().err
+    assert message in capsys.readouterr().err and not (tmp_path / "o").exists()
 
 
 def test_substitute_cli(teacher, reviews, tmp_path, capsys):
