@@ -88,6 +88,9 @@ STUDENTS = {
     "embedding-augment": ("logits + embedding on a 2x transfer set",
                           ["--teacher", "{teacher}", "--distill", "logits,embedding",
                            "--distill-augment", "2"]),
+    "embedding-augment4": ("logits + embedding on a 4x transfer set",
+                           ["--teacher", "{teacher}", "--distill", "logits,embedding",
+                            "--distill-augment", "4"]),
 }
 
 
