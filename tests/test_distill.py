@@ -160,6 +160,7 @@ def _corrupt_model(d):
     ([], lambda d: (d / "teacher.json").write_text("{oops"), "corrupt JSON"),
     ([], lambda d: (d / "vocab.txt").unlink(), "missing vocab.txt"),
     ([], _corrupt_model, "cannot load the teacher"),
+    ([], lambda d: shutil.rmtree(d), "teacher directory not found"),
 ])
 def test_bad_distillation_inputs(teacher, reviews, tmp_path, capsys, extra, mutate, message):
     t = tmp_path / "teacher"

@@ -25,6 +25,8 @@ def teacher_info(directory: str | Path) -> dict:
     """``teacher.json`` of a teacher run directory, after checking the directory holds one."""
     directory = Path(directory)
     meta = directory / "teacher.json"
+    if not directory.is_dir():
+        raise QTError(f"teacher directory not found: {directory}")
     missing = [f for f in ("model.h5", "teacher.json", "vocab.txt")
                if not (directory / f).is_file()]
     if missing:
