@@ -91,6 +91,9 @@ STUDENTS = {
     "embedding-augment4": ("logits + embedding on a 4x transfer set",
                            ["--teacher", "{teacher}", "--distill", "logits,embedding",
                             "--distill-augment", "4"]),
+    "embedding-augment4-long": ("logits + embedding on a 4x transfer set, up to 10 epochs",
+                                ["--teacher", "{teacher}", "--distill", "logits,embedding",
+                                 "--distill-augment", "4", "--epochs", "10", "--patience", "2"]),
 }
 
 

@@ -79,6 +79,8 @@ def parser() -> argparse.ArgumentParser:
     a("--prune-epochs", type=int, help="fine-tuning epochs after pruning/dropping (default 10)")
     a("--epochs", type=int, help="maximum training epochs (default 100; early stopping, "
                                  "patience 20)")
+    a("--patience", type=int, help="early stopping: epochs without a better validation "
+                                   "accuracy (default 20)")
     a("--batch-size", type=int, help="batch size (default 64)")
     a("--lr", type=float, help="learning rate (default 2e-3)")
     a("--seed", type=int, help="seed for split, initialisation and shuffling (default 0)")
@@ -124,7 +126,8 @@ _FLAGS = {  # flag dest -> (section, field)
     "d_model": ("model", "d_model"), "heads": ("model", "heads"), "ff_dim": ("model", "ff_dim"),
     "layers": ("model", "layers"), "pooling": ("model", "pooling"),
     "dropout": ("model", "dropout"),
-    "epochs": ("train", "epochs"), "batch_size": ("train", "batch_size"),
+    "epochs": ("train", "epochs"), "patience": ("train", "patience"),
+    "batch_size": ("train", "batch_size"),
     "lr": ("train", "learning_rate"), "seed": ("train", "seed"),
     "distill_alpha": ("train", "distill_alpha"), "distill_augment": ("train", "distill_augment"),
     "distill_temperature": ("train", "distill_temperature"),

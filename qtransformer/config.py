@@ -202,7 +202,7 @@ class TrainConfig:
                                       # as a multiple of the training set size (0: none)
 
     def validate(self) -> None:
-        for name in ("epochs", "batch_size"):
+        for name in ("epochs", "batch_size", "patience"):
             value = getattr(self, name)
             if not isinstance(value, int) or value < 1:
                 raise QTError(f"invalid {name} {value!r}: expected a positive integer")

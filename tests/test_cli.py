@@ -68,6 +68,7 @@ def test_text_file_flow(tmp_path, text_file):
     (["--bits", "33"], "invalid bits '33'"),
     (["--bits", "abc"], "invalid bits 'abc'"),
     (["--heads", "3"], "divisible"),
+    (["--patience", "0"], "invalid patience 0"),
     (["--config", "/nonexistent/c.yaml"], "config file not found"),
 ])
 def test_bad_flags(tmp_path, capsys, argv, message):
