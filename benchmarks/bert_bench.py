@@ -74,6 +74,8 @@ def record(key: str, value) -> None:
 # The student variants: what each adds to the same ternary board-sized build.
 STUDENTS = {
     "scratch": ("no teacher, its own 8,000-word vocabulary", []),
+    "scratch-long": ("no teacher, its own vocabulary, up to 10 epochs",
+                     ["--epochs", "10", "--patience", "2"]),
     "scratch-teacher-vocab": ("no teacher, the teacher's vocabulary",
                               ["--vocab-file", "{teacher}/vocab.txt"]),
     "logits": ("logit distillation, its own vocabulary", ["--teacher", "{teacher}"]),
