@@ -76,6 +76,8 @@ STUDENTS = {
     "scratch": ("no teacher, its own 8,000-word vocabulary", []),
     "scratch-long": ("no teacher, its own vocabulary, up to 10 epochs",
                      ["--epochs", "10", "--patience", "2"]),
+    "scratch-lr3e-4": ("no teacher, its own vocabulary, lr 3e-4, up to 10 epochs",
+                       ["--lr", "3e-4", "--epochs", "10", "--patience", "2"]),
     "scratch-teacher-vocab": ("no teacher, the teacher's vocabulary",
                               ["--vocab-file", "{teacher}/vocab.txt"]),
     "logits": ("logit distillation, its own vocabulary", ["--teacher", "{teacher}"]),
@@ -96,6 +98,10 @@ STUDENTS = {
     "embedding-augment4-long": ("logits + embedding on a 4x transfer set, up to 10 epochs",
                                 ["--teacher", "{teacher}", "--distill", "logits,embedding",
                                  "--distill-augment", "4", "--epochs", "10", "--patience", "2"]),
+    "embedding-augment4-lr3e-4": ("logits + embedding on a 4x transfer set, lr 3e-4, up to 5 "
+                                  "epochs", ["--teacher", "{teacher}", "--distill",
+                                             "logits,embedding", "--distill-augment", "4",
+                                             "--lr", "3e-4", "--epochs", "5", "--patience", "2"]),
 }
 
 
