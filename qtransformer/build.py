@@ -78,7 +78,7 @@ def parser() -> argparse.ArgumentParser:
                                       "(default 0)")
     a("--prune-epochs", type=int, help="fine-tuning epochs after pruning/dropping (default 10)")
     a("--epochs", type=int, help="maximum training epochs (default 100; early stopping, "
-                                 "patience 20)")
+                                 "see --patience)")
     a("--patience", type=int, help="early stopping: epochs without a better validation "
                                    "accuracy (default 20)")
     a("--batch-size", type=int, help="batch size (default 64)")
