@@ -102,6 +102,13 @@ STUDENTS = {
                                   "epochs", ["--teacher", "{teacher}", "--distill",
                                              "logits,embedding", "--distill-augment", "4",
                                              "--lr", "3e-4", "--epochs", "5", "--patience", "2"]),
+    "scratch-cosine": ("no teacher, its own vocabulary, lr 1e-3 cosine-decayed over 3 epochs",
+                       ["--lr-schedule", "cosine", "--patience", "3"]),
+    "embedding-augment4-cosine": ("logits + embedding on a 4x transfer set, lr 3e-4 "
+                                  "cosine-decayed over 5 epochs",
+                                  ["--teacher", "{teacher}", "--distill", "logits,embedding",
+                                   "--distill-augment", "4", "--lr", "3e-4", "--lr-schedule",
+                                   "cosine", "--epochs", "5", "--patience", "5"]),
 }
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from . import __version__
 from .boards import BOARDS, get_board
-from .config import BIAS_KINDS, FFN_ACTS, BuildConfig, load_config, parse_bits
+from .config import BIAS_KINDS, FFN_ACTS, LR_SCHEDULES, BuildConfig, load_config, parse_bits
 from .errors import QTError
 from .outputs import check_output, publish, staged
 
@@ -83,6 +83,8 @@ def parser() -> argparse.ArgumentParser:
                                    "accuracy (default 20)")
     a("--batch-size", type=int, help="batch size (default 64)")
     a("--lr", type=float, help="learning rate (default 2e-3)")
+    a("--lr-schedule", choices=list(LR_SCHEDULES),
+      help="constant, or cosine decay to 0 over --epochs, per step (default constant)")
     a("--seed", type=int, help="seed for split, initialisation and shuffling (default 0)")
     a("--teacher", help="distil from this fine-tuned teacher run directory (made by "
                         "'python -m qtransformer.bert finetune'); text data sets only")
@@ -128,7 +130,8 @@ _FLAGS = {  # flag dest -> (section, field)
     "dropout": ("model", "dropout"),
     "epochs": ("train", "epochs"), "patience": ("train", "patience"),
     "batch_size": ("train", "batch_size"),
-    "lr": ("train", "learning_rate"), "seed": ("train", "seed"),
+    "lr": ("train", "learning_rate"), "lr_schedule": ("train", "lr_schedule"),
+    "seed": ("train", "seed"),
     "distill_alpha": ("train", "distill_alpha"), "distill_augment": ("train", "distill_augment"),
     "distill_temperature": ("train", "distill_temperature"),
     "prune": ("prune", "method"), "sparsity": ("prune", "sparsity"), "drop": ("prune", "drop"),

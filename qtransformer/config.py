@@ -189,6 +189,10 @@ class TrainConfig:
     batch_size: int = 64
     learning_rate: float = 2e-3
     patience: int = 20
+    # "constant", or "cosine": the rate falls per step along half a cosine to 0 at the last of
+    # ``epochs`` (early stopping may end sooner), so a slow final phase settles the ternary
+    # weights instead of flipping them between levels.
+    lr_schedule: str = "constant"
     seed: int = 0
     distill_alpha: float = 0.5        # weight of the label loss when a teacher is given
     distill_temperature: float = 2.0
@@ -208,6 +212,9 @@ class TrainConfig:
                 raise QTError(f"invalid {name} {value!r}: expected a positive integer")
         if not self.learning_rate > 0:
             raise QTError(f"invalid learning_rate {self.learning_rate!r}")
+        if self.lr_schedule not in LR_SCHEDULES:
+            raise QTError(f"invalid lr_schedule {self.lr_schedule!r}: expected one of "
+                          f"{', '.join(LR_SCHEDULES)}")
         if not 0.0 <= self.distill_alpha <= 1.0 or not self.distill_temperature > 0:
             raise QTError("distill_alpha must lie in [0, 1] and distill_temperature be > 0")
         unknown = [p for p in self.distill if p not in DISTILL_PARTS]
@@ -224,6 +231,7 @@ class TrainConfig:
         return bool({"hidden", "attention"} & set(self.distill))
 
 
+LR_SCHEDULES = ("constant", "cosine")
 DISTILL_PARTS = ("logits", "embedding", "hidden", "attention")
 PRUNING_METHODS = ("magnitude", "block", "token", "layer-drop")
 LAYER_DROP_MODES = ("attention", "mlp", "block", "joint")

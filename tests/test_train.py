@@ -1,0 +1,37 @@
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from qtransformer.config import TrainConfig
+from qtransformer.errors import QTError
+from qtransformer.train import compile_model, fit
+
+
+class _Rates(tf.keras.callbacks.Callback):
+    def __init__(self):
+        super().__init__()
+        self.rates = []
+
+    def on_train_batch_begin(self, batch, logs=None):
+        self.rates.append(float(self.model.optimizer.learning_rate.numpy()))
+
+
+@pytest.mark.parametrize("schedule", ["constant", "cosine"])
+def test_lr_schedule(schedule):
+    tf.keras.utils.set_random_seed(0)
+    x = np.random.default_rng(0).normal(size=(16, 3)).astype("float32")
+    y = (x[:, 0] > 0).astype("int32")
+    m = tf.keras.Sequential([tf.keras.Input((3,)), tf.keras.layers.Dense(2)])
+    compile_model(m, 0.01)
+    rates = _Rates()
+    cfg = TrainConfig(epochs=2, batch_size=4, patience=5, learning_rate=0.01,
+                      lr_schedule=schedule)
+    fit(m, (x, y), (x, y), cfg, verbose=False, extra_callbacks=[rates])
+    steps = np.arange(8)
+    want = 0.01 * (0.5 * (1 + np.cos(np.pi * steps / 8)) if schedule == "cosine" else 1)
+    np.testing.assert_allclose(rates.rates, want * np.ones(8), rtol=1e-5)
+
+
+def test_unknown_lr_schedule():
+    with pytest.raises(QTError, match="invalid lr_schedule 'linear'"):
+        TrainConfig(lr_schedule="linear").validate()
