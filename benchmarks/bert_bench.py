@@ -102,6 +102,10 @@ STUDENTS = {
                                   "epochs", ["--teacher", "{teacher}", "--distill",
                                              "logits,embedding", "--distill-augment", "4",
                                              "--lr", "3e-4", "--epochs", "5", "--patience", "2"]),
+    # The spread of the baseline: the seed moves initialisation and shuffling, and the
+    # WordPiece vocabulary differs a little between trainings anyway (tokenizers #1794).
+    "scratch-seed1": ("no teacher, its own vocabulary, seed 1", ["--seed", "1"]),
+    "scratch-seed2": ("no teacher, its own vocabulary, seed 2", ["--seed", "2"]),
     "scratch-cosine": ("no teacher, its own vocabulary, lr 1e-3 cosine-decayed over 3 epochs",
                        ["--lr-schedule", "cosine", "--patience", "3"]),
     "embedding-augment4-cosine": ("logits + embedding on a 4x transfer set, lr 3e-4 "
@@ -109,6 +113,16 @@ STUDENTS = {
                                   ["--teacher", "{teacher}", "--distill", "logits,embedding",
                                    "--distill-augment", "4", "--lr", "3e-4", "--lr-schedule",
                                    "cosine", "--epochs", "5", "--patience", "5"]),
+    "scratch-teacher-vocab-cosine": ("no teacher, the teacher's vocabulary, lr 1e-3 "
+                                     "cosine-decayed over 3 epochs",
+                                     ["--vocab-file", "{teacher}/vocab.txt", "--lr-schedule",
+                                      "cosine", "--patience", "3"]),
+    "embedding-augment4-cosine-alpha0.1": ("the same with alpha 0.1 (90% of the loss on the "
+                                           "teacher's soft labels)",
+                                           ["--teacher", "{teacher}", "--distill",
+                                            "logits,embedding", "--distill-augment", "4", "--lr",
+                                            "3e-4", "--lr-schedule", "cosine", "--epochs", "5",
+                                            "--patience", "5", "--distill-alpha", "0.1"]),
 }
 
 
