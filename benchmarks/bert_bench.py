@@ -72,6 +72,9 @@ def record(key: str, value) -> None:
 
 
 # The student variants: what each adds to the same ternary board-sized build.
+# The best distillation recipe measured (83.26% at seed 0), shared by its variants.
+COSINE4 = ["--teacher", "{teacher}", "--distill", "logits,embedding", "--distill-augment", "4",
+           "--lr", "3e-4", "--lr-schedule", "cosine", "--epochs", "5", "--patience", "5"]
 STUDENTS = {
     "scratch": ("no teacher, its own 8,000-word vocabulary", []),
     "scratch-long": ("no teacher, its own vocabulary, up to 10 epochs",
@@ -109,20 +112,16 @@ STUDENTS = {
     "scratch-cosine": ("no teacher, its own vocabulary, lr 1e-3 cosine-decayed over 3 epochs",
                        ["--lr-schedule", "cosine", "--patience", "3"]),
     "embedding-augment4-cosine": ("logits + embedding on a 4x transfer set, lr 3e-4 "
-                                  "cosine-decayed over 5 epochs",
-                                  ["--teacher", "{teacher}", "--distill", "logits,embedding",
-                                   "--distill-augment", "4", "--lr", "3e-4", "--lr-schedule",
-                                   "cosine", "--epochs", "5", "--patience", "5"]),
+                                  "cosine-decayed over 5 epochs", COSINE4),
+    "embedding-augment4-cosine-seed1": ("the same, seed 1 (initialisation, shuffling and "
+                                        "transfer set)", [*COSINE4, "--seed", "1"]),
     "scratch-teacher-vocab-cosine": ("no teacher, the teacher's vocabulary, lr 1e-3 "
                                      "cosine-decayed over 3 epochs",
                                      ["--vocab-file", "{teacher}/vocab.txt", "--lr-schedule",
                                       "cosine", "--patience", "3"]),
     "embedding-augment4-cosine-alpha0.1": ("the same with alpha 0.1 (90% of the loss on the "
                                            "teacher's soft labels)",
-                                           ["--teacher", "{teacher}", "--distill",
-                                            "logits,embedding", "--distill-augment", "4", "--lr",
-                                            "3e-4", "--lr-schedule", "cosine", "--epochs", "5",
-                                            "--patience", "5", "--distill-alpha", "0.1"]),
+                                           [*COSINE4, "--distill-alpha", "0.1"]),
 }
 
 
