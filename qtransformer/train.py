@@ -39,23 +39,26 @@ class EpochLog(tf.keras.callbacks.Callback):
                      flush=True)
 
 
-class CosineDecay(tf.keras.callbacks.Callback):
-    """Learning rate ``lr * (1 + cos(pi * step / total)) / 2`` set before every batch, where
-    ``total`` is ``epochs`` x the steps of one epoch. A callback (not an optimizer schedule)
-    so every ``fit`` here, distillers included, gets it without rebuilding its optimizer."""
+class CosineLR(tf.keras.callbacks.Callback):
+    """Sets the learning rate before every batch from Keras' ``CosineDecay`` over ``epochs`` x
+    the steps of one epoch (to 0 at the end). A callback rather than the optimizer's schedule
+    because only ``fit`` knows the steps per epoch, and so every ``fit`` here, the distillers'
+    included, gets it without rebuilding its optimizer."""
 
     def __init__(self, learning_rate: float, epochs: int):
         super().__init__()
-        self.learning_rate, self.epochs, self.epoch = learning_rate, epochs, 0
+        self.learning_rate, self.epochs, self.epoch, self.schedule = learning_rate, epochs, 0, None
+
+    def on_train_begin(self, logs=None):
+        self.steps = max(int(self.params.get("steps") or 1), 1)
+        self.schedule = tf.keras.optimizers.schedules.CosineDecay(self.learning_rate,
+                                                                  self.epochs * self.steps)
 
     def on_epoch_begin(self, epoch, logs=None):
         self.epoch = epoch
 
     def on_train_batch_begin(self, batch, logs=None):
-        steps = max(int(self.params.get("steps") or 1), 1)
-        done = (self.epoch * steps + batch) / (self.epochs * steps)
-        lr = self.learning_rate * 0.5 * (1.0 + np.cos(np.pi * min(done, 1.0)))
-        self.model.optimizer.learning_rate.assign(lr)
+        self.model.optimizer.learning_rate.assign(self.schedule(self.epoch * self.steps + batch))
 
 
 @dataclass
@@ -114,7 +117,7 @@ def fit(model: tf.keras.Model, train_data, val_data, cfg: TrainConfig, verbose: 
         monitor="val_accuracy", patience=cfg.patience, restore_best_weights=True, mode="max")
     callbacks = [stopper]
     if cfg.lr_schedule == "cosine":
-        callbacks.append(CosineDecay(cfg.learning_rate, cfg.epochs))
+        callbacks.append(CosineLR(cfg.learning_rate, cfg.epochs))
     if verbose:
         callbacks.append(EpochLog(cfg.epochs))
     callbacks += extra_callbacks or []
