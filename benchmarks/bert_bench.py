@@ -115,6 +115,9 @@ STUDENTS = {
                                   "cosine-decayed over 5 epochs", COSINE4),
     "embedding-augment4-cosine-seed1": ("the same, seed 1 (initialisation, shuffling and "
                                         "transfer set)", [*COSINE4, "--seed", "1"]),
+    "embedding-augment4-cosine-seed2": ("the same, seed 2", [*COSINE4, "--seed", "2"]),
+    "embedding-augment4-cosine-seed3": ("the same, seed 3", [*COSINE4, "--seed", "3"]),
+    "scratch-seed3": ("no teacher, its own vocabulary, seed 3", ["--seed", "3"]),
     "scratch-teacher-vocab-cosine": ("no teacher, the teacher's vocabulary, lr 1e-3 "
                                      "cosine-decayed over 3 epochs",
                                      ["--vocab-file", "{teacher}/vocab.txt", "--lr-schedule",

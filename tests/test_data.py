@@ -4,6 +4,7 @@ import pytest
 from qtransformer.config import DataConfig
 from qtransformer.data import load_dataset
 from qtransformer.data.textfile import read_labelled_text
+from qtransformer.data.tokenize import train_tokenizer
 from qtransformer.errors import QTError
 
 
@@ -30,6 +31,17 @@ def test_text_file_tokenised(text_file):
     assert d.x_train.shape[1] == 12 and d.x_train.dtype == np.int32
     assert d.vocab_size <= 60 and d.x_train.max() < d.vocab_size
     assert (d.x_train[:, 0] == d.tokenizer.token_to_id("[CLS]")).all()
+
+
+def test_trained_vocabulary_is_reproducible():
+    """tokenizers numbers "##x" in hash-map order (huggingface/tokenizers#1794); ours must not."""
+    texts = ["wel come to the tok en izers libr ary", "welcome to the tokenizers library",
+             "a gorgeous , witty , seductive movie", "the movie is gorgeous and witty"] * 3
+    vocabs = {tuple(sorted(train_tokenizer(texts, 80).get_vocab().items())) for _ in range(30)}
+    assert len(vocabs) == 1
+    tok = train_tokenizer(texts, 80)
+    assert tok.encode("welcome ##x").tokens[0] == "[CLS]"  # BERT template installed
+    assert "##x" not in tok.encode("welcome ##x").tokens  # "##x" is text, not a special token
 
 
 def test_no_header_csv(tmp_path):

@@ -13,7 +13,6 @@ from pathlib import Path
 
 import numpy as np
 from tokenizers import BertWordPieceTokenizer
-from tokenizers.processors import BertProcessing
 
 from ..errors import QTError
 
@@ -21,15 +20,28 @@ SPECIAL = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
 
 
 def train_tokenizer(texts: list[str], vocab_size: int) -> BertWordPieceTokenizer:
+    """Train a WordPiece vocabulary on ``texts``; the same texts give the same vocabulary."""
     if vocab_size < len(SPECIAL) + 1:
         raise QTError(f"vocab_size {vocab_size} too small (needs > {len(SPECIAL)})")
     tok = BertWordPieceTokenizer(lowercase=True)
+    # tokenizers (<= 0.23.3 at least) numbers the "##x" word-continuation tokens in hash-map
+    # order, and those ids break ties between equally frequent merges, so every training gave
+    # a slightly different vocabulary (huggingface/tokenizers#1794). Registering them up front,
+    # sorted, fixes their ids and with them the merges.
     tok.train_from_iterator(texts, vocab_size=vocab_size, min_frequency=2,
-                            special_tokens=SPECIAL, show_progress=False)
-    # Training does not install BERT's "[CLS] ... [SEP]" template; loading a vocab.txt does.
-    tok.post_processor = BertProcessing(("[SEP]", tok.token_to_id("[SEP]")),
-                                        ("[CLS]", tok.token_to_id("[CLS]")))
-    return tok
+                            special_tokens=SPECIAL + _continuations(tok, texts),
+                            show_progress=False)
+    # Rebuilt from the plain vocabulary: the "##x" entries become ordinary WordPieces again
+    # (not special tokens), and BERT's "[CLS] ... [SEP]" template is installed, as for a
+    # loaded vocab.txt.
+    return BertWordPieceTokenizer(tok.get_vocab(), lowercase=True)
+
+
+def _continuations(tok: BertWordPieceTokenizer, texts: list[str]) -> list[str]:
+    """The "##x" tokens training will create: every character seen after a word's first."""
+    words = {w for t in texts
+             for w, _ in tok.pre_tokenizer.pre_tokenize_str(tok.normalizer.normalize_str(t))}
+    return ["##" + c for c in sorted({c for w in words for c in w[1:]})]
 
 
 def load_tokenizer(vocab_file: str | Path) -> BertWordPieceTokenizer:
