@@ -172,6 +172,24 @@ def test_estimate_and_reuse_chooser_fit_pynq():
     assert any(v > 1 for v in r["reuse"].values()) and r["strategy"] == "Resource"
 
 
+def test_estimate_counts_unrolled_elementwise_layers():
+    """io_parallel adds and activations are unrolled over every element (no reuse factor folds
+    them); the mean pool is folded over tokens, so its cost barely grows with them."""
+    def rows(seq):
+        m = build_model(ModelConfig(d_model=16, heads=2, ff_dim=32, layers=1, seq_len=seq,
+                                    classes=2), QuantConfig(bits="8"), features=8)
+        plans = plan_model(m)
+        choose_reuse(plans, get_board("pynq-z2"))
+        return {r.name: r for r in estimate(plans)}
+    short, long = rows(8), rows(32)
+    elementwise = [n for n, r in short.items()  # on the sequence, i.e. before the pool
+                   if r.kind in ("add", "act", "posembed") and not n.startswith("pool")]
+    assert elementwise and all(short[n].lut > 0 for n in elementwise)
+    assert all(long[n].lut == 4 * short[n].lut for n in elementwise)
+    pool = next(n for n, r in short.items() if r.kind == "meanpool")
+    assert long[pool].lut - short[pool].lut == 2 * 16  # two more sum bits per channel
+
+
 def test_integer_layernorm_close_to_float():
     from qtransformer.layers.norm import QLayerNorm
 

@@ -134,13 +134,27 @@ def estimate_layer(p: LayerPlan, in_width: int) -> LayerEstimate:
         cycles = seq * rf + 40      # one token per II (= reuse); + sqrt / divide depth
         return LayerEstimate(p.name, p.kind, rf, p.macs, par, dsp, lut + 2500 // rf, ff,
                              bram, cycles)
+    if p.kind == "meanpool":
+        # qt_meanpool is folded: n_in exact accumulators take one token per cycle, then one
+        # shared divider (a 64-bit divide by the constant seq_len) takes one channel per cycle
+        n, seq, acc = p.params["n_in"], p.params["seq_len"], p.params["sum_bits"]
+        dsp, lut = _mult(64, 64)
+        return LayerEstimate(p.name, p.kind, 1, 0, 1, dsp, n * acc + lut, n * acc + 64, 0.0,
+                             seq + n + _depth(2))
+    return LayerEstimate(p.name, p.kind, rf, 0, 0, 0, _elementwise_lut(p), 0, 0.0, 1)
+
+
+def _elementwise_lut(p: LayerPlan) -> int:
+    """hls4ml's io_parallel add and activation, and our position embedding, are unrolled over
+    every element (no reuse factor folds them). Per element, as yosys ``synth_xilinx`` maps
+    them (`benchmarks/elementwise_yosys.py`): an add or a ReLU about one LUT per output bit, a
+    quantizing activation (round half even, saturate) one more; a plain linear is wiring."""
     width = p.out.width
-    seq = int(p.params.get("seq_len", 1))
-    n = int(p.params.get("n_in", 0)) or 1
-    elems = {"add": 0, "posembed": 0, "meanpool": n * seq, "act": 0}.get(p.kind, 0)
-    lut = max(0, elems) * width // rf + (width if p.kind in ("add", "posembed", "act") else 0)
-    cycles = _depth(seq) if p.kind == "meanpool" else 1
-    return LayerEstimate(p.name, p.kind, rf, 0, 0, 0, lut, 0, 0.0, cycles)
+    per = {"add": width, "posembed": width}.get(p.kind, 0)
+    if p.kind == "act":
+        per = width + 1 if p.out.quantizing else (width if p.params["activation"] == "relu"
+                                                  else 0)
+    return p.elems * per
 
 
 def estimate(plans: dict[str, LayerPlan]) -> list[LayerEstimate]:
@@ -233,3 +247,14 @@ def choose_reuse(plans: dict[str, LayerPlan], board: Board, margin: float = 0.8,
             "total": total, "utilization": utilization(total, board),
             "layers": [asdict(r) for r in rows], "label": "estimate (analytical, not synthesis)"}
 
+
+
+def over_budget(fit: dict, top: int = 3) -> str:
+    """One line for a design that does not fit: its largest consumers of the scarcest
+    resource, so the user sees what to shrink (an unrolled elementwise layer has no reuse
+    factor to raise: fewer tokens or channels, or a streaming design, are what shrink it)."""
+    worst = max(fit["utilization"], key=fit["utilization"].get)
+    rows = sorted(fit["layers"], key=lambda r: -r[worst])[:top]
+    names = ", ".join(f"{r['name']} ({r['kind']}, {r[worst]:,})" for r in rows)
+    return (f"does not fit: {worst.upper()} at {fit['utilization'][worst]:.0%} of the board "
+            f"after raising the reuse factors; largest users: {names}")

@@ -15,7 +15,7 @@ import tensorflow as tf
 from ..boards import Board
 from .convert import convert_model, host_input_name
 from .coverify import coverify, range_check, write_tb_data
-from .estimate import choose_reuse, estimate, totals
+from .estimate import choose_reuse, estimate, over_budget, totals
 from .precision import input_fx, plan_model
 
 
@@ -38,6 +38,8 @@ def build_hls(model: tf.keras.Model, board: Board, output_dir, x_calibration: np
     say(f"[hls] reuse factors chosen for {board.name} (estimate {fit['total']['lut']:,} LUT, "
         f"{fit['total']['dsp']:,} DSP, {fit['total']['bram36']} BRAM36, "
         f"{fit['total']['cycles']:,} cycles; fits: {fit['fits']})")
+    if not fit["fits"]:
+        say(f"[hls] {over_budget(fit)}")
     t0 = time.time()
     with warnings.catch_warnings():  # hls4ml's optimizer passes warn about node creation
         warnings.simplefilter("ignore")

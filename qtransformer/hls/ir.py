@@ -22,7 +22,7 @@ _ARG_ORDER = {"QtPosEmbed": ("table",), "QtLayerNorm": ("gamma", "beta"),
                               "value_kernel", "value_bias", "output_kernel", "output_bias",
                               "exp_table")}
 _UNSIGNED = ("seq_len", "n_in", "d_in", "d_model", "heads", "d_head", "table_size", "x_bits",
-             "d_bits", "in_bits", "act_bits", "score_bits", "exp_bits", "keep", "recv_bits")
+             "d_bits", "in_bits", "act_bits", "score_bits", "exp_bits", "keep", "recv_bits", "sum_bits")
 
 
 def hls_precision(text: str):

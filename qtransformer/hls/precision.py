@@ -37,6 +37,7 @@ class LayerPlan:
     reuse: int = 1
     host: bool = False              # runs on the host (token embedding lookup)
     macs: int = 0                   # multiplies per inference (resource estimate)
+    elems: int = 0                  # output elements per inference (resource estimate)
 
     def row(self) -> dict:
         """A row of the precision table in the report."""
@@ -156,9 +157,10 @@ def _pool(layer, name, inputs, xin: Fx, cls: bool) -> LayerPlan:
     extra = int(math.log2(seq)) if seq & (seq - 1) == 0 else math.ceil(math.log2(seq)) + 16
     out = signed_fx(xin.max_abs(), xin.frac + extra)
     lo, hi = out.raw_range()
+    sum_bits = xin.width + (0 if xin.signed else 1) + math.ceil(math.log2(max(seq, 2)))
     return LayerPlan(name, "meanpool", inputs, out, params={
         "seq_len": seq, "n_in": n, "in_frac": xin.frac, "out_frac": out.frac,
-        "out_min": lo, "out_max": hi})
+        "out_min": lo, "out_max": hi, "sum_bits": sum_bits})
 
 
 def _activation(layer, name, inputs, xin: Fx) -> LayerPlan:
@@ -206,6 +208,7 @@ def plan_model(model: tf.keras.Model, in_fx: Fx = DEFAULT_INPUT) -> dict[str, La
             plan = _pool(layer, name, inputs, xin, cls == "ClsPooling")
         else:
             raise QTError(f"layer {name} ({cls}) has no HLS mapping")
+        plan.elems = int(np.prod(layer.output_shape[1:]))
         plans[name] = plan
     return plans
 

@@ -303,19 +303,33 @@ Select:
 
 // ---------------------------------------------------------------- pooling
 struct qt_pool_config {
-    static const unsigned seq_len = 1, n_in = 1;
+    static const unsigned seq_len = 1, n_in = 1, sum_bits = 64;
     static const int in_frac = 0, out_frac = 0;
     static const qt_i64 out_min = 0, out_max = 0;
 };
 
+// Mean over tokens, folded like the other layers: one token per cycle into n_in accumulators
+// (sum_bits wide: exact), then one channel per cycle through a single rounding divider. A fully
+// unrolled pool would be a seq_len-input adder tree and a divider per channel.
 template <class data_T, class res_T, typename CONFIG_T>
 void qt_meanpool(data_T data[CONFIG_T::seq_len * CONFIG_T::n_in], res_T res[CONFIG_T::n_in]) {
     const qt_i64 n = CONFIG_T::seq_len;
+    ap_int<CONFIG_T::sum_bits> sum[CONFIG_T::n_in];
+    #pragma HLS ARRAY_PARTITION variable=sum complete
     for (unsigned i = 0; i < CONFIG_T::n_in; i++) {
-        qt_i64 sum = 0;
-        for (unsigned t = 0; t < CONFIG_T::seq_len; t++) sum += qt_raw(data[t * CONFIG_T::n_in + i]);
+        #pragma HLS UNROLL
+        sum[i] = 0;
+    }
+Tokens:
+    for (unsigned t = 0; t < CONFIG_T::seq_len; t++) {
+        #pragma HLS PIPELINE II=1
+        for (unsigned i = 0; i < CONFIG_T::n_in; i++) sum[i] += qt_raw(data[t * CONFIG_T::n_in + i]);
+    }
+Channels:
+    for (unsigned i = 0; i < CONFIG_T::n_in; i++) {
+        #pragma HLS PIPELINE II=1
         // round_half_even(sum * 2^(out_frac - in_frac) / n); exact when n is a power of two
-        qt_i64 num = sum * ((qt_i64)1 << (CONFIG_T::out_frac - CONFIG_T::in_frac));
+        qt_i64 num = (qt_i64)sum[i] * ((qt_i64)1 << (CONFIG_T::out_frac - CONFIG_T::in_frac));
         qt_i64 q = num / n, r = num % n;
         if (r < 0) { q -= 1; r += n; }
         if (2 * r > n || (2 * r == n && (q & 1))) q += 1;
