@@ -81,6 +81,20 @@ def test_precision_table_has_every_layer(conv8):
     assert all("reuse_factor" in r for r in table)
 
 
+def test_linear_quantizer_fused_into_dense(conv8):
+    """The FFN's output quantizer casts inside the Dense (folded over tokens), not in an
+    unrolled hls4ml linear layer; test_attention_8bit_bit_exact covers the values."""
+    _, conv, _ = conv8
+    plans = conv.plans
+    assert plans["block0_ffn2_act"].kind == "fused"
+    assert plans["block0_ffn2"].params["fused"] == "block0_ffn2_act"
+    assert plans["block0_ffn2"].out == plans["block0_ffn2_act"].out
+    assert plans["block0_ffn2"].out.quantizing and "AP_RND_CONV" in plans["block0_ffn2"].out.hls()
+    cpp = (conv.output_dir / "firmware" / "myproject.cpp").read_text()
+    assert "// block0_ffn2_act" not in cpp and "// block0_ffn2\n" in cpp
+    assert plans["block0_ffn1_act"].kind == "act"  # a ReLU stays an hls4ml layer
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("bits,quant", [
     ("binary", {}), ("ternary", {}), ("4", {}), ("po2-4", {}),

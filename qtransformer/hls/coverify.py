@@ -55,6 +55,12 @@ def keras_trace(model: tf.keras.Model, x: np.ndarray, names: list[str]) -> dict[
     return {n: np.asarray(y) for n, y in zip(names, ys)}
 
 
+def keras_name(plan: LayerPlan) -> str:
+    """The Keras layer whose output this HLS layer computes (a Dense that casts with the
+    quantizer fused into it computes that activation's output)."""
+    return plan.params.get("fused", plan.name)
+
+
 def trace_compare(model: tf.keras.Model, conv: Conversion, x: np.ndarray) -> list[dict]:
     """Per-layer comparison (hls4ml trace vs Keras); the first row with errors is the culprit.
 
@@ -68,10 +74,10 @@ def trace_compare(model: tf.keras.Model, conv: Conversion, x: np.ndarray) -> lis
     hx = np.ascontiguousarray(hls_inputs(model, x).reshape(len(x), -1))
     _, trace = hls_model.trace(hx)
     names = [n for n in trace if n in conv.plans and not conv.plans[n].host]
-    ref = keras_trace(model, x, names)
+    ref = keras_trace(model, x, [keras_name(conv.plans[n]) for n in names])
     rows = []
     for n in names:
-        k = ref[n].reshape(len(x), -1).astype(np.float64)
+        k = ref[keras_name(conv.plans[n])].reshape(len(x), -1).astype(np.float64)
         h = np.asarray(trace[n], np.float64).reshape(len(x), -1)
         err = float(np.abs(h - k).max())
         rows.append({"layer": n, "max_abs_error": err,
@@ -102,11 +108,11 @@ def range_check(model: tf.keras.Model, plans: dict[str, LayerPlan], x: np.ndarra
     Bit-growth types are worst-case, so ``overflow`` should always be False; ``headroom_bits``
     shows how much a calibrated (narrower) type could save.
     """
-    names = [n for n, p in plans.items() if not p.host and p.kind != "dropout"]
-    ref = keras_trace(model, x, names)
+    names = [n for n, p in plans.items() if not p.host and p.kind not in ("dropout", "fused")]
+    ref = keras_trace(model, x, [keras_name(plans[n]) for n in names])
     rows = []
     for n in names:
-        peak = float(np.abs(ref[n]).max())
+        peak = float(np.abs(ref[keras_name(plans[n])]).max())
         limit = plans[n].out.max_abs()
         rows.append({"layer": n, "observed_max_abs": peak, "type_max_abs": limit,
                      "overflow": peak > limit,

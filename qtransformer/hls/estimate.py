@@ -101,6 +101,8 @@ def estimate_layer(p: LayerPlan, in_width: int) -> LayerEstimate:
         par, dsp, lut, ff, bram = _mac_block(live, in_width, w, p.types["accum"].width,
                                              n_w * w, rf, _po2_levels(kernel))
         cycles = _depth(n_in) if rf == 1 else seq * (rf + _depth(n_in))
+        if p.out.quantizing:  # a fused output quantizer: one token's casts, or all at rf 1
+            lut += (p.elems if rf == 1 else int(kernel.shape[1])) * (p.out.width + 1)
         return LayerEstimate(p.name, p.kind, rf, p.macs, par, dsp, lut, ff, bram, cycles)
     if p.kind == "attention":
         q = p.params
@@ -161,7 +163,7 @@ def estimate(plans: dict[str, LayerPlan]) -> list[LayerEstimate]:
     """Per-layer estimates of the HLS layers (host-side layers excluded)."""
     rows = []
     for p in plans.values():
-        if p.host or p.kind in ("dropout", "input", "embedding"):
+        if p.host or p.kind in ("dropout", "input", "embedding", "fused"):
             continue
         in_w = plans[p.inputs[0]].out.width if p.inputs else 16
         rows.append(estimate_layer(p, in_w))

@@ -85,7 +85,7 @@ def hardware_model(model: tf.keras.Model, plans: dict[str, LayerPlan]) -> tf.ker
                 tensors[name] = t
             srcs.append(tensors[name])
         x = srcs[0]
-        if plan.kind == "dropout":
+        if plan.kind in ("dropout", "fused"):  # fused: the Dense before it casts
             tensors[layer.name] = x
             continue
         if plan.kind == "dense":

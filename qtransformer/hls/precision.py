@@ -210,9 +210,32 @@ def plan_model(model: tf.keras.Model, in_fx: Fx = DEFAULT_INPUT) -> dict[str, La
             raise QTError(f"layer {name} ({cls}) has no HLS mapping")
         plan.elems = int(np.prod(layer.output_shape[1:]))
         plans[name] = plan
+    return fuse_output_quantizers(plans)
+
+
+def fuse_output_quantizers(plans: dict[str, LayerPlan]) -> dict[str, LayerPlan]:
+    """Fold a linear quantizing activation into the Dense before it (the Dense's result type
+    becomes the quantizer's, so the cast rounds and saturates there).
+
+    Bit for bit the same (the Dense's own type is its exact accumulator), but cheaper: the
+    Dense's Resource kernel casts one token's outputs at a time, whereas hls4ml's io_parallel
+    activation is unrolled over the whole sequence. The activation's plan stays, as kind
+    ``fused``, so its name still maps to a Keras layer; the Dense records it in
+    ``params["fused"]`` (whose Keras output its HLS output now equals).
+    """
+    consumers: dict[str, int] = {}
+    for p in plans.values():
+        for name in p.inputs:
+            consumers[name] = consumers.get(name, 0) + 1
+    for p in plans.values():
+        if p.kind != "act" or p.params.get("activation") != "linear" or not p.out.quantizing:
+            continue
+        src = plans[p.inputs[0]]
+        if src.kind == "dense" and consumers.get(src.name) == 1:
+            src.out, src.params["fused"], p.kind = p.out, p.name, "fused"
     return plans
 
 
 def precision_table(plans: dict[str, LayerPlan]) -> list[dict]:
     """Rows for the report: name, type, every precision string, reuse factor."""
-    return [p.row() for p in plans.values() if p.kind not in ("dropout",)]
+    return [p.row() for p in plans.values() if p.kind not in ("dropout", "fused")]
