@@ -75,6 +75,7 @@ def record(key: str, value) -> None:
 # The best distillation recipe measured (83.26% at seed 0), shared by its variants.
 COSINE4 = ["--teacher", "{teacher}", "--distill", "logits,embedding", "--distill-augment", "4",
            "--lr", "3e-4", "--lr-schedule", "cosine", "--epochs", "5", "--patience", "5"]
+SCRATCH_COSINE = ["--lr-schedule", "cosine", "--patience", "3"]
 STUDENTS = {
     "scratch": ("no teacher, its own 8,000-word vocabulary", []),
     "scratch-long": ("no teacher, its own vocabulary, up to 10 epochs",
@@ -110,7 +111,7 @@ STUDENTS = {
     "scratch-seed1": ("no teacher, its own vocabulary, seed 1", ["--seed", "1"]),
     "scratch-seed2": ("no teacher, its own vocabulary, seed 2", ["--seed", "2"]),
     "scratch-cosine": ("no teacher, its own vocabulary, lr 1e-3 cosine-decayed over 3 epochs",
-                       ["--lr-schedule", "cosine", "--patience", "3"]),
+                       SCRATCH_COSINE),
     "embedding-augment4-cosine": ("logits + embedding on a 4x transfer set, lr 3e-4 "
                                   "cosine-decayed over 5 epochs", COSINE4),
     "embedding-augment4-cosine-seed1": ("the same, seed 1 (initialisation, shuffling and "
@@ -118,6 +119,12 @@ STUDENTS = {
     "embedding-augment4-cosine-seed2": ("the same, seed 2", [*COSINE4, "--seed", "2"]),
     "embedding-augment4-cosine-seed3": ("the same, seed 3", [*COSINE4, "--seed", "3"]),
     "scratch-seed3": ("no teacher, its own vocabulary, seed 3", ["--seed", "3"]),
+    "scratch-cosine-seed1": ("no teacher, its own vocabulary, lr 1e-3 cosine, seed 1",
+                             [*SCRATCH_COSINE, "--seed", "1"]),
+    "scratch-cosine-seed2": ("no teacher, its own vocabulary, lr 1e-3 cosine, seed 2",
+                             [*SCRATCH_COSINE, "--seed", "2"]),
+    "scratch-cosine-seed3": ("no teacher, its own vocabulary, lr 1e-3 cosine, seed 3",
+                             [*SCRATCH_COSINE, "--seed", "3"]),
     "scratch-teacher-vocab-cosine": ("no teacher, the teacher's vocabulary, lr 1e-3 "
                                      "cosine-decayed over 3 epochs",
                                      ["--vocab-file", "{teacher}/vocab.txt", "--lr-schedule",
