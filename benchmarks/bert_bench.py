@@ -125,6 +125,12 @@ STUDENTS = {
                              [*SCRATCH_COSINE, "--seed", "2"]),
     "scratch-cosine-seed3": ("no teacher, its own vocabulary, lr 1e-3 cosine, seed 3",
                              [*SCRATCH_COSINE, "--seed", "3"]),
+    "scratch-teacher-vocab-seed1": ("no teacher, the teacher's vocabulary, seed 1",
+                                    ["--vocab-file", "{teacher}/vocab.txt", "--seed", "1"]),
+    "scratch-teacher-vocab-seed2": ("no teacher, the teacher's vocabulary, seed 2",
+                                    ["--vocab-file", "{teacher}/vocab.txt", "--seed", "2"]),
+    "scratch-teacher-vocab-seed3": ("no teacher, the teacher's vocabulary, seed 3",
+                                    ["--vocab-file", "{teacher}/vocab.txt", "--seed", "3"]),
     "scratch-teacher-vocab-cosine": ("no teacher, the teacher's vocabulary, lr 1e-3 "
                                      "cosine-decayed over 3 epochs",
                                      ["--vocab-file", "{teacher}/vocab.txt", "--lr-schedule",
