@@ -250,7 +250,6 @@ def choose_reuse(plans: dict[str, LayerPlan], board: Board, margin: float = 0.8,
             "layers": [asdict(r) for r in rows], "label": "estimate (analytical, not synthesis)"}
 
 
-
 def over_budget(fit: dict, top: int = 3) -> str:
     """One line for a design that does not fit: its largest consumers of the scarcest
     resource, so the user sees what to shrink (an unrolled elementwise layer has no reuse
