@@ -44,7 +44,7 @@ OPERATORS = {
 }
 
 
-def verilog(name: str, ports: str, body: str) -> str:
+def verilog(ports: str, body: str) -> str:
     inputs = re.findall(r"input (signed )?\[(\d+):0\] (\w+)", ports)
     out_w = int(re.search(r"output (?:signed )?\[(\d+):0\]", ports).group(1)) + 1
     top_ports = [f"input [{int(hi) + 1} * {COPIES} - 1:0] {n}" for _, hi, n in inputs]
@@ -74,7 +74,7 @@ def synth(source: str) -> dict[str, int]:
 def main() -> None:
     rows = {}
     for name, (what, ports, body) in OPERATORS.items():
-        cells = synth(verilog(name, ports, body))
+        cells = synth(verilog(ports, body))
         luts = sum(v for k, v in cells.items() if k.startswith("LUT"))
         rows[name] = {"what": what, "cells": cells, "lut_per_element": luts / COPIES,
                       "carry4_per_element": cells.get("CARRY4", 0) / COPIES}

@@ -20,7 +20,7 @@ import tensorflow as tf
 
 from .hwmodel import hardware_model
 from .ir import register
-from .precision import LayerPlan, input_fx, plan_model, precision_table
+from .precision import PASS_THROUGH, LayerPlan, input_fx, plan_model, precision_table
 
 
 @dataclass
@@ -40,7 +40,7 @@ def hls_config(plans: dict[str, LayerPlan], strategy: str = "Latency") -> dict:
     """hls4ml per-layer config with every precision explicit."""
     layers: dict[str, dict] = {}
     for p in plans.values():
-        if p.kind in ("dropout", "embedding", "fused") and not p.host:
+        if p.kind in (*PASS_THROUGH, "embedding") and not p.host:
             continue
         prec = {"result": p.out.hls()}
         entry: dict = {"Precision": prec, "ReuseFactor": p.reuse}

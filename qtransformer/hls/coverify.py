@@ -12,7 +12,7 @@ import numpy as np
 import tensorflow as tf
 
 from .convert import Conversion, exact_testbench, hls_inputs
-from .precision import LayerPlan
+from .precision import PASS_THROUGH, LayerPlan
 
 
 def _output_lsb(hls_model, plans: dict[str, LayerPlan] | None) -> float:
@@ -108,7 +108,7 @@ def range_check(model: tf.keras.Model, plans: dict[str, LayerPlan], x: np.ndarra
     Bit-growth types are worst-case, so ``overflow`` should always be False; ``headroom_bits``
     shows how much a calibrated (narrower) type could save.
     """
-    names = [n for n, p in plans.items() if not p.host and p.kind not in ("dropout", "fused")]
+    names = [n for n, p in plans.items() if not p.host and p.kind not in PASS_THROUGH]
     ref = keras_trace(model, x, [keras_name(plans[n]) for n in names])
     rows = []
     for n in names:

@@ -26,7 +26,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from ..boards import Board
-from .precision import LayerPlan
+from .precision import PASS_THROUGH, LayerPlan
 
 BRAM_BITS = 36 * 1024
 
@@ -163,7 +163,7 @@ def estimate(plans: dict[str, LayerPlan]) -> list[LayerEstimate]:
     """Per-layer estimates of the HLS layers (host-side layers excluded)."""
     rows = []
     for p in plans.values():
-        if p.host or p.kind in ("dropout", "input", "embedding", "fused"):
+        if p.host or p.kind in (*PASS_THROUGH, "input", "embedding"):
             continue
         in_w = plans[p.inputs[0]].out.width if p.inputs else 16
         rows.append(estimate_layer(p, in_w))

@@ -15,7 +15,7 @@ import numpy as np
 import tensorflow as tf
 
 from ..errors import QTError
-from .precision import LayerPlan
+from .precision import PASS_THROUGH, LayerPlan
 
 CUSTOM_KINDS = ("posembed", "layernorm", "attention", "meanpool", "clspool")
 
@@ -85,7 +85,7 @@ def hardware_model(model: tf.keras.Model, plans: dict[str, LayerPlan]) -> tf.ker
                 tensors[name] = t
             srcs.append(tensors[name])
         x = srcs[0]
-        if plan.kind in ("dropout", "fused"):  # fused: the Dense before it casts
+        if plan.kind in PASS_THROUGH:
             tensors[layer.name] = x
             continue
         if plan.kind == "dense":

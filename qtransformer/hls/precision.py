@@ -23,6 +23,11 @@ from .fixed import Fx, add_fx, exact_fx, frac_bits, quantizer_fx, signed_fx, to_
 DEFAULT_INPUT = Fx(16, 6, True, True)
 
 
+# Plan kinds with no HLS layer of their own: a dropout passes its input through, and a
+# "fused" activation is the cast of the Dense before it (see fuse_output_quantizers).
+PASS_THROUGH = ("dropout", "fused")
+
+
 @dataclass
 class LayerPlan:
     """One layer as the HLS project implements it."""
@@ -238,4 +243,4 @@ def fuse_output_quantizers(plans: dict[str, LayerPlan]) -> dict[str, LayerPlan]:
 
 def precision_table(plans: dict[str, LayerPlan]) -> list[dict]:
     """Rows for the report: name, type, every precision string, reuse factor."""
-    return [p.row() for p in plans.values() if p.kind not in ("dropout", "fused")]
+    return [p.row() for p in plans.values() if p.kind not in PASS_THROUGH]
