@@ -3,7 +3,9 @@
 Both wrap every quantized dense layer (attention projections included, through
 ``QMultiHeadSelfAttention.get_prunable_weights``) with ``prune_low_magnitude``, fine-tune with
 a polynomial schedule to the target sparsity while the QKeras quantizers keep training
-(QAT), then ``strip_pruning``. Methods are a registry: one entry per name.
+(QAT), then ``strip_pruning``. Which layers are prunable is their kind's
+(``qtransformer/kinds``); the methods are entries of the compression registry
+(``compress/methods.py``).
 """
 
 from __future__ import annotations
@@ -11,15 +13,13 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 import tensorflow_model_optimization as tfmot
-from qkeras import QDense
 from tensorflow_model_optimization.python.core.sparsity.keras.pruning_wrapper import (
     PruneLowMagnitude,
 )
 
 from ..config import PruneConfig
-from ..layers import QMultiHeadSelfAttention, custom_objects
-
-PRUNABLE = (QDense, QMultiHeadSelfAttention)
+from ..kinds import prunable
+from ..layers import custom_objects
 
 
 def _schedule(cfg: PruneConfig, steps_per_epoch: int):
@@ -35,7 +35,7 @@ def wrap_for_pruning(model: tf.keras.Model, cfg: PruneConfig, steps_per_epoch: i
 
     def wrap(layer):
         fresh = layer.__class__.from_config(layer.get_config())  # never share the original
-        if isinstance(layer, PRUNABLE) and layer.name not in cfg.skip:
+        if prunable(layer) and layer.name not in cfg.skip:
             return tfmot.sparsity.keras.prune_low_magnitude(
                 fresh, pruning_schedule=schedule, block_size=block)
         return fresh
@@ -63,7 +63,7 @@ def sparsity_report(model: tf.keras.Model) -> dict:
     """Zero fraction of the prunable kernels, per layer and overall."""
     per_layer, zeros, total = {}, 0, 0
     for layer in model.layers:
-        if not isinstance(layer, PRUNABLE):
+        if not prunable(layer):
             continue
         kernels = [w.numpy() for w in layer.weights if "kernel" in w.name]
         z = sum(int((k == 0).sum()) for k in kernels)

@@ -20,7 +20,8 @@ import tensorflow as tf
 
 from .hwmodel import hardware_model
 from .ir import register
-from .precision import PASS_THROUGH, LayerPlan, input_fx, plan_model, precision_table
+from ..kinds import LayerPlan, get_kind, kind_of
+from .precision import input_fx, plan_model, precision_table
 
 
 @dataclass
@@ -37,30 +38,22 @@ class Conversion:
 
 
 def hls_config(plans: dict[str, LayerPlan], strategy: str = "Latency") -> dict:
-    """hls4ml per-layer config with every precision explicit."""
+    """hls4ml per-layer config with every precision explicit (each kind's entries)."""
     layers: dict[str, dict] = {}
     for p in plans.values():
-        if p.kind in (*PASS_THROUGH, "embedding") and not p.host:
-            continue
-        prec = {"result": p.out.hls()}
-        entry: dict = {"Precision": prec, "ReuseFactor": p.reuse}
-        if p.kind == "dense":
-            prec.update(weight=p.types["weight"].hls(), bias=p.types["bias"].hls(),
-                        accum=p.types["accum"].hls())
-            entry["Strategy"] = strategy if p.reuse == 1 else "Resource"
-            layers[f"{p.name}_linear"] = {"Precision": {"result": p.out.hls()}}
-        elif p.kind == "add":
-            prec["accum"] = p.out.hls()
-        layers[p.name] = entry
+        kind = get_kind(p.kind)
+        if not kind.pass_through:
+            layers.update(kind.hls_config(p, strategy))
     return {"Model": {"Precision": "ap_fixed<16,6>", "ReuseFactor": 1, "Strategy": strategy,
                       "BramFactor": 1_000_000_000, "TraceOutput": False},
             "LayerName": layers}
 
 
 def host_input_name(model: tf.keras.Model) -> str | None:
-    """Name of the token-embedding layer when the model takes token ids, else None."""
+    """Name of the host-side layer whose output the HLS model takes (a token model's
+    embedding lookup), else None (the HLS model takes the Keras input)."""
     for layer in model.layers:
-        if type(layer).__name__ == "QTokenEmbedding":
+        if kind_of(layer).host and kind_of(layer).name != "input":
             return layer.name
     return None
 

@@ -12,12 +12,12 @@ import numpy as np
 import tensorflow as tf
 
 from .convert import Conversion, exact_testbench, hls_inputs
-from .precision import PASS_THROUGH, LayerPlan
+from ..kinds import LayerPlan, in_hls, passes_through
 
 
 def _output_lsb(hls_model, plans: dict[str, LayerPlan] | None) -> float:
     if plans:
-        last = [p for p in plans.values() if p.kind != "dropout"][-1]
+        last = [p for p in plans.values() if not passes_through(p.kind)][-1]
         return last.out.lsb
     prec = hls_model.get_output_variables()[0].type.precision
     return 2.0 ** -(prec.width - prec.integer)
@@ -108,7 +108,7 @@ def range_check(model: tf.keras.Model, plans: dict[str, LayerPlan], x: np.ndarra
     Bit-growth types are worst-case, so ``overflow`` should always be False; ``headroom_bits``
     shows how much a calibrated (narrower) type could save.
     """
-    names = [n for n, p in plans.items() if not p.host and p.kind not in PASS_THROUGH]
+    names = [n for n, p in plans.items() if in_hls(p)]
     ref = keras_trace(model, x, [keras_name(plans[n]) for n in names])
     rows = []
     for n in names:

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..errors import QTError
-from ..layers.quant import make_quantizer
+from .errors import QTError
+from .layers.quant import make_quantizer
 
 MAX_FRAC = 32
 

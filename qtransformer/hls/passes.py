@@ -1,0 +1,65 @@
+"""Plan-to-plan rewrites, run in order after planning (as FINN's transformations): each pass
+is one small object whose ``apply`` rewrites the plans in place and says whether it changed
+anything, so a later pass (circulant expansion, stream cloning) is one more object in
+:data:`PASSES`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..kinds import LayerPlan
+
+
+class PlanPass:
+    """One rewrite of the plans."""
+
+    name = ""
+
+    def apply(self, plans: dict[str, LayerPlan]) -> bool:
+        raise NotImplementedError
+
+
+def consumers(plans: dict[str, LayerPlan]) -> dict[str, int]:
+    """How many plans read each plan's output."""
+    count: dict[str, int] = {}
+    for p in plans.values():
+        for name in p.inputs:
+            count[name] = count.get(name, 0) + 1
+    return count
+
+
+@dataclass
+class FuseOutputQuantizers(PlanPass):
+    """Fold a linear quantizing activation into the Dense before it (the Dense's result type
+    becomes the quantizer's, so the cast rounds and saturates there).
+
+    Bit for bit the same (the Dense's own type is its exact accumulator), but cheaper: the
+    Dense's Resource kernel casts one token's outputs at a time, whereas hls4ml's io_parallel
+    activation is unrolled over the whole sequence. The activation's plan stays, as kind
+    ``fused``, so its name still maps to a Keras layer; the Dense records it in
+    ``params["fused"]`` (whose Keras output its HLS output now equals).
+    """
+
+    name = "fuse-output-quantizers"
+
+    def apply(self, plans):
+        readers, changed = consumers(plans), False
+        for p in plans.values():
+            if p.kind != "act" or p.params.get("activation") != "linear" or not p.out.quantizing:
+                continue
+            src = plans[p.inputs[0]]
+            if src.kind == "dense" and readers.get(src.name) == 1:
+                src.out, src.params["fused"], p.kind = p.out, p.name, "fused"
+                changed = True
+        return changed
+
+
+PASSES: list[PlanPass] = [FuseOutputQuantizers()]
+
+
+def run_passes(plans: dict[str, LayerPlan], passes: list[PlanPass] | None = None
+               ) -> dict[str, LayerPlan]:
+    """Apply each pass once, in order; returns the (rewritten) plans."""
+    for p in PASSES if passes is None else passes:
+        p.apply(plans)
+    return plans

@@ -1,0 +1,61 @@
+"""Shared pieces of the resource ESTIMATE (analytical, not synthesis) that kinds build on.
+
+A multiply goes to a DSP when both operands are wider than 4 bits and the product is wider than
+16 bits (what Vivado infers), otherwise to LUTs (~ w_a * w_b / 2 LUTs; binary/ternary weights
+cost an adder only); every parallel MAC adds an accumulator-wide adder (LUTs) and register
+(FFs). With reuse > 1 (Resource strategy) the weights read per cycle come from BRAM36 (72 bits
+wide).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+
+def mult(wa: int, wb: int, shifts: int = 0) -> tuple[int, int]:
+    """(DSPs, LUTs) of one ``wa x wb`` multiplier; ``shifts`` > 0: the weights are signed
+    powers of two with that many distinct exponents (po2, and binary/ternary with a po2 scale),
+    so the multiply is a shift: free wiring when the weight is a constant (``shifts`` 1), else
+    a barrel shifter."""
+    if shifts:
+        return 0, 0 if shifts == 1 else wa * math.ceil(math.log2(shifts))
+    if min(wa, wb) > 4 and wa + wb > 16:
+        return math.ceil(wa / 25) * math.ceil(wb / 18), 0
+    if min(wa, wb) <= 2:
+        return 0, 0  # sign flip / shift: folded into the adder
+    return 0, max(1, wa * wb // 2)
+
+
+def mac_block(n: int, wa: int, wb: int, acc: int, weights_bits: int, reuse: int,
+              shifts: int = 0) -> tuple[int, int, int, int, float]:
+    """(multipliers, DSP, LUT, FF, BRAM36) of ``n`` MACs folded by ``reuse``."""
+    par = max(1, math.ceil(n / reuse))
+    dsp1, lut1 = mult(wa, wb, 1 if shifts and reuse == 1 else shifts)
+    bram = math.ceil(par * wb / 72) if reuse > 1 and weights_bits > 2048 else 0
+    return par, par * dsp1, par * (lut1 + acc), par * acc, float(bram)
+
+
+def density(*arrays) -> float:
+    """Fraction of non-zero entries (pruned and ternary zeros need no multiplier)."""
+    size = sum(int(np.size(a)) for a in arrays)
+    return sum(int(np.count_nonzero(a)) for a in arrays) / size if size else 1.0
+
+
+def po2_levels(*arrays) -> int:
+    """Distinct exponents when every non-zero weight is +-2^k (0 when not)."""
+    values = np.abs(np.concatenate([np.asarray(a, np.float64).ravel() for a in arrays]))
+    values = values[values > 0]
+    if not values.size:
+        return 0
+    exps = np.log2(values)
+    return int(np.unique(exps).size) if np.all(exps == np.round(exps)) else 0
+
+
+def elementwise_lut(elems: int, per_element: int) -> int:
+    """hls4ml's io_parallel add and activation, and our position embedding, are unrolled over
+    every element (no reuse factor folds them). Per element, as yosys ``synth_xilinx`` maps
+    them (`benchmarks/elementwise_yosys.py`): an add or a ReLU about one LUT per output bit, a
+    quantizing activation (round half even, saturate) one more; a plain linear is wiring."""
+    return elems * per_element
