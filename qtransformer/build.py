@@ -1,9 +1,10 @@
-"""``python -m qtransformer.build``: the whole flow as a readable list of stages.
+"""``python -m qtransformer.build``: the command line around the build's named steps.
 
-    data -> model -> train (QAT) -> evaluate -> save model + report
+    data -> model -> train (QAT) -> compress -> evaluate -> save -> hls -> report
 
-Each stage reads its part of the :class:`~qtransformer.config.BuildConfig` and returns
-artefacts; this module only wires them together.
+Each step (``qtransformer/pipeline.py``) reads its part of the
+:class:`~qtransformer.config.BuildConfig` from one build context and adds its artefacts to it;
+this module resolves the config, checks the outputs and runs the steps.
 """
 
 from __future__ import annotations
@@ -15,7 +16,17 @@ from pathlib import Path
 
 from . import __version__
 from .boards import BOARDS, get_board
-from .config import BIAS_KINDS, FFN_ACTS, LR_SCHEDULES, BuildConfig, load_config, parse_bits
+from .compress.methods import METHODS
+from .config import (
+    BIAS_KINDS,
+    FFN_ACTS,
+    LAYER_DROP_MODES,
+    LR_SCHEDULES,
+    POOLINGS,
+    BuildConfig,
+    load_config,
+    parse_bits,
+)
 from .errors import QTError
 from .outputs import check_output, publish, staged
 
@@ -62,14 +73,13 @@ def parser() -> argparse.ArgumentParser:
     a("--heads", type=int, help="attention heads (default 4)")
     a("--ff-dim", type=int, help="FFN hidden width (default 64)")
     a("--layers", type=int, help="encoder blocks (default 2)")
-    a("--pooling", choices=["mean", "cls"], help="sequence pooling (default mean)")
+    a("--pooling", choices=list(POOLINGS), help="sequence pooling (default mean)")
     a("--dropout", type=float, help="dropout after attention and FFN (default 0.1)")
-    a("--prune", choices=["magnitude", "block", "token", "layer-drop"],
-      help="compress after QAT: TF-MOT magnitude or block pruning, token pruning (top-k "
-           "tokens by received attention) or layer drop")
+    a("--prune", choices=list(METHODS),
+      help="compress after QAT: " + "; ".join(f"{m.name}: {m.help}" for m in METHODS.values()))
     a("--sparsity", type=float, help="pruning target sparsity, 0..1 (default 0.5)")
     a("--block", help="block size for --prune block, ROWSxCOLS (default 4x4)")
-    a("--drop", choices=["attention", "mlp", "block", "joint"],
+    a("--drop", choices=list(LAYER_DROP_MODES),
       help="layer-drop mode (default attention)")
     a("--drop-count", type=int, help="modules to drop (default 1)")
     a("--keep-tokens", type=float, help="--prune token: fraction (< 1) or number of tokens "

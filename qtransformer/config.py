@@ -16,12 +16,13 @@ import yaml
 from .errors import QTError
 
 MIN_BITS, MAX_BITS = 2, 16
-# Named weight quantizations and their width in bits (compress.quantize registers one preset
+# Named weight quantizations and their width in bits (quantize.py registers one preset
 # per name; integer widths and po2-N are parsed).
 NAMED_WEIGHTS = {"float": 32, "binary": 1, "binary-noscale": 1, "stochastic-binary": 1,
                  "ternary": 2, "stochastic-ternary": 2}
 BIAS_KINDS = ("bits", "po2")          # quantized_bits | quantized_po2 biases
 FFN_ACTS = ("relu", "hardtanh")       # FFN hidden activation: quantized_relu | quantized_tanh
+POOLINGS = ("mean", "cls")            # sequence pooling: GlobalAveragePooling1D | ClsPooling
 
 
 def parse_bits(value) -> str:
@@ -94,8 +95,8 @@ class ModelConfig:
                 raise QTError(f"invalid model {name} {value!r}: expected a positive integer")
         if self.d_model % self.heads:
             raise QTError(f"d_model={self.d_model} must be divisible by heads={self.heads}")
-        if self.pooling not in ("mean", "cls"):
-            raise QTError(f"invalid pooling {self.pooling!r}: expected mean or cls")
+        if self.pooling not in POOLINGS:
+            raise QTError(f"invalid pooling {self.pooling!r}: expected {' or '.join(POOLINGS)}")
         if not 0.0 <= self.dropout < 1.0:
             raise QTError(f"invalid dropout {self.dropout!r}: expected 0 <= dropout < 1")
         if self.token_keep:
@@ -130,6 +131,12 @@ class QuantConfig:
     bias: str = "bits"               # bits (quantized_bits) | po2 (quantized_po2, same width)
     ffn_act: str = "relu"            # relu | hardtanh (quantized_tanh: clip to [-1, 1))
     overrides: dict[str, dict] = field(default_factory=dict)  # layer-name glob -> changes
+
+    def set_act_bits(self, bits: int) -> None:
+        """Activation width ``bits`` with >= 2 fractional bits kept: with the default 3 integer
+        bits a 4-bit activation would have none, and such models only learned chance accuracy
+        (the rule of the search and the sweep)."""
+        self.act_bits, self.act_int = bits, min(self.act_int, max(0, bits - 3))
 
     def validate(self) -> None:
         self._validate_widths()
@@ -233,7 +240,6 @@ class TrainConfig:
 
 LR_SCHEDULES = ("constant", "cosine")
 DISTILL_PARTS = ("logits", "embedding", "hidden", "attention")
-PRUNING_METHODS = ("magnitude", "block", "token", "layer-drop")
 LAYER_DROP_MODES = ("attention", "mlp", "block", "joint")
 
 
@@ -252,9 +258,10 @@ class PruneConfig:
     skip: list[str] = field(default_factory=lambda: ["classifier", "patch_proj"])
 
     def validate(self) -> None:
-        if self.method is not None and self.method not in PRUNING_METHODS:
-            raise QTError(f"unknown pruning method {self.method!r}; known: "
-                          f"{', '.join(PRUNING_METHODS)}")
+        if self.method is not None:
+            from .compress.methods import get_method  # the method registry (no TensorFlow)
+
+            get_method(self.method)
         if not 0.0 < self.sparsity < 1.0:
             raise QTError(f"invalid sparsity {self.sparsity!r}: expected 0 < sparsity < 1")
         if len(self.block) != 2 or min(self.block) < 1:
@@ -308,13 +315,10 @@ class BuildConfig:
         self.model.validate()
         self.quant.validate()
         self.train.validate()
-        if self.prune.method in ("magnitude", "block") and not self.quant.has_zero_weight():
-            raise QTError(f"--prune {self.prune.method} needs weights with a zero level (an "
-                          f"integer width, ternary or float); {self.quant.bits} has none")
-        if self.prune.method == "token":   # fail before training, not after
-            probe = dataclasses.replace(self.model, token_keep=1,
-                                        token_block=self.prune.token_block)
-            probe._validate_token_pruning()
+        if self.prune.method is not None:   # fail before training, not after
+            from .compress.methods import get_method
+
+            get_method(self.prune.method).check(self, None)
 
     def to_dict(self) -> dict:
         return asdict(self)

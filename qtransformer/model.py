@@ -19,7 +19,6 @@ from collections.abc import Callable
 import tensorflow as tf
 from qkeras import QActivation, QDense
 
-from .compress.quantize import LayerQuantizers, layer_quantizers
 from .config import ModelConfig, QuantConfig
 from .layers import (
     ClsPooling,
@@ -28,6 +27,7 @@ from .layers import (
     QPositionEmbedding,
     QTokenEmbedding,
 )
+from .quantize import LayerQuantizers, layer_quantizers
 
 Quantizers = Callable[[str], LayerQuantizers]  # layer name -> its quantizers (overrides)
 

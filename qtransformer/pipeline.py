@@ -1,82 +1,125 @@
-"""The stages of a build, in the order data flows. Each prints one progress line."""
+"""The build as a list of named steps over one context, in the order data flows.
+
+    data -> model -> train -> compress -> evaluate -> save -> hls -> report
+
+Each step reads the :class:`BuildContext` (config, data, model, ...), adds what it makes and
+prints one progress line. :func:`run_pipeline` runs them all; the search and the sweep run the
+steps they need (:func:`run_steps`) instead of re-implementing them.
+"""
 
 from __future__ import annotations
 
-import dataclasses
 import platform
 import shutil
 import subprocess
 import time
 import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import __version__
-from .boards import get_board
+from .boards import Board, get_board
 from .config import BuildConfig
 from .data import Dataset, load_dataset
 from .errors import QTError
 from .evaluate import accuracy_on_test, classification_metrics, model_costs, write_report
+from .evaluate.costs import data_bits
 from .model import build_model
-from .train import seed_everything, train
+from .train import TrainResult, seed_everything, train
 
 
-def _say(verbose: bool, text: str) -> None:
-    """Stage lines always print (they are the progress); ``verbose`` adds per-epoch lines."""
-    print(text, flush=True)
+@dataclass
+class BuildContext:
+    """Everything one build has made so far; each step reads and adds to it."""
+
+    cfg: BuildConfig
+    out: Path | None = None               # run directory (save, report)
+    run: str = ""
+    verbose: bool = True                  # per-epoch lines (step lines always print)
+    hls_dir: Path | None = None           # where the HLS project is written
+    hls_published_as: Path | None = None  # where the user will find it
+    printer: Callable | None = print      # step lines (None: silent, e.g. search trials)
+    board: Board = field(init=False)
+    t0: float = field(default_factory=time.time)
+    data: Dataset | None = None
+    model: object = None
+    training: TrainResult | None = None
+    distillation: dict | None = None
+    compression: dict | None = None
+    metrics: dict | None = None
+    costs: dict | None = None
+    hls: dict | None = None
+    report: dict | None = None
+
+    def __post_init__(self):
+        self.board = get_board(self.cfg.board)
+
+    def say(self, text: str) -> None:
+        """A step's progress line (printed whatever ``verbose``, unless ``printer`` is None)."""
+        if self.printer is not None:
+            self.printer(text, flush=True)
 
 
-def stage_data(cfg: BuildConfig, verbose: bool) -> Dataset:
-    data = load_dataset(cfg.data, cfg.train.seed)
+@dataclass(frozen=True)
+class Step:
+    name: str
+    run: Callable[[BuildContext], None]
+
+
+def costs_of(model, data: Dataset) -> dict:
+    """Model costs with the input width of the data (digits pixels: 5 bits)."""
+    return model_costs(model, data_bits(data.x_train))
+
+
+def step_data(ctx: BuildContext) -> None:
+    cfg = ctx.cfg
+    seed_everything(cfg.train.seed)
+    data = ctx.data = load_dataset(cfg.data, cfg.train.seed)
     cfg.data.seq_len = data.seq_len
     s = data.summary()
-    _say(verbose, f"[data] {s['name']}: {s['train']} train / {s['val']} val / {s['test']} test, "
-                  f"{s['classes']} classes, sequence {s['seq_len']}"
-                  + (f", vocabulary {s['vocab_size']}" if s["vocab_size"] else ""))
-    return data
+    ctx.say(f"[data] {s['name']}: {s['train']} train / {s['val']} val / {s['test']} test, "
+            f"{s['classes']} classes, sequence {s['seq_len']}"
+            + (f", vocabulary {s['vocab_size']}" if s["vocab_size"] else ""))
 
 
-def stage_model(cfg: BuildConfig, data: Dataset, verbose: bool):
+def step_model(ctx: BuildContext) -> None:
+    """A fresh model for the data (its weights drawn from the seeded global generators)."""
+    cfg, data = ctx.cfg, ctx.data
     m = cfg.model
     m.seq_len, m.classes = data.seq_len, data.classes
     m.vocab_size = data.vocab_size if data.kind == "tokens" else None
-    features = int(data.x_train.shape[-1]) if data.kind == "patches" else None
-    if cfg.prune.method == "token":
-        from .compress.token_prune import keep_count
+    if cfg.prune.method is not None:   # e.g. a bad --keep-tokens fails now
+        from .compress.methods import get_method
 
-        keep_count(cfg.prune.keep_tokens, m.seq_len)   # a bad --keep-tokens fails now
-    model = build_model(m, cfg.quant, features)
-    _say(verbose, f"[model] {m.layers} blocks, d_model {m.d_model}, {m.heads} heads, FFN "
-                  f"{m.ff_dim}; weights {cfg.quant.bits}; {model.count_params():,} parameters")
-    return model
+        get_method(cfg.prune.method).check(cfg, m.seq_len)
+    ctx.model = build_model(m, cfg.quant, data.features)
+    ctx.say(f"[model] {m.layers} blocks, d_model {m.d_model}, {m.heads} heads, FFN "
+            f"{m.ff_dim}; weights {cfg.quant.bits}; {ctx.model.count_params():,} parameters")
 
 
-def stage_evaluate(model, data: Dataset, verbose: bool) -> tuple[dict, dict]:
-    logits = model.predict(data.x_test, batch_size=256, verbose=0)
-    metrics = classification_metrics(data.y_test, logits, data.class_names)
-    costs = model_costs(model)
-    _say(verbose, f"[evaluate] test accuracy {metrics['accuracy']:.4f}, macro-F1 "
-                  f"{metrics['f1']:.4f}, {costs['model_bits']:,} bits, {costs['bops']:,} BOPs")
-    return metrics, costs
+def step_train(ctx: BuildContext) -> None:
+    cfg = ctx.cfg
+    ctx.say(f"[train] up to {cfg.train.epochs} epochs, batch {cfg.train.batch_size}")
+    if cfg.teacher:
+        from .distill.stage import distill_student
 
-
-def stage_compress(model, data: Dataset, cfg: BuildConfig, verbose: bool):
-    """Pruning or layer drop after QAT; returns the compressed model and a report section."""
-    p = cfg.prune
-    if p.method is None:
-        return model, None
-    before = model_costs(model)
-    acc_before = accuracy_on_test(model, data)
-    model_before = model
-    if p.method == "layer-drop":
-        model, section = _layer_drop(model, data, cfg, verbose)
-    elif p.method == "token":
-        model, section = _token_prune(model, data, cfg, verbose)
+        ctx.training, ctx.distillation = distill_student(ctx.model, ctx.data, cfg, ctx.verbose)
     else:
-        from .compress.prune import prune_and_finetune
+        ctx.training = train(ctx.model, ctx.data, cfg.train, ctx.verbose)
 
-        model, section = prune_and_finetune(model, data, p, cfg.train)
-    after = model_costs(model)
-    acc_after = accuracy_on_test(model, data)
+
+def step_compress(ctx: BuildContext) -> None:
+    """The configured compression method after QAT (none: nothing to do)."""
+    cfg, data, p = ctx.cfg, ctx.data, ctx.cfg.prune
+    if p.method is None:
+        return
+    from .compress.methods import get_method
+
+    model_before = ctx.model
+    before, acc_before = costs_of(model_before, data), accuracy_on_test(model_before, data)
+    model, section = get_method(p.method).run(model_before, data, cfg, ctx.verbose, ctx.say)
+    after, acc_after = costs_of(model, data), accuracy_on_test(model, data)
     section.update(method=p.method, accuracy_before=acc_before, accuracy_after=acc_after,
                    macs_before=before["macs"], macs_after=after["macs"],
                    effective_macs_before=before["effective_macs"],
@@ -92,9 +135,108 @@ def stage_compress(model, data: Dataset, cfg: BuildConfig, verbose: bool):
         # He et al.'s Speedup Degradation Ratio: accuracy points lost per % speedup (from
         # the HLS latency estimate where the model is quantized, else from MACs).
         section["sdr_estimate"] = 100 * (acc_before - acc_after) / (100 * speedup)
-    _say(verbose, f"[compress] {p.method}: test accuracy {acc_before:.4f} -> {acc_after:.4f}, "
-                  f"effective MACs {before['effective_macs']:,} -> {after['effective_macs']:,}")
-    return model, section
+    ctx.say(f"[compress] {p.method}: test accuracy {acc_before:.4f} -> {acc_after:.4f}, "
+            f"effective MACs {before['effective_macs']:,} -> {after['effective_macs']:,}")
+    ctx.model, ctx.compression = model, section
+
+
+def step_evaluate(ctx: BuildContext) -> None:
+    data = ctx.data
+    logits = ctx.model.predict(data.x_test, batch_size=256, verbose=0)
+    ctx.metrics = classification_metrics(data.y_test, logits, data.class_names)
+    ctx.costs = costs_of(ctx.model, data)
+    ctx.say(f"[evaluate] test accuracy {ctx.metrics['accuracy']:.4f}, macro-F1 "
+            f"{ctx.metrics['f1']:.4f}, {ctx.costs['model_bits']:,} bits, "
+            f"{ctx.costs['bops']:,} BOPs")
+
+
+def step_save(ctx: BuildContext) -> None:
+    with warnings.catch_warnings():  # Keras calls h5 "legacy"; QKeras and hls4ml read it
+        warnings.simplefilter("ignore")
+        ctx.model.save(ctx.out / "model.h5")
+    if ctx.data.tokenizer is not None:
+        ctx.data.tokenizer.save_model(str(ctx.out))  # vocab.txt, for the host-side tokenizer
+    ctx.cfg.to_yaml(ctx.out / "config.yaml")
+
+
+def step_hls(ctx: BuildContext) -> None:
+    """HLS project + bit-exact co-verification on the whole test split."""
+    cfg, data = ctx.cfg, ctx.data
+    if not cfg.hls.enabled:
+        return
+    if cfg.quant.bits == "float":
+        ctx.say("[hls] skipped: a float model has no fixed-point form (choose --bits)")
+        return
+    from .hls.flow import build_hls
+
+    h = cfg.hls
+    result = build_hls(ctx.model, ctx.board, ctx.hls_dir or ctx.out / "hls", data.x_train,
+                       data.x_test, clock_mhz=h.clock_mhz, n_tb=h.tb_examples,
+                       backend=h.backend, y_check=data.y_test, printer=print)
+    result["project_dir"] = str(ctx.hls_published_as or ctx.hls_dir or ctx.out / "hls")
+    check = result["coverify"]
+    ctx.say(f"[hls] argmax agreement {check['argmax_agreement']:.4f}, max error "
+            f"{check['max_error_lsb']:g} LSB on {check['n']} test examples; HLS accuracy "
+            f"{check['hls_accuracy']:.4f}")
+    if check["argmax_agreement"] < h.min_agreement:
+        raise QTError(f"HLS model disagrees with Keras: argmax agreement "
+                      f"{check['argmax_agreement']:.4f} < {h.min_agreement} (max error "
+                      f"{check['max_error_lsb']:g} LSB); run qtransformer.hls.coverify."
+                      "trace_compare to locate the layer")
+    ctx.hls = result
+
+
+def step_report(ctx: BuildContext) -> None:
+    cfg, data, metrics, costs, hls = ctx.cfg, ctx.data, ctx.metrics, ctx.costs, ctx.hls
+    compression = ctx.compression
+    report = {
+        "run": ctx.run, "version": __version__, "seed": cfg.train.seed,
+        "accuracy": metrics["accuracy"], "precision": metrics["precision"],
+        "recall": metrics["recall"], "f1": metrics["f1"], "model_bits": costs["model_bits"],
+        "bops": costs["bops"], "params": costs["params"],
+        "effective_macs": costs["effective_macs"], "nonzero_bits": costs["nonzero_bits"],
+        **{k: costs[k] for k in ("device_params", "device_bits", "device_nonzero_bits")},
+        "sparsity": compression.get("sparsity", 0.0) if compression else 0.0,
+        "compression": compression, "distillation": ctx.distillation,
+        "argmax_agreement": hls["coverify"]["argmax_agreement"] if hls else None,
+        "max_error_lsb": hls["coverify"]["max_error_lsb"] if hls else None,
+        "hls": hls,
+        "hardware_estimate": board_fit(ctx.model, data, cfg),
+        "board": ctx.board.to_dict(), "data": data.summary(), "config": cfg.to_dict(),
+        "training": dict(vars(ctx.training)), "test": metrics, "costs": costs,
+        "environment": _environment(),
+    }
+    report["seconds"] = time.time() - ctx.t0
+    write_report(report, ctx.out)
+    ctx.report = report
+    ctx.say(f"[report] {ctx.run}/report.json, report.md, model.h5, config.yaml")
+
+
+STEPS: list[Step] = [Step("data", step_data), Step("model", step_model),
+                     Step("train", step_train), Step("compress", step_compress),
+                     Step("evaluate", step_evaluate), Step("save", step_save),
+                     Step("hls", step_hls), Step("report", step_report)]
+STEP_NAMES = tuple(s.name for s in STEPS)
+
+
+def run_steps(ctx: BuildContext, names: tuple[str, ...] | list[str] = STEP_NAMES
+              ) -> BuildContext:
+    """Run the named steps in the build's order (unknown names are an error)."""
+    unknown = [n for n in names if n not in STEP_NAMES]
+    if unknown:
+        raise QTError(f"unknown build step {unknown[0]!r}; known: {', '.join(STEP_NAMES)}")
+    for step in STEPS:
+        if step.name in names:
+            step.run(ctx)
+    return ctx
+
+
+def run_pipeline(cfg: BuildConfig, out: Path, run: str, verbose: bool = True,
+                 hls_dir: Path | None = None, hls_published_as: Path | None = None) -> dict:
+    """Run every step into ``out`` (the HLS project into ``hls_dir``, default
+    ``out/hls``); return the report dict (also written to disk)."""
+    ctx = BuildContext(cfg, out, run, verbose, hls_dir, hls_published_as)
+    return run_steps(ctx).report
 
 
 def board_fit(model, data: Dataset, cfg: BuildConfig) -> dict | None:
@@ -117,122 +259,6 @@ def _hardware_effect(before, after, data: Dataset, cfg: BuildConfig) -> dict | N
     return {"label": b["label"], "before": b, "after": board_fit(after, data, cfg)}
 
 
-def _token_prune(model, data: Dataset, cfg: BuildConfig, verbose: bool):
-    from .compress.token_prune import prune_tokens
-
-    p = cfg.prune
-    features = int(data.x_train.shape[-1]) if data.kind == "patches" else None
-    model, new_cfg = prune_tokens(model, cfg.model, cfg.quant, p.keep_tokens, p.token_block,
-                                  features)
-    _say(verbose, f"[compress] token pruning: keep {new_cfg.token_keep} of "
-                  f"{cfg.model.seq_len} tokens after block {p.token_block}'s attention, "
-                  f"fine-tuning {p.epochs} epochs")
-    if p.epochs:
-        train(model, data, dataclasses.replace(cfg.train, epochs=p.epochs), verbose)
-    return model, {"tokens_before": cfg.model.seq_len, "tokens_kept": new_cfg.token_keep,
-                   "token_block": p.token_block}
-
-
-def _layer_drop(model, data: Dataset, cfg: BuildConfig, verbose: bool):
-    from .compress.layer_drop import choose, drop_modules, importance
-
-    p = cfg.prune
-    scores = importance(model, cfg.model, data.x_train[:512])
-    attn, mlp = choose(scores, p.drop, p.drop_count)
-    features = int(data.x_train.shape[-1]) if data.kind == "patches" else None
-    model, _ = drop_modules(model, cfg.model, cfg.quant, attn, mlp, features)
-    _say(verbose, f"[compress] layer drop ({p.drop}): importance "
-                  + ", ".join(f"{m[:4]}{i} {s:.4f}" for m in ("attention", "mlp")
-                              for i, s in scores[m].items())
-                  + f"; dropping attention {attn} mlp {mlp}")
-    if p.epochs:
-        train(model, data, dataclasses.replace(cfg.train, epochs=p.epochs), verbose)
-    return model, {"importance": {m: {str(i): s for i, s in v.items()}
-                                  for m, v in scores.items()},
-                   "dropped_attention": attn, "dropped_mlp": mlp}
-
-
-def stage_hls(model, data: Dataset, cfg: BuildConfig, board, hls_dir: Path,
-              verbose: bool, published_as: Path | None = None) -> dict | None:
-    """HLS project + bit-exact co-verification on the whole test split."""
-    from .hls.flow import build_hls
-
-    if cfg.quant.bits == "float":
-        _say(verbose, "[hls] skipped: a float model has no fixed-point form (choose --bits)")
-        return None
-    h = cfg.hls
-    result = build_hls(model, board, hls_dir, data.x_train, data.x_test,
-                       clock_mhz=h.clock_mhz, n_tb=h.tb_examples, backend=h.backend,
-                       y_check=data.y_test, printer=print)
-    result["project_dir"] = str(published_as or hls_dir)  # where the user will find it
-    check = result["coverify"]
-    _say(verbose, f"[hls] argmax agreement {check['argmax_agreement']:.4f}, max error "
-                  f"{check['max_error_lsb']:g} LSB on {check['n']} test examples; HLS accuracy "
-                  f"{check['hls_accuracy']:.4f}")
-    if check["argmax_agreement"] < h.min_agreement:
-        raise QTError(f"HLS model disagrees with Keras: argmax agreement "
-                      f"{check['argmax_agreement']:.4f} < {h.min_agreement} (max error "
-                      f"{check['max_error_lsb']:g} LSB); run qtransformer.hls.coverify."
-                      "trace_compare to locate the layer")
-    return result
-
-
-def stage_save(model, data: Dataset, cfg: BuildConfig, out: Path) -> None:
-    with warnings.catch_warnings():  # Keras calls h5 "legacy"; QKeras and hls4ml read it
-        warnings.simplefilter("ignore")
-        model.save(out / "model.h5")
-    if data.tokenizer is not None:
-        data.tokenizer.save_model(str(out))  # vocab.txt, for the host-side tokenizer
-    cfg.to_yaml(out / "config.yaml")
-
-
-def run_pipeline(cfg: BuildConfig, out: Path, run: str, verbose: bool = True,
-                 hls_dir: Path | None = None, hls_published_as: Path | None = None) -> dict:
-    """Run every stage into ``out`` (the HLS project into ``hls_dir``, default
-    ``out/hls``); return the report dict (also written to disk)."""
-    t0 = time.time()
-    board = get_board(cfg.board)
-    seed_everything(cfg.train.seed)
-    data = stage_data(cfg, verbose)
-    model = stage_model(cfg, data, verbose)
-    _say(verbose, f"[train] up to {cfg.train.epochs} epochs, batch {cfg.train.batch_size}")
-    distillation = None
-    if cfg.teacher:
-        from .distill.stage import distill_student
-
-        result, distillation = distill_student(model, data, cfg, verbose)
-    else:
-        result = train(model, data, cfg.train, verbose)
-    model, compression = stage_compress(model, data, cfg, verbose)
-    metrics, costs = stage_evaluate(model, data, verbose)
-    stage_save(model, data, cfg, out)
-    hls = None
-    if cfg.hls.enabled:
-        hls = stage_hls(model, data, cfg, board, hls_dir or out / "hls", verbose,
-                        hls_published_as)
-    report = {
-        "run": run, "version": __version__, "seed": cfg.train.seed,
-        "accuracy": metrics["accuracy"], "precision": metrics["precision"],
-        "recall": metrics["recall"], "f1": metrics["f1"], "model_bits": costs["model_bits"],
-        "bops": costs["bops"], "params": costs["params"],
-        "effective_macs": costs["effective_macs"], "nonzero_bits": costs["nonzero_bits"],
-        **{k: costs[k] for k in ("device_params", "device_bits", "device_nonzero_bits")},
-        "sparsity": compression.get("sparsity", 0.0) if compression else 0.0,
-        "compression": compression, "distillation": distillation,
-        "argmax_agreement": hls["coverify"]["argmax_agreement"] if hls else None,
-        "max_error_lsb": hls["coverify"]["max_error_lsb"] if hls else None,
-        "hls": hls,
-        "hardware_estimate": board_fit(model, data, cfg),
-        "board": board.to_dict(), "data": data.summary(), "config": cfg.to_dict(),
-        "training": {k: v for k, v in vars(result).items()}, "test": metrics, "costs": costs,
-        "environment": _environment(),
-    }
-    report["seconds"] = time.time() - t0
-    write_report(report, out)
-    _say(verbose, f"[report] {run}/report.json, report.md, model.h5, config.yaml")
-    return report
-
-
 def _environment() -> dict:
     import hls4ml
     import qkeras
@@ -244,3 +270,7 @@ def _environment() -> dict:
             "g++": gxx.splitlines()[0] if gxx else "not found",
             "qkeras": getattr(qkeras, "__version__", "?"), "hls4ml": hls4ml.__version__,
             "platform": platform.platform()}
+
+
+__all__ = ["STEPS", "STEP_NAMES", "BuildContext", "Step", "board_fit", "costs_of",
+           "run_pipeline", "run_steps"]

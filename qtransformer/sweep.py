@@ -70,9 +70,7 @@ def points(base: BuildConfig, bits: list[str], sparsities: list[float],
                           "have no zero level", flush=True)
                     continue
                 if a != cfg.quant.act_bits:
-                    # >= 2 fractional bits at every width (the search's rule, compress.autoq)
-                    cfg.quant.act_bits, cfg.quant.act_int = a, min(cfg.quant.act_int,
-                                                                   max(0, a - 3))
+                    cfg.quant.set_act_bits(a)
                 if s > 0:
                     cfg.prune.method, cfg.prune.sparsity = "magnitude", s
                 else:

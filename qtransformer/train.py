@@ -62,6 +62,19 @@ class CosineLR(tf.keras.callbacks.Callback):
 
 
 @dataclass
+class Objective:
+    """What ``fit`` optimises: targets for the train and val splits, a loss and a metric named
+    ``accuracy`` (early stopping watches ``val_accuracy``). The default is cross-entropy on the
+    labels; distillation supplies its own (``distill/losses.py``) without this module knowing
+    it."""
+
+    y_train: np.ndarray
+    y_val: np.ndarray
+    loss: object = None
+    metric: object = None
+
+
+@dataclass
 class TrainResult:
     epochs_run: int
     best_epoch: int
@@ -81,24 +94,17 @@ def compile_model(model: tf.keras.Model, learning_rate: float, loss=None, metric
 
 
 def train(model: tf.keras.Model, data: Dataset, cfg: TrainConfig, verbose: bool = True,
-          extra_callbacks: list | None = None,
-          teacher: dict[str, np.ndarray] | None = None,
+          extra_callbacks: list | None = None, objective: Objective | None = None,
           pad_id: int | None = None) -> TrainResult:
     """Fit with early stopping on validation accuracy, restoring the best weights.
 
-    With ``teacher`` (logits for the train and val splits) the loss is the distillation loss.
+    ``objective``: targets, loss and metric (default: the labels, cross-entropy, accuracy).
     With ``pad_id`` (token-id input, a model with a variable sequence length that masks
     padding) batches are grouped by length and cut to their longest sequence.
     """
-    y_train, y_val = data.y_train, data.y_val
-    if teacher is None:
-        compile_model(model, cfg.learning_rate)
-    else:
-        from .distill.losses import distill_loss, pack, packed_accuracy
-
-        y_train, y_val = pack(y_train, teacher["train"]), pack(y_val, teacher["val"])
-        compile_model(model, cfg.learning_rate,
-                      distill_loss(cfg.distill_alpha, cfg.distill_temperature), packed_accuracy)
+    obj = objective or Objective(data.y_train, data.y_val)
+    y_train, y_val = obj.y_train, obj.y_val
+    compile_model(model, cfg.learning_rate, obj.loss, obj.metric)
     if pad_id is None:
         return fit(model, (data.x_train, y_train), (data.x_val, y_val), cfg, verbose,
                    extra_callbacks)
@@ -109,13 +115,14 @@ def train(model: tf.keras.Model, data: Dataset, cfg: TrainConfig, verbose: bool 
 
 
 def fit(model: tf.keras.Model, train_data, val_data, cfg: TrainConfig, verbose: bool = True,
-        extra_callbacks: list | None = None) -> TrainResult:
+        extra_callbacks: list | None = None, stop_early: bool = True) -> TrainResult:
     """``model.fit`` on a compiled model with early stopping on ``val_accuracy`` (the best
-    weights restored) and one line per epoch. ``train_data`` / ``val_data`` are ``(x, y)``
+    weights restored; ``stop_early=False``: every epoch runs and the last weights stay) and,
+    when ``verbose``, one line per epoch. ``train_data`` / ``val_data`` are ``(x, y)``
     arrays, shuffled here, or a :class:`tf.keras.utils.Sequence` that batches itself."""
     stopper = tf.keras.callbacks.EarlyStopping(
         monitor="val_accuracy", patience=cfg.patience, restore_best_weights=True, mode="max")
-    callbacks = [stopper]
+    callbacks = [stopper] if stop_early else []
     if cfg.lr_schedule == "cosine":
         callbacks.append(CosineLR(cfg.learning_rate, cfg.epochs))
     if verbose:
@@ -128,7 +135,7 @@ def fit(model: tf.keras.Model, train_data, val_data, cfg: TrainConfig, verbose: 
     else:
         hist = model.fit(train_data, validation_data=val_data, epochs=cfg.epochs, shuffle=False,
                          verbose=0, callbacks=callbacks)
-    if stopper.best_weights is not None:
+    if stop_early and stopper.best_weights is not None:
         # Keras 2.14 restores the best weights only when patience ran out; a run that reaches
         # its epoch limit would otherwise keep the last epoch's weights.
         model.set_weights(stopper.best_weights)

@@ -27,8 +27,9 @@ def test_default_flow_writes_model_report_and_bit_exact_hls(tmp_path):
                           capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stderr[-2000:]
     report = json.loads((out / "report.json").read_text())
-    for key in ("accuracy", "precision", "recall", "f1", "model_bits"):
-        assert 0 <= report[key] if key != "model_bits" else report[key] > 0
+    for key in ("accuracy", "precision", "recall", "f1"):
+        assert 0 <= report[key] <= 1 and report[key] == report["test"][key]
+    assert report["model_bits"] == report["costs"]["model_bits"] > 0
     assert report["accuracy"] > 0.15  # two epochs of a tiny model beat chance (0.10)
     assert report["board"]["part"] == "xc7z020clg400-1"
     assert len(report["test"]["confusion_matrix"]) == 10

@@ -58,7 +58,8 @@ def test_layer_drop_scores_and_removes_modules(digits):
     model = build_model(cfg, QuantConfig(bits="8"), features=8)
     scores = importance(model, cfg, digits.x_train[:64])
     assert set(scores["attention"]) == set(scores["mlp"]) == {0, 1, 2}
-    assert all(s >= 0 for m in scores.values() for s in m.values())
+    # 1 - cos: 0 for a module that changes nothing, up to 2; a random module changes its input
+    assert all(0 < s < 2 for m in scores.values() for s in m.values())
     attn, mlp = choose(scores, "joint", 2)
     assert len(attn) + len(mlp) == 2
     lowest = sorted((s, m, i) for m in ("attention", "mlp") for i, s in scores[m].items())[:2]

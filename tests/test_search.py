@@ -12,9 +12,9 @@ import time
 
 import pytest
 
-from qtransformer.compress.autoq import SearchSpace, apply_values, forgiving_score, make_oracle
 from qtransformer.config import BuildConfig, load_config
 from qtransformer.search import main
+from qtransformer.search.autoq import SearchSpace, apply_values, forgiving_score, make_oracle
 
 from .conftest import REPO
 
@@ -49,13 +49,13 @@ def test_apply_values_and_score():
 
 def test_lut_cost_of_a_tiny_model(tiny_config):
     from qtransformer.boards import get_board
-    from qtransformer.compress.autoq import TrialRunner, model_cost
+    from qtransformer.search.autoq import TrialRunner, model_cost
 
     base = load_config(tiny_config)
     runner = TrialRunner(base, "lut", 0.02)
     costs = model_cost(runner.build(base), "lut", get_board(base.board), runner.data().x_train)
     assert costs["cost"] == costs["lut"] >= costs["board_lut"] > 0
-    assert costs["fits"] in (0.0, 1.0) and costs["model_bits"] > 0
+    assert costs["fits"] == 1.0 and costs["model_bits"] > 0   # a d_model-8 model fits a pynq-z2
 
 
 def test_search_two_trials(tmp_path, tiny_config, capsys):

@@ -16,7 +16,6 @@ import numpy as np
 import tensorflow as tf
 from qkeras import QDense
 
-from ..compress.quantize import LayerQuantizers, layer_quantizers
 from ..config import QuantConfig
 from ..errors import QTError
 from ..layers import (
@@ -28,6 +27,7 @@ from ..layers import (
     QPositionEmbedding,
     QTokenEmbedding,
 )
+from ..quantize import LayerQuantizers, layer_quantizers
 from .activations import ACTIVATIONS
 from .checkpoint import BertSpec
 

@@ -74,6 +74,7 @@ def layer_importance(spec, weights: dict, seq_len: int, x) -> dict[int, float]:
     import numpy as np
     import tensorflow as tf
 
+    from ..compress.layer_drop import cosine_importance
     from .encoder import build_bert, load_bert_weights
 
     enc = build_bert(spec, seq_len)
@@ -82,12 +83,8 @@ def layer_importance(spec, weights: dict, seq_len: int, x) -> dict[int, float]:
     probe = tf.keras.Model(enc.input, [enc.get_layer(n).output for n in names])
     states = [np.asarray(s, np.float64) for s in probe.predict(x, batch_size=64, verbose=0)]
     keep = np.asarray(x) != spec.pad_token_id
-    scores = {}
-    for i in range(spec.num_hidden_layers):
-        a, b = states[i][keep], states[i + 1][keep]
-        cos = (a * b).sum(-1) / (np.linalg.norm(a, axis=-1) * np.linalg.norm(b, axis=-1) + 1e-12)
-        scores[i] = float(1.0 - cos.mean())
-    return scores
+    return {i: cosine_importance(states[i][keep], states[i + 1][keep])
+            for i in range(spec.num_hidden_layers)}
 
 
 def drop_layers(spec, weights: dict, scores: dict[int, float], count: int):
@@ -113,7 +110,8 @@ def _prune(model, data, cfg: FinetuneConfig, pad_id: int, printer):
     from ..config import PruneConfig
 
     pcfg = PruneConfig(method=cfg.prune, sparsity=cfg.sparsity, epochs=cfg.prune_epochs)
-    pruned, report = prune_and_finetune(model, data, pcfg, cfg.train, printer, pad_id)
+    pruned, report = prune_and_finetune(model, data, pcfg, cfg.train, printer=printer,
+                                        pad_id=pad_id)
     printer(f"[compress] {cfg.prune} pruning: {100 * report['sparsity']:.1f}% of the encoder's "
             "weights are zero", flush=True)
     return pruned, report

@@ -18,7 +18,9 @@ from ..config import ModelConfig, QuantConfig
 from ..errors import QTError
 
 
-def _cos_importance(x: np.ndarray, y: np.ndarray) -> float:
+def cosine_importance(x: np.ndarray, y: np.ndarray) -> float:
+    """``1 - mean cos(x, y)`` over tokens (rows of the last axis): how much a module changes
+    its input; a low score means dropping it costs little (layer drop, BERT's too)."""
     x = x.reshape(-1, x.shape[-1]).astype(np.float64)
     y = y.reshape(-1, y.shape[-1]).astype(np.float64)
     cos = (x * y).sum(-1) / np.maximum(np.linalg.norm(x, axis=-1) * np.linalg.norm(y, axis=-1),
@@ -46,11 +48,11 @@ def importance(model: tf.keras.Model, cfg: ModelConfig, x_calib: np.ndarray) -> 
     ios = {}
     for n, (module, i) in enumerate(keys):
         x, y = outs[2 * n], outs[2 * n + 1]
-        scores[module][i] = _cos_importance(x, y)
+        scores[module][i] = cosine_importance(x, y)
         first, last = ios.get(i, (x, y))
         ios[i] = (first, y)
     for i, (x, y) in ios.items():
-        scores["block"][i] = _cos_importance(x, y)
+        scores["block"][i] = cosine_importance(x, y)
     return scores
 
 

@@ -10,6 +10,8 @@ a polynomial schedule to the target sparsity while the QKeras quantizers keep tr
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import tensorflow as tf
 import tensorflow_model_optimization as tfmot
@@ -80,29 +82,32 @@ def block_size(cfg: PruneConfig) -> tuple[int, int]:
 
 
 def prune_and_finetune(model: tf.keras.Model, data, cfg: PruneConfig, train_cfg,
-                       printer=print, pad_id: int | None = None) -> tuple[tf.keras.Model, dict]:
+                       verbose: bool = True, printer=print,
+                       pad_id: int | None = None) -> tuple[tf.keras.Model, dict]:
     """Wrap, fine-tune to the target sparsity (with QAT), strip; return model and report.
-    ``pad_id``: batches grouped by length and cut to their longest row (variable-length
-    models, the imported BERT)."""
-    from ..train import EpochLog, compile_model
+    The fine-tune is the training loop's ``fit`` at half the learning rate, for all
+    ``cfg.epochs`` (no early stopping: the sparsity schedule must reach its target), one line
+    per epoch when ``verbose``. ``pad_id``: batches grouped by length and cut to their longest
+    row (variable-length models, the imported BERT)."""
+    from ..train import compile_model, fit
 
     steps = int(np.ceil(len(data.y_train) / train_cfg.batch_size))
     wrapped = wrap_for_pruning(model, cfg, steps, block_size(cfg))
-    compile_model(wrapped, train_cfg.learning_rate / 2)
+    tune = dataclasses.replace(train_cfg, epochs=cfg.epochs, learning_rate=train_cfg.learning_rate
+                               / 2, lr_schedule="constant")
+    compile_model(wrapped, tune.learning_rate)
     printer(f"[prune] {cfg.method} to sparsity {cfg.sparsity:.2f}"
             + (f", blocks {cfg.block[0]}x{cfg.block[1]}" if cfg.method == "block" else "")
             + f", fine-tuning {cfg.epochs} epochs", flush=True)
-    callbacks = [tfmot.sparsity.keras.UpdatePruningStep(), EpochLog(cfg.epochs)]
     if pad_id is None:
-        wrapped.fit(data.x_train, data.y_train, validation_data=(data.x_val, data.y_val),
-                    epochs=cfg.epochs, batch_size=train_cfg.batch_size, verbose=0,
-                    callbacks=callbacks)
+        train_data, val_data = (data.x_train, data.y_train), (data.x_val, data.y_val)
     else:
         from ..data.batching import LengthBatches
 
-        wrapped.fit(LengthBatches(data.x_train, data.y_train, train_cfg.batch_size, pad_id,
-                                  train_cfg.seed),
-                    validation_data=LengthBatches(data.x_val, data.y_val, 256, pad_id),
-                    epochs=cfg.epochs, shuffle=False, verbose=0, callbacks=callbacks)
+        train_data = LengthBatches(data.x_train, data.y_train, tune.batch_size, pad_id,
+                                   tune.seed)
+        val_data = LengthBatches(data.x_val, data.y_val, 256, pad_id)
+    fit(wrapped, train_data, val_data, tune, verbose,
+        [tfmot.sparsity.keras.UpdatePruningStep()], stop_early=False)
     pruned = strip(wrapped)
     return pruned, sparsity_report(pruned)

@@ -32,6 +32,11 @@ class Dataset:
         return int(self.x_train.shape[1])
 
     @property
+    def features(self) -> int | None:
+        """Values per patch (patch inputs); None for token ids."""
+        return int(self.x_train.shape[-1]) if self.kind == "patches" else None
+
+    @property
     def classes(self) -> int:
         return len(self.class_names)
 

@@ -11,7 +11,15 @@ import numpy as np
 
 from ..config import BuildConfig
 from ..data import Dataset
-from ..train import TrainResult, train
+from ..train import Objective, TrainResult, train
+
+
+def logit_objective(data: Dataset, logits: dict[str, np.ndarray], t) -> Objective:
+    """Labels packed with the teacher's logits, the distillation loss, packed accuracy."""
+    from .losses import distill_loss, pack, packed_accuracy
+
+    return Objective(pack(data.y_train, logits["train"]), pack(data.y_val, logits["val"]),
+                     distill_loss(t.distill_alpha, t.distill_temperature), packed_accuracy)
 
 
 def distill_student(student, data: Dataset, cfg: BuildConfig, verbose: bool = True,
@@ -43,7 +51,8 @@ def distill_student(student, data: Dataset, cfg: BuildConfig, verbose: bool = Tr
         if extra:
             data, logits["train"] = _extended(data, *extra), np.concatenate(
                 [logits["train"], extra[2]])
-        return train(student, data, t, verbose, teacher=logits), section
+        return train(student, data, t, verbose, objective=logit_objective(data, logits, t)), \
+            section
     if extra:
         data = _extended(data, *extra)
     from .intermediate import distill_intermediate

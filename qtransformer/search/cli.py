@@ -31,10 +31,10 @@ import sys
 import tempfile
 from pathlib import Path
 
-from .boards import get_board
-from .config import BuildConfig, load_config
-from .errors import QTError
-from .outputs import check_output, staged
+from ..boards import get_board
+from ..config import BuildConfig, load_config
+from ..errors import QTError
+from ..outputs import check_output, staged
 
 EPILOG = """examples:
   python -m qtransformer.search --trials 20 --epochs 10 --output models/search
@@ -95,7 +95,7 @@ def parser() -> argparse.ArgumentParser:
 
 def resolve(args: argparse.Namespace):
     """Base config, search space and checked options; raises QTError on any bad input."""
-    from .compress.autoq import COSTS, ORACLES, SearchSpace
+    from .autoq import COSTS, ORACLES, SearchSpace
 
     if args.trials < 1:
         raise QTError(f"invalid --trials {args.trials}: expected at least 1")
@@ -128,7 +128,7 @@ def resolve(args: argparse.Namespace):
 
 def write_results(result: dict, base: BuildConfig, args: argparse.Namespace, out: Path) -> dict:
     """best_config.yaml, trials.json and search.md; returns the best row."""
-    from .compress.autoq import apply_values, best_row
+    from .autoq import apply_values, best_row
 
     rows = result["rows"]
     best = best_row(rows)
@@ -147,7 +147,7 @@ def write_results(result: dict, base: BuildConfig, args: argparse.Namespace, out
 
 
 def search_md(rows: list[dict], best: dict, settings: dict) -> str:
-    from .compress.autoq import describe
+    from .autoq import describe
 
     ref = best["metrics"]["ref_cost"]
     lines = [f"# Bit-width search ({settings['oracle']}, cost {settings['cost']}, forgiving "
@@ -172,7 +172,7 @@ def search_md(rows: list[dict], best: dict, settings: dict) -> str:
 
 
 def _search(base, space, args, tuner_dir: str) -> dict:
-    from .compress.autoq import run_search
+    from .autoq import run_search
 
     return run_search(base, space, trials=args.trials, cost=args.cost,
                       ff=args.forgiving_factor, oracle_kind=args.oracle,
@@ -196,7 +196,7 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     try:
         base, space = resolve(args)
-        from .compress.autoq import role
+        from .autoq import role
 
         who = role()
         out = Path(args.output)

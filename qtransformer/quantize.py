@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from ..config import QuantConfig
+from .config import QuantConfig
 
 WEIGHT_PRESETS: dict[str, Callable[[int], str | None]] = {}
 

@@ -107,10 +107,7 @@ def apply_values(base: BuildConfig, values: dict) -> BuildConfig:
     """The base config with one trial's widths, as ``quant.overrides`` after the base's own."""
     cfg = copy.deepcopy(base)
     q = cfg.quant
-    q.act_bits = int(values["act_bits"])
-    # Keep >= 2 fractional bits at every width: with the default 3 integer bits a 4-bit
-    # activation would have none, and such trials only learned chance accuracy.
-    q.act_int = min(q.act_int, max(0, q.act_bits - 3))
+    q.set_act_bits(int(values["act_bits"]))
     overrides = dict(q.overrides)
     for role, patterns in WEIGHT_ROLES.items():
         for pattern in patterns:
@@ -142,18 +139,15 @@ def model_cost(model, kind: str, board, x_train) -> dict:
     board's LUT budget whatever the widths (40-42k LUT on pynq-z2 for every digits trial).
     """
     from ..evaluate import model_costs
+    from ..evaluate.costs import data_bits
 
-    costs = model_costs(model)
+    costs = model_costs(model, data_bits(x_train))
     out = {"model_bits": float(costs["model_bits"]), "bops": float(costs["bops"])}
     if kind == "lut":
-        from ..hls.convert import host_input_name
-        from ..hls.estimate import choose_reuse, estimate, totals
-        from ..hls.precision import input_fx, plan_model
+        from ..hls.flow import board_estimate
 
-        plans = plan_model(model, input_fx(None if host_input_name(model) else x_train))
-        parallel = totals(estimate(plans))
-        fit = choose_reuse(plans, board)
-        out.update(lut=float(parallel["lut"]), dsp=float(parallel["dsp"]),
+        fit = board_estimate(model, board, x_train)
+        out.update(lut=float(fit["parallel"]["lut"]), dsp=float(fit["parallel"]["dsp"]),
                    board_lut=float(fit["total"]["lut"]), board_dsp=float(fit["total"]["dsp"]),
                    fits=float(fit["fits"]), max_reuse=float(max(fit["reuse"].values(),
                                                                 default=1)))
@@ -162,7 +156,8 @@ def model_cost(model, kind: str, board, x_train) -> dict:
 
 
 class TrialRunner:
-    """Trains one configuration per trial; data and the reference cost are made once."""
+    """Trains one configuration per trial through the build's own steps (model, train,
+    compress); the data and the reference cost are made once."""
 
     def __init__(self, base: BuildConfig, cost: str, ff: float):
         self.base, self.cost, self.ff = base, cost, ff
@@ -176,18 +171,20 @@ class TrialRunner:
             self._data = load_dataset(self.base.data, self.base.train.seed)
         return self._data
 
-    def build(self, cfg: BuildConfig):
-        """A fresh seeded model for ``cfg`` (the same steps as the pipeline's model stage)."""
-        from ..model import build_model
+    def context(self, cfg: BuildConfig):
+        """A build context for ``cfg`` holding the shared data and a fresh seeded model."""
+        from ..pipeline import BuildContext, run_steps
         from ..train import seed_everything
 
-        data, m = self.data(), cfg.model
-        cfg.data.seq_len = data.seq_len
-        m.seq_len, m.classes = data.seq_len, data.classes
-        m.vocab_size = data.vocab_size if data.kind == "tokens" else None
+        ctx = BuildContext(cfg, verbose=False, printer=None)
+        ctx.data = self.data()
+        cfg.data.seq_len = ctx.data.seq_len
         seed_everything(cfg.train.seed)
-        features = int(data.x_train.shape[-1]) if data.kind == "patches" else None
-        return build_model(m, cfg.quant, features)
+        return run_steps(ctx, ["model"])
+
+    def build(self, cfg: BuildConfig):
+        """A fresh seeded model for ``cfg`` (the pipeline's model step)."""
+        return self.context(cfg).model
 
     def ref_cost(self) -> float:
         """Cost of the base config's uniform quantization (untrained: widths decide it)."""
@@ -201,20 +198,16 @@ class TrialRunner:
 
     def evaluate(self, values: dict) -> dict:
         """Train the trial's config and return its metrics (all floats, for the oracle)."""
-        from ..boards import get_board
-        from ..pipeline import stage_compress
-        from ..train import train
+        from ..pipeline import run_steps
 
         t0 = time.time()
         ref = self.ref_cost()
         cfg = apply_values(self.base, values)
         cfg.validate()
-        data = self.data()
-        model = self.build(cfg)
-        result = train(model, data, cfg.train, verbose=False)
-        model, _ = stage_compress(model, data, cfg, verbose=False)
-        metrics = model_cost(model, self.cost, get_board(cfg.board), data.x_train)
-        val = result.best_val_accuracy
+        ctx = run_steps(self.context(cfg), ["train", "compress"])
+        data, model = ctx.data, ctx.model
+        metrics = model_cost(model, self.cost, ctx.board, data.x_train)
+        val = ctx.training.best_val_accuracy
         metrics.update(val_accuracy=val, test_accuracy=split_accuracy(model, data), ref_cost=ref,
                        score=forgiving_score(val, metrics["cost"], ref, self.ff),
                        seconds=time.time() - t0)
