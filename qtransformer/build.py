@@ -16,7 +16,7 @@ from pathlib import Path
 
 from . import __version__
 from .boards import BOARDS, get_board
-from .compress.methods import METHODS
+from .compress.methods import METHODS, check_config
 from .config import (
     BIAS_KINDS,
     FFN_ACTS,
@@ -177,6 +177,7 @@ def resolve_config(args: argparse.Namespace) -> BuildConfig:
     cfg.quant.bits = parse_bits(cfg.quant.bits)
     get_board(cfg.board)
     cfg.validate()
+    check_config(cfg)
     from .distill.teacher import resolve_teacher
 
     resolve_teacher(cfg)

@@ -245,7 +245,9 @@ LAYER_DROP_MODES = ("attention", "mlp", "block", "joint")
 
 @dataclass
 class PruneConfig:
-    """Compression after QAT: weight pruning (TF-MOT), token pruning or layer drop."""
+    """Compression after QAT: weight pruning (TF-MOT), token pruning or layer drop. The
+    method's name and its own needs are checked against the method registry
+    (``compress.methods.check_config``), which the CLIs call after ``BuildConfig.validate``."""
 
     method: str | None = None        # magnitude | block | token | layer-drop
     sparsity: float = 0.5            # weight methods: final fraction of zero weights
@@ -315,10 +317,6 @@ class BuildConfig:
         self.model.validate()
         self.quant.validate()
         self.train.validate()
-        if self.prune.method is not None:   # fail before training, not after
-            from .compress.methods import get_method
-
-            get_method(self.prune.method).check(self, None)
 
     def to_dict(self) -> dict:
         return asdict(self)

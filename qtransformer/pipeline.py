@@ -20,6 +20,7 @@ from pathlib import Path
 
 from . import __version__
 from .boards import Board, get_board
+from .compress.methods import check_config
 from .config import BuildConfig
 from .data import Dataset, load_dataset
 from .errors import QTError
@@ -89,10 +90,7 @@ def step_model(ctx: BuildContext) -> None:
     m = cfg.model
     m.seq_len, m.classes = data.seq_len, data.classes
     m.vocab_size = data.vocab_size if data.kind == "tokens" else None
-    if cfg.prune.method is not None:   # e.g. a bad --keep-tokens fails now
-        from .compress.methods import get_method
-
-        get_method(cfg.prune.method).check(cfg, m.seq_len)
+    check_config(cfg, m.seq_len)   # e.g. a bad --keep-tokens fails now, before training
     ctx.model = build_model(m, cfg.quant, data.features)
     ctx.say(f"[model] {m.layers} blocks, d_model {m.d_model}, {m.heads} heads, FFN "
             f"{m.ff_dim}; weights {cfg.quant.bits}; {ctx.model.count_params():,} parameters")

@@ -20,6 +20,7 @@ import sys
 from pathlib import Path
 
 from .boards import get_board
+from .compress.methods import check_config
 from .config import BuildConfig, load_config, parse_bits
 from .errors import QTError
 from .outputs import check_output, staged
@@ -195,6 +196,7 @@ def main(argv: list[str] | None = None) -> int:
             grid.append(autoq_point(base, args.autoq))
         for _, cfg in grid:
             cfg.validate()
+            check_config(cfg)
         out = Path(args.output)
         check_output(out, args.force)
     except QTError as exc:

@@ -79,8 +79,16 @@ def test_layer_drop_scores_and_removes_modules(digits):
         choose(scores, "attention", 4)
 
 
+def test_unknown_pruning_method_is_refused_by_the_registry():
+    from qtransformer.compress.methods import check_config
+    from qtransformer.config import BuildConfig
+
+    with pytest.raises(QTError, match="unknown pruning method 'random'; known: magnitude, block"):
+        check_config(BuildConfig(prune=PruneConfig(method="random")))
+
+
 @pytest.mark.parametrize("kwargs,message", [
-    (dict(method="random"), "unknown pruning method"), (dict(sparsity=1.0), "invalid sparsity"),
+    (dict(sparsity=1.0), "invalid sparsity"),
     (dict(block=[0, 4]), "invalid block"), (dict(drop="heads"), "layer-drop mode"),
 ])
 def test_prune_config_errors(kwargs, message):

@@ -53,11 +53,13 @@ def test_quiet_silences_pruning_epochs(tmp_path, capsys):
 def test_min_agreement_failure_exits_2_and_writes_nothing(tmp_path, capsys, monkeypatch):
     import qtransformer.hls.flow as flow
 
-    def half(model, conv, x, y=None):
-        return {"argmax_agreement": 0.5, "max_abs_error": 1.0, "max_error_lsb": 64.0,
-                "n": len(x), "hls_accuracy": 0.1}
+    def disagreeing(model, board, output_dir, x_calibration, x_check, **kwargs):
+        """The HLS step's result for a project that agrees with Keras on half the examples
+        (the conversion itself is tested bit-exact elsewhere)."""
+        return {"coverify": {"argmax_agreement": 0.5, "max_abs_error": 1.0,
+                             "max_error_lsb": 64.0, "n": len(x_check), "hls_accuracy": 0.1}}
 
-    monkeypatch.setattr(flow, "coverify", half)
+    monkeypatch.setattr(flow, "build_hls", disagreeing)
     out, hls = tmp_path / "run", tmp_path / "hls"
     assert main(["--output", str(out), "--hls-output", str(hls), "--min-agreement", "0.9",
                  *HLS_FLAGS]) == 2

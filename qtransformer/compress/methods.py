@@ -1,5 +1,6 @@
-"""The compression methods, one registry entry each: the config validates ``prune.method``
-against it, the CLI lists its names and help, and the pipeline's compress step runs the entry.
+"""The compression methods, one registry entry each: the CLIs check ``prune.method`` against
+it (:func:`check_config`), list its names and help, and the pipeline's compress step runs the
+entry.
 
 This module imports nothing heavy at load time (the CLI checks a config before TensorFlow
 loads); each ``run`` imports its implementation.
@@ -47,6 +48,12 @@ def get_method(name: str) -> CompressionMethod:
         return METHODS[name]
     except KeyError:
         raise QTError(f"unknown pruning method {name!r}; known: {', '.join(METHODS)}") from None
+
+
+def check_config(cfg: BuildConfig, seq_len: int | None = None) -> None:
+    """Fail a config whose compression method is unknown or cannot apply, before training."""
+    if cfg.prune.method is not None:
+        get_method(cfg.prune.method).check(cfg, seq_len)
 
 
 def _finetune(model, data: Dataset, cfg: BuildConfig, verbose: bool) -> None:

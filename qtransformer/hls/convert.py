@@ -58,6 +58,15 @@ def host_input_name(model: tf.keras.Model) -> str | None:
     return None
 
 
+def model_input_fx(model: tf.keras.Model, calibration_x: np.ndarray | None):
+    """The plan's input type: sized on the calibration data when the HLS model takes the Keras
+    input; a token model's HLS input is its embedding's output, whose type its quantizer fixes
+    (the calibration data, token ids, say nothing of it)."""
+    if calibration_x is None or host_input_name(model) is not None:
+        return input_fx(None)
+    return input_fx(np.asarray(calibration_x, np.float32))
+
+
 def hls_inputs(model: tf.keras.Model, x: np.ndarray) -> np.ndarray:
     """What the HLS model receives for Keras input ``x``: ``x`` or the host-embedded tokens."""
     name = host_input_name(model)
@@ -84,8 +93,7 @@ def convert_model(model: tf.keras.Model, board_part: str, clock_mhz: float, outp
     if io_type != "io_parallel":
         raise ValueError("only io_parallel is implemented for the custom transformer layers")
     register(backend)
-    cal = None if calibration_x is None else np.asarray(calibration_x, np.float32)
-    plans = plan_model(model, input_fx(cal if host_input_name(model) is None else None))
+    plans = plan_model(model, model_input_fx(model, calibration_x))
     for name, rf in (reuse or {}).items():
         plans[name].reuse = int(rf)
     hw = hardware_model(model, plans)

@@ -13,10 +13,10 @@ import numpy as np
 import tensorflow as tf
 
 from ..boards import Board
-from .convert import convert_model, host_input_name
+from .convert import convert_model, model_input_fx
 from .coverify import coverify, range_check, write_tb_data
 from .estimate import choose_reuse, estimate, over_budget, totals
-from .precision import input_fx, plan_model
+from .precision import plan_model
 
 
 def build_hls(model: tf.keras.Model, board: Board, output_dir, x_calibration: np.ndarray,
@@ -33,7 +33,6 @@ def build_hls(model: tf.keras.Model, board: Board, output_dir, x_calibration: np
         if printer is not None:
             printer(text, flush=True)
 
-    cal_in = None if host_input_name(model) else x_calibration
     fit = board_estimate(model, board, x_calibration)
     say(f"[hls] reuse factors chosen for {board.name} (estimate {fit['total']['lut']:,} LUT, "
         f"{fit['total']['dsp']:,} DSP, {fit['total']['bram36']} BRAM36, "
@@ -44,7 +43,7 @@ def build_hls(model: tf.keras.Model, board: Board, output_dir, x_calibration: np
     with warnings.catch_warnings():  # hls4ml's optimizer passes warn about node creation
         warnings.simplefilter("ignore")
         conv = convert_model(model, board.part, clock_mhz or board.clock_mhz, output_dir,
-                             backend=backend, calibration_x=cal_in, reuse=fit["reuse"],
+                             backend=backend, calibration_x=x_calibration, reuse=fit["reuse"],
                              strategy=fit["strategy"])
     t1 = time.time()
     say("[hls] compiling the C++ model with g++")
@@ -65,7 +64,6 @@ def board_estimate(model: tf.keras.Model, board: Board, x_calibration=None) -> d
     """The fitted resource and latency ESTIMATE of a quantized model on ``board`` (reuse
     factors chosen as the HLS stage would) without converting it: cheap enough to compare
     a model before and after compression."""
-    cal_in = None if host_input_name(model) else x_calibration
-    plans = plan_model(model, input_fx(cal_in))
+    plans = plan_model(model, model_input_fx(model, x_calibration))
     parallel = totals(estimate(plans))          # every reuse factor 1
     return {**choose_reuse(plans, board), "parallel": parallel}

@@ -32,6 +32,7 @@ import tempfile
 from pathlib import Path
 
 from ..boards import get_board
+from ..compress.methods import check_config
 from ..config import BuildConfig, load_config
 from ..errors import QTError
 from ..outputs import check_output, staged
@@ -116,6 +117,7 @@ def resolve(args: argparse.Namespace):
             setattr(section, name, value)
     base.output, base.force = None, False
     base.validate()
+    check_config(base)
     if base.quant.bits == "float":
         raise QTError("the base config must be quantized (quant.bits float is the float model)")
     get_board(base.board)
