@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-from .errors import QTError
+from .registry import Registry
 
 
 @dataclass(frozen=True)
@@ -26,15 +26,12 @@ class Board:
         return asdict(self)
 
 
-BOARDS: dict[str, Board] = {}
+BOARDS: Registry[Board] = Registry("board")
 
 
 def register_board(board: Board) -> Board:
     """Add a board to the registry (names are lower-case, unique)."""
-    if board.name in BOARDS:
-        raise ValueError(f"board {board.name!r} is already registered")
-    BOARDS[board.name] = board
-    return board
+    return BOARDS.add(board.name, board)
 
 
 register_board(Board("pynq-z2", "xc7z020clg400-1", 100.0, 53_200, 106_400, 140, 220,
@@ -53,7 +50,4 @@ register_board(Board("zcu104", "xczu7ev-ffvc1156-2-e", 200.0, 230_400, 460_800, 
 
 def get_board(name: str) -> Board:
     """Look a board up by name; an unknown name lists the known ones."""
-    key = name.strip().lower()
-    if key not in BOARDS:
-        raise QTError(f"unknown board {name!r}; known boards: {', '.join(sorted(BOARDS))}")
-    return BOARDS[key]
+    return BOARDS.lookup(name.strip().lower())

@@ -30,12 +30,16 @@ from .config import (
 from .errors import QTError
 from .outputs import check_output, publish, staged
 
+DOES_NOT_FIT = 3   # exit status of a build whose design does not fit the board (2: an error)
+
 EPILOG = """examples:
   python -m qtransformer.build --board pynq-z2
   python -m qtransformer.build --dataset reviews.tsv --bits ternary --epochs 20
   python -m qtransformer.build --config models/digits-8-pynq-z2/config.yaml --output rerun
 
 Outputs go to models/<run>/ (report.json, report.md, model.h5, config.yaml).
+Exit status: 0 done, 2 an error (one line), 3 done but the design does not fit the board
+(the outputs are written; --allow-overfit exits 0).
 Known boards: """ + ", ".join(sorted(BOARDS))
 
 
@@ -121,6 +125,8 @@ def parser() -> argparse.ArgumentParser:
                        "every run writes its resolved config.yaml")
     a("--force", action="store_true", help="replace an existing output directory")
     a("--quiet", action="store_true", help="no per-epoch lines (stage lines still print)")
+    a("--allow-overfit", action="store_true",
+      help="exit 0 even when the design does not fit the board (default: exit status 3)")
     a("--version", action="version", version=f"qtransformer {__version__}")
     return p
 
@@ -232,7 +238,25 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     print(f"done in {report['seconds']:.0f} s: accuracy {report['accuracy']:.4f}, macro-F1 "
           f"{report['f1']:.4f}, {report['model_bits']:,} bits -> {out}/report.md")
-    return 0
+    return _verdict(report, args.allow_overfit)
+
+
+def _verdict(report: dict, allow_overfit: bool) -> int:
+    """Print the fit verdict as the last lines; the exit status is :data:`DOES_NOT_FIT` for a
+    design that does not fit the board, unless ``--allow-overfit``."""
+    v = report.get("hardware_estimate")
+    if not v:
+        print("no hardware verdict: a float model has no fixed-point form (choose --bits)")
+        return 0
+    from .hls.estimate import headline
+
+    for line in headline(v, report["board"]["name"]):
+        print(line)
+    if v["fits"] or allow_overfit:
+        return 0
+    print(f"exit status {DOES_NOT_FIT}: the design does not fit (outputs written; "
+          "--allow-overfit exits 0)")
+    return DOES_NOT_FIT
 
 
 if __name__ == "__main__":

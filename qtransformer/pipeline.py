@@ -238,15 +238,18 @@ def run_pipeline(cfg: BuildConfig, out: Path, run: str, verbose: bool = True,
 
 
 def board_fit(model, data: Dataset, cfg: BuildConfig) -> dict | None:
-    """Board-fitted LUT/DSP/BRAM/latency ESTIMATE (no conversion, about a second); None for a
-    float model, which has no fixed-point types to estimate."""
+    """Board-fitted resource and latency ESTIMATE with its verdict (no conversion, about a
+    second; :func:`~qtransformer.hls.estimate.verdict`); None for a float model, which has no
+    fixed-point types to estimate."""
     if cfg.quant.weight_family()[0] == "float":
         return None
+    from .hls.estimate import verdict
     from .hls.flow import board_estimate
 
-    fit = board_estimate(model, get_board(cfg.board), data.x_train[:512])
-    return {**fit["total"], "fits": fit["fits"], "strategy": fit["strategy"],
-            "parallel": fit["parallel"], "label": fit["label"]}
+    board = get_board(cfg.board)
+    fit = board_estimate(model, board, data.x_train)
+    return {**verdict(fit, board, costs_of(model, data)["macs"]), "strategy": fit["strategy"],
+            "parallel": fit["parallel"]}
 
 
 def _hardware_effect(before, after, data: Dataset, cfg: BuildConfig) -> dict | None:

@@ -93,3 +93,25 @@ def test_resource_strategy_with_reuse_above_one_is_bit_exact(tmp_path):
 def test_unknown_step_is_an_error():
     with pytest.raises(QTError, match="unknown build step 'tune'"):
         run_steps(BuildContext(BuildConfig()), ["data", "tune"])
+
+
+def test_a_design_that_does_not_fit_exits_3_unless_allowed(tmp_path, capsys, text_file):
+    """An SST-2-sized encoder (48 tokens, d_model 64) in io_parallel: the verdict is the last
+    lines, the outputs are written, the exit status is 3 (0 with --allow-overfit)."""
+    flags = ["--dataset", str(text_file), "--seq-len", "48", "--vocab-size", "60", "--d-model",
+             "64", "--ff-dim", "128", "--heads", "4", "--layers", "1", "--epochs", "1",
+             "--quiet", "--no-hls"]
+    out = tmp_path / "big"
+    assert main(["--output", str(out), *flags]) == 3
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines[-1].startswith("exit status 3: the design does not fit")
+    verdict = [i for i, line in enumerate(lines) if line.startswith("DOES NOT FIT pynq-z2")]
+    assert verdict and lines[verdict[0] + 1].startswith("latency ")
+    assert len([line for line in lines[verdict[0]:] if "; shrink with " in line]) == 3
+    report = json.loads((out / "report.json").read_text())
+    v = report["hardware_estimate"]
+    assert v["fits"] is False and v["io_type"] == "io_parallel" and v["lut"] > 53_200
+    assert {"ff", "dsp", "bram36", "cycles", "latency_us", "bound_cycles"} <= set(v)
+    assert v["latency_us"] == v["cycles"] / 100.0 and len(v["largest"]) == 3
+    assert (out / "report.md").read_text().splitlines()[2].startswith("**DOES NOT FIT** on")
+    assert main(["--output", str(tmp_path / "allowed"), "--allow-overfit", *flags]) == 0

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ..errors import QTError
+from ..registry import Registry
 
 if TYPE_CHECKING:
     from ..config import BuildConfig
@@ -33,21 +34,15 @@ class CompressionMethod:
     check: Callable[[BuildConfig, int | None], None] = lambda cfg, seq_len: None
 
 
-METHODS: dict[str, CompressionMethod] = {}
+METHODS: Registry[CompressionMethod] = Registry("pruning method")
 
 
 def register_method(method: CompressionMethod) -> CompressionMethod:
-    if method.name in METHODS:
-        raise QTError(f"compression method {method.name!r} is registered twice")
-    METHODS[method.name] = method
-    return method
+    return METHODS.add(method.name, method)
 
 
 def get_method(name: str) -> CompressionMethod:
-    try:
-        return METHODS[name]
-    except KeyError:
-        raise QTError(f"unknown pruning method {name!r}; known: {', '.join(METHODS)}") from None
+    return METHODS.lookup(name)
 
 
 def check_config(cfg: BuildConfig, seq_len: int | None = None) -> None:

@@ -110,9 +110,30 @@ def _hls_md(r: dict) -> list[str]:
     return lines
 
 
+def _verdict_md(r: dict) -> list[str]:
+    """The fit verdict first: what a hardware user looks for."""
+    v = r.get("hardware_estimate")
+    if not v:
+        return ["**No hardware verdict**: a float model has no fixed-point form (choose --bits).",
+                ""]
+    u = v["utilization"]
+    words = "FITS" if v["fits"] else "DOES NOT FIT"
+    lines = [f"**{words}** on {r['board']['name']} ({v['io_type']}; {v['label']}; budget "
+             f"{v['margin']:.0%} of each resource): "
+             + ", ".join(f"{k.upper()} {v[k]:,} ({_pct(u[k])})" for k in
+                         ("lut", "ff", "bram36", "dsp")) + ".",
+             f"Latency {v['cycles']:,} cycles = {v['latency_us']:,.1f} us at {v['clock_mhz']:g} "
+             f"MHz; bound {v['bound_cycles']:,} cycles (MACs / DSPs).", ""]
+    if v["largest"]:
+        lines += ["Largest users of the scarcest resource, and what shrinks them:", ""]
+        lines += [f"- `{x['name']}` ({x['kind']}): {x['amount']:,} {x['resource'].upper()}; "
+                  f"{x['shrink']}" for x in v["largest"]] + [""]
+    return lines
+
+
 def render_markdown(r: dict) -> str:
     b, q, mo, t = r["board"], r["config"]["quant"], r["config"]["model"], r["training"]
-    lines = [f"# qtransformer run `{r['run']}`", "",
+    lines = [f"# qtransformer run `{r['run']}`", "", *_verdict_md(r),
              f"- data set: {r['data']['name']} ({r['data']['train']} train / {r['data']['val']} "
              f"val / {r['data']['test']} test, {r['data']['classes']} classes, sequence "
              f"{r['data']['seq_len']})",

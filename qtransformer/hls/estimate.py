@@ -25,8 +25,11 @@ from ..boards import Board
 from ..kinds import IO_PARALLEL, LayerEstimate, LayerPlan, get_kind, in_hls
 from ..kinds.dense import valid_dense_reuse
 
-__all__ = ["LayerEstimate", "choose_reuse", "estimate", "estimate_layer", "fits",
-           "over_budget", "totals", "utilization", "valid_dense_reuse"]
+MARGIN = 0.8   # of every resource: routing needs slack
+
+__all__ = ["MARGIN", "LayerEstimate", "choose_reuse", "estimate", "estimate_layer", "fits",
+           "headline", "over_budget", "totals", "utilization", "valid_dense_reuse",
+           "verdict"]
 
 
 def estimate_layer(p: LayerPlan, in_width: int, io_type: str = IO_PARALLEL) -> LayerEstimate:
@@ -56,12 +59,12 @@ def utilization(total: dict, board: Board) -> dict:
     return {k: total[k] / budget[k] for k in budget}
 
 
-def fits(total: dict, board: Board, margin: float = 0.8) -> bool:
+def fits(total: dict, board: Board, margin: float = MARGIN) -> bool:
     """Whether the estimate stays under ``margin`` of every budget (routing needs slack)."""
     return all(u <= margin for u in utilization(total, board).values())
 
 
-def choose_reuse(plans: dict[str, LayerPlan], board: Board, margin: float = 0.8,
+def choose_reuse(plans: dict[str, LayerPlan], board: Board, margin: float = MARGIN,
                  max_steps: int = 500) -> dict:
     """Raise reuse factors (largest consumer first) until the estimate fits ``board``.
 
@@ -92,7 +95,45 @@ def choose_reuse(plans: dict[str, LayerPlan], board: Board, margin: float = 0.8,
     return {"fits": fits(total, board, margin), "reuse": reuse,
             "strategy": "Resource" if any(v > 1 for v in reuse.values()) else "Latency",
             "total": total, "utilization": utilization(total, board),
-            "layers": [asdict(r) for r in rows], "label": "estimate (analytical, not synthesis)"}
+            "layers": [asdict(r) for r in rows],
+            "label": "estimate (analytical, uncalibrated; not synthesis)"}
+
+
+def verdict(fit: dict, board: Board, macs: int, io_type: str = IO_PARALLEL, top: int = 3
+            ) -> dict:
+    """The fit verdict of a fitted estimate (:func:`choose_reuse`): FITS or not, each resource
+    and its share of ``board``, latency in cycles and microseconds at the board clock, and the
+    physical bound it compares with (``macs`` multiplies on every DSP at once, one per cycle:
+    ``ceil(macs / DSPs)`` cycles). A design that does not fit names its ``top`` largest users
+    of the scarcest resource and the knobs that shrink each."""
+    total, util = fit["total"], fit["utilization"]
+    worst = max(util, key=util.get)
+    rows = sorted(fit["layers"], key=lambda r: -r[worst])[:top]
+    largest = [{"name": r["name"], "kind": r["kind"], "resource": worst, "amount": r[worst],
+                "shrink": get_kind(r["kind"]).shrink} for r in rows]
+    return {"fits": fit["fits"], "io_type": io_type, **{k: total[k] for k in
+                                                        ("lut", "ff", "dsp", "bram36")},
+            "utilization": util, "cycles": total["cycles"],
+            "latency_us": total["cycles"] / board.clock_mhz, "clock_mhz": board.clock_mhz,
+            "bound_cycles": math.ceil(macs / max(board.dsp, 1)), "margin": MARGIN,
+            "largest": largest if not fit["fits"] else [], "label": fit["label"]}
+
+
+def headline(v: dict, board_name: str) -> list[str]:
+    """The verdict as the lines a build ends with (and report.md starts with)."""
+    u = v["utilization"]
+    words = "FITS" if v["fits"] else "DOES NOT FIT"
+    lines = [f"{words} {board_name} ({v['io_type']}, {v['label']}): "
+             + ", ".join(f"{k.upper()} {v[k]:,} ({u[k]:.0%})" for k in
+                         ("lut", "ff", "bram36", "dsp"))
+             + f"; budget {v['margin']:.0%} of each",
+             f"latency {v['cycles']:,} cycles = {v['latency_us']:,.1f} us at "
+             f"{v['clock_mhz']:g} MHz ({v['cycles'] / max(v['bound_cycles'], 1):,.1f}x the "
+             f"bound of {v['bound_cycles']:,} cycles: MACs / DSPs)"]
+    for r in v["largest"]:
+        lines.append(f"  {r['name']} ({r['kind']}): {r['amount']:,} {r['resource'].upper()}; "
+                     f"shrink with {r['shrink']}")
+    return lines
 
 
 def over_budget(fit: dict, top: int = 3) -> str:

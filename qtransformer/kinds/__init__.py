@@ -13,6 +13,7 @@ subclass decorated with :func:`register`; see docs/architecture.md.
 from __future__ import annotations
 
 from ..errors import QTError
+from ..registry import Registry
 from .base import (
     FLOAT_BITS,
     IO_PARALLEL,
@@ -23,7 +24,7 @@ from .base import (
     qbits,
 )
 
-KINDS: dict[str, LayerKind] = {}
+KINDS: Registry[LayerKind] = Registry("layer kind")
 _BY_CLASS: dict[str, LayerKind] = {}
 
 
@@ -32,13 +33,11 @@ def register(cls: type[LayerKind]) -> type[LayerKind]:
     kind = cls()
     if not kind.name:
         raise QTError(f"layer kind {cls.__name__} has no name")
-    if kind.name in KINDS:
-        raise QTError(f"layer kind {kind.name!r} is registered twice")
     taken = [c for c in kind.keras_classes if c in _BY_CLASS]
     if taken:
         raise QTError(f"layer kind {kind.name!r}: Keras class {taken[0]} already belongs to "
                       f"kind {_BY_CLASS[taken[0]].name!r}")
-    KINDS[kind.name] = kind
+    KINDS.add(kind.name, kind)
     for c in kind.keras_classes:
         _BY_CLASS[c] = kind
     return cls
@@ -53,11 +52,7 @@ def unregister(name: str) -> None:
 
 def get_kind(name: str) -> LayerKind:
     """The kind of a plan (``LayerPlan.kind``)."""
-    try:
-        return KINDS[name]
-    except KeyError:
-        raise QTError(f"unknown layer kind {name!r} (known: {', '.join(sorted(KINDS))})") \
-            from None
+    return KINDS.lookup(name)
 
 
 def kind_of(layer) -> LayerKind:
@@ -116,8 +111,7 @@ def _load_builtin() -> None:
         attention,
         dense,
         dropout,
-        embedding,
-        input,
+        host,
         layernorm,
         masking,
         pooling,

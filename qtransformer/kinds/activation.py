@@ -16,6 +16,7 @@ from .resources import elementwise_lut
 class Activation(LayerKind):
     name = "act"
     keras_classes = ("QActivation", "Activation")
+    shrink = "unrolled over every element in io_parallel: fewer tokens (--seq-len) or --ff-dim"
 
     def out_bits(self, layer, in_bits):
         if type(layer).__name__ == "QActivation":

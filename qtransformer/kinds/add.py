@@ -13,6 +13,7 @@ from .resources import elementwise_lut
 class Add(LayerKind):
     name = "add"
     keras_classes = ("Add",)
+    shrink = "unrolled over every element in io_parallel: fewer tokens (--seq-len) or --d-model"
 
     def out_bits(self, layer, in_bits):
         return min(max(in_bits) + 1, FLOAT_BITS) if in_bits else FLOAT_BITS

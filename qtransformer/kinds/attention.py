@@ -23,6 +23,7 @@ class Attention(CustomKind):
     keras_classes = ("QMultiHeadSelfAttention",)
     reusable = True
     prunable = True
+    shrink = "fewer tokens (--seq-len, --prune token), --d-model or --heads"
     ir_class, function, config_base = "QtAttention", "qt_attention", "qt_attention_config"
     int_groups = (tuple(f"{p}_kernel" for p in PROJECTIONS),
                   tuple(f"{p}_bias" for p in PROJECTIONS), ("exp_table",))

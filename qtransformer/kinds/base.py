@@ -93,6 +93,8 @@ class LayerKind:
     reusable: ClassVar[bool] = False      # has a reuse factor the fit chooser may raise
     prunable: ClassVar[bool] = False      # TF-MOT prunes its kernels
     shared_calls: ClassVar[bool] = False  # may be called more than once (weight sharing)
+    # the knobs that shrink this kind's hardware, named when a design does not fit
+    shrink: ClassVar[str] = "fewer tokens (--seq-len) or channels (--d-model)"
 
     # ---- model costs (from the Keras layer) -------------------------------------------
     def weight_bits(self, layer, weight_name: str) -> int:

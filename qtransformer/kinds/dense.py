@@ -41,6 +41,8 @@ class Dense(LayerKind):
     keras_classes = ("QDense", "Dense")
     reusable = True
     prunable = True
+    shrink = ("fewer weights (--d-model, --ff-dim) or narrower ones (--bits); its reuse factor "
+              "is raised as far as hls4ml allows")
 
     def weight_bits(self, layer, weight_name):
         if type(layer).__name__ == "Dense":

@@ -16,6 +16,7 @@ from .resources import mac_block
 class LayerNorm(CustomKind):
     name = "layernorm"
     keras_classes = ("QLayerNorm",)
+    shrink = "fewer channels (--d-model) or activation bits (--act-bits)"
     reusable = True
     ir_class, function, config_base = "QtLayerNorm", "qt_layernorm", "qt_layernorm_config"
     int_groups = (("gamma", "beta"),)

@@ -15,6 +15,7 @@ from .resources import elementwise_lut
 class PositionEmbedding(CustomKind):
     name = "posembed"
     keras_classes = ("QPositionEmbedding",)
+    shrink = "unrolled over every element in io_parallel: fewer tokens (--seq-len) or --d-model"
     ir_class, function, config_base = "QtPosEmbed", "qt_posembed", "qt_posembed_config"
     fixed_consts = args = ("table",)
 
