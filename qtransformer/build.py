@@ -20,6 +20,7 @@ from .compress.methods import METHODS, check_config
 from .config import (
     BIAS_KINDS,
     FFN_ACTS,
+    IO_FORMS,
     LAYER_DROP_MODES,
     LR_SCHEDULES,
     POOLINGS,
@@ -118,6 +119,10 @@ def parser() -> argparse.ArgumentParser:
     a("--hls-output", help="HLS project directory (default hls/<run>, or <--output>/hls "
                            "when --output is given)")
     a("--backend", choices=["Vivado", "Vitis"], help="hls4ml backend (default Vivado)")
+    a("--io", choices=list(IO_FORMS),
+      help="HLS form: parallel (hls4ml io_parallel: every tensor at once), stream (io_stream: "
+           "one token a beat) or auto, the form that fits the board with the lower latency "
+           "(default auto)")
     a("--min-agreement", type=float, help="fail the build when HLS/Keras argmax agreement "
                                           "is below this (default 0.995)")
     a("--output", help="output directory (default models/<dataset>-<bits>-<board>)")
@@ -153,7 +158,7 @@ _FLAGS = {  # flag dest -> (section, field)
     "prune": ("prune", "method"), "sparsity": ("prune", "sparsity"), "drop": ("prune", "drop"),
     "drop_count": ("prune", "drop_count"), "prune_epochs": ("prune", "epochs"),
     "keep_tokens": ("prune", "keep_tokens"), "token_block": ("prune", "token_block"),
-    "hls_output": ("hls", "output"), "backend": ("hls", "backend"),
+    "hls_output": ("hls", "output"), "backend": ("hls", "backend"), "io": ("hls", "io_type"),
     "min_agreement": ("hls", "min_agreement"),
 }
 

@@ -23,6 +23,7 @@ NAMED_WEIGHTS = {"float": 32, "binary": 1, "binary-noscale": 1, "stochastic-bina
 BIAS_KINDS = ("bits", "po2")          # quantized_bits | quantized_po2 biases
 FFN_ACTS = ("relu", "hardtanh")       # FFN hidden activation: quantized_relu | quantized_tanh
 POOLINGS = ("mean", "cls")            # sequence pooling: GlobalAveragePooling1D | ClsPooling
+IO_FORMS = ("auto", "parallel", "stream")   # HLS io type: hls4ml io_parallel / io_stream
 
 
 def parse_bits(value) -> str:
@@ -285,11 +286,15 @@ class HlsConfig:
     enabled: bool = True
     output: str | None = None        # None: hls/<run> (or <--output>/hls when --output given)
     backend: str = "Vivado"          # Vivado | Vitis
+    io_type: str = "auto"            # auto | parallel | stream (auto: the form that fits the
+    #                                  board with the lower latency)
     min_agreement: float = 0.995     # build fails below this argmax agreement with Keras
     tb_examples: int = 100           # test examples written as tb_data for `make csim`
     clock_mhz: float | None = None   # None: the board's default clock
 
     def validate(self) -> None:
+        if self.io_type not in IO_FORMS:
+            raise QTError(f"invalid io type {self.io_type!r}: expected {', '.join(IO_FORMS)}")
         if self.backend not in ("Vivado", "Vitis"):
             raise QTError(f"invalid HLS backend {self.backend!r}: expected Vivado or Vitis")
         if not 0.0 <= self.min_agreement <= 1.0:

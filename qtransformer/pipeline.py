@@ -170,7 +170,7 @@ def step_hls(ctx: BuildContext) -> None:
     h = cfg.hls
     result = build_hls(ctx.model, ctx.board, ctx.hls_dir or ctx.out / "hls", data.x_train,
                        data.x_test, clock_mhz=h.clock_mhz, n_tb=h.tb_examples,
-                       backend=h.backend, y_check=data.y_test, printer=print)
+                       backend=h.backend, y_check=data.y_test, printer=print, io=h.io_type)
     result["project_dir"] = str(ctx.hls_published_as or ctx.hls_dir or ctx.out / "hls")
     check = result["coverify"]
     ctx.say(f"[hls] argmax agreement {check['argmax_agreement']:.4f}, max error "
@@ -247,9 +247,10 @@ def board_fit(model, data: Dataset, cfg: BuildConfig) -> dict | None:
     from .hls.flow import board_estimate
 
     board = get_board(cfg.board)
-    fit = board_estimate(model, board, data.x_train)
-    return {**verdict(fit, board, costs_of(model, data)["macs"]), "strategy": fit["strategy"],
-            "parallel": fit["parallel"]}
+    fit = board_estimate(model, board, data.x_train, cfg.hls.io_type)
+    return {**verdict(fit, board, costs_of(model, data)["macs"], fit["io_type"]),
+            "strategy": fit["strategy"], "parallel": fit["parallel"],
+            "alternatives": fit["alternatives"]}
 
 
 def _hardware_effect(before, after, data: Dataset, cfg: BuildConfig) -> dict | None:

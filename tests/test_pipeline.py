@@ -96,11 +96,12 @@ def test_unknown_step_is_an_error():
 
 
 def test_a_design_that_does_not_fit_exits_3_unless_allowed(tmp_path, capsys, text_file):
-    """An SST-2-sized encoder (48 tokens, d_model 64) in io_parallel: the verdict is the last
-    lines, the outputs are written, the exit status is 3 (0 with --allow-overfit)."""
+    """An SST-2-sized encoder (48 tokens, d_model 64) forced into io_parallel (its unrolled
+    (48, 64) tensors do not fit): the verdict is the last lines, the outputs are written, the
+    exit status is 3 (0 with --allow-overfit)."""
     flags = ["--dataset", str(text_file), "--seq-len", "48", "--vocab-size", "60", "--d-model",
              "64", "--ff-dim", "128", "--heads", "4", "--layers", "1", "--epochs", "1",
-             "--quiet", "--no-hls"]
+             "--io", "parallel", "--quiet", "--no-hls"]
     out = tmp_path / "big"
     assert main(["--output", str(out), *flags]) == 3
     lines = capsys.readouterr().out.strip().splitlines()

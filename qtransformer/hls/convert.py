@@ -20,7 +20,8 @@ import tensorflow as tf
 
 from .hwmodel import hardware_model
 from .ir import register
-from ..kinds import LayerPlan, get_kind, kind_of
+from ..errors import QTError
+from ..kinds import IO_STREAM, IO_TYPES, LayerPlan, get_kind, in_hls, kind_of
 from .precision import input_fx, plan_model, precision_table
 
 
@@ -90,10 +91,9 @@ def convert_model(model: tf.keras.Model, board_part: str, clock_mhz: float, outp
     """
     import hls4ml
 
-    if io_type != "io_parallel":
-        raise ValueError("only io_parallel is implemented for the custom transformer layers")
     register(backend)
     plans = plan_model(model, model_input_fx(model, calibration_x))
+    check_io(plans, io_type)
     for name, rf in (reuse or {}).items():
         plans[name].reuse = int(rf)
     hw = hardware_model(model, plans)
@@ -105,10 +105,55 @@ def convert_model(model: tf.keras.Model, board_part: str, clock_mhz: float, outp
     hls_model = hls4ml.converters.convert_from_keras_model(
         hw, hls_config=cfg, output_dir=str(out), project_name="myproject", backend=backend,
         io_type=io_type, part=board_part, clock_period=round(1000.0 / clock_mhz, 3))
+    if io_type == IO_STREAM:
+        set_fifo_depths(hls_model)
     if write:
         hls_model.write()
         exact_testbench(out)
     return Conversion(hls_model, plans, hw, out)
+
+
+SKIP_DEPTH_KINDS = ("Merge",)   # hls4ml IR classes that join a residual skip
+
+
+def fifo_depth(producer_class: str, consumer_class: str, beats: int) -> int:
+    """Depth of the stream between two layers: a copy of hls4ml's Clone going straight to the
+    residual add (the skip path) holds every token, because the other path may read the whole
+    sequence before it emits (attention); every other FIFO holds two words (a chain without a
+    join cannot deadlock, and fewer tokens in flight only shortens the joins' wait). hls4ml's
+    default, every FIFO as deep as the sequence, costs LUTs for nothing."""
+    return beats if producer_class == "Clone" and consumer_class in SKIP_DEPTH_KINDS else 2
+
+
+def set_fifo_depths(hls_model) -> None:
+    """Apply :func:`fifo_depth` to every stream between two layers of an io_stream project
+    (the top-level ports keep hls4ml's settings). g++ C simulation has unbounded streams, so
+    these depths are checked by Vitis/Vivado co-simulation only."""
+    layers = list(hls_model.get_layers())
+    readers: dict[str, list] = {}
+    for layer in layers:
+        for name in layer.inputs:
+            readers.setdefault(name, []).append(layer)
+    outputs = set(hls_model.outputs)
+    for layer in layers:
+        for name in layer.outputs:
+            var = layer.get_output_variable(name)
+            if name in outputs or not getattr(var, "pragma", None) or var.pragma[0] != "stream":
+                continue
+            beats = int(np.prod(var.shape[:-1])) if len(var.shape) > 1 else 1
+            depth = max(fifo_depth(layer.class_name, r.class_name, beats)
+                        for r in readers.get(name, []) or [layer])
+            var.pragma = ("stream", depth)
+
+
+def check_io(plans: dict[str, LayerPlan], io_type: str) -> None:
+    """Every HLS layer can be built in ``io_type`` (else one line naming the first that
+    cannot)."""
+    if io_type not in IO_TYPES:
+        raise QTError(f"unknown io type {io_type!r}; known: {', '.join(IO_TYPES)}")
+    for p in plans.values():
+        if in_hls(p):
+            get_kind(p.kind).check_plan(p, io_type)
 
 
 def exact_testbench(project_dir) -> None:

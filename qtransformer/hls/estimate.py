@@ -22,8 +22,10 @@ import math
 from dataclasses import asdict
 
 from ..boards import Board
-from ..kinds import IO_PARALLEL, LayerEstimate, LayerPlan, get_kind, in_hls
+from ..kinds import IO_PARALLEL, IO_STREAM, LayerEstimate, LayerPlan, get_kind, in_hls
+from ..kinds.resources import stream_fifo
 from ..kinds.dense import valid_dense_reuse
+from .passes import readers_of
 
 MARGIN = 0.8   # of every resource: routing needs slack
 
@@ -38,20 +40,52 @@ def estimate_layer(p: LayerPlan, in_width: int, io_type: str = IO_PARALLEL) -> L
 
 
 def estimate(plans: dict[str, LayerPlan], io_type: str = IO_PARALLEL) -> list[LayerEstimate]:
-    """Per-layer estimates of the HLS layers (host-side and pass-through layers excluded)."""
+    """Per-layer estimates of the HLS layers (host-side and pass-through layers excluded).
+
+    In io_stream each layer's row also carries its output FIFO and, for an output read by
+    several layers, hls4ml's clone's FIFO per reader, at the depths the project sets
+    (:func:`~.convert.fifo_depth`: the copy to a residual add holds the sequence, others two
+    words)."""
     rows = []
+    readers = readers_of(plans)
     for p in plans.values():
         if not in_hls(p):
             continue
         in_w = plans[p.inputs[0]].out.width if p.inputs else 16
-        rows.append(estimate_layer(p, in_w, io_type))
+        row = estimate_layer(p, in_w, io_type)
+        if io_type == IO_STREAM:
+            fifos = [stream_fifo(p.word * p.out.width, 2)]
+            if len(readers.get(p.name, [])) > 1:   # hls4ml's clone: one copy per reader
+                fifos += [stream_fifo(p.word * p.out.width,
+                                      p.beats if plans[r].kind == "add" else 2)
+                          for r in readers[p.name]]
+            row.lut += sum(f[0] for f in fifos)
+            row.ff += sum(f[1] for f in fifos)
+            row.bram36 += sum(f[2] for f in fifos)
+        rows.append(row)
     return rows
 
 
-def totals(rows: list[LayerEstimate]) -> dict:
+def totals(rows: list[LayerEstimate], io_type: str = IO_PARALLEL) -> dict:
+    """Resources add up; so do cycles in io_parallel (one layer after another). In io_stream
+    the layers between two barriers (layers that read the whole sequence first: attention,
+    mean pool) run as one token pipeline, as long as its slowest layer; barriers add theirs."""
     return {"dsp": sum(r.dsp for r in rows), "lut": sum(r.lut for r in rows),
             "ff": sum(r.ff for r in rows), "bram36": math.ceil(sum(r.bram36 for r in rows)),
-            "cycles": sum(r.cycles for r in rows)}
+            "cycles": stream_cycles(rows) if io_type == IO_STREAM else
+            sum(r.cycles for r in rows)}
+
+
+def stream_cycles(rows: list[LayerEstimate]) -> int:
+    """Latency of a dataflow token pipeline (see :func:`totals`)."""
+    total, segment = 0, 0
+    for r in rows:
+        if r.barrier:
+            total += segment + r.cycles
+            segment = 0
+        else:
+            segment = max(segment, r.cycles)
+    return total + segment
 
 
 def utilization(total: dict, board: Board) -> dict:
@@ -65,15 +99,15 @@ def fits(total: dict, board: Board, margin: float = MARGIN) -> bool:
 
 
 def choose_reuse(plans: dict[str, LayerPlan], board: Board, margin: float = MARGIN,
-                 max_steps: int = 500) -> dict:
+                 max_steps: int = 500, io_type: str = IO_PARALLEL) -> dict:
     """Raise reuse factors (largest consumer first) until the estimate fits ``board``.
 
     Mutates ``plans[...].reuse``; returns ``{"fits", "reuse", "strategy", "total",
     "utilization", "layers"}``. Strategy becomes Resource once any reuse factor exceeds 1.
     """
     for _ in range(max_steps):
-        rows = estimate(plans)
-        total = totals(rows)
+        rows = estimate(plans, io_type)
+        total = totals(rows, io_type)
         if fits(total, board, margin):
             break
         util = utilization(total, board)
@@ -89,13 +123,13 @@ def choose_reuse(plans: dict[str, LayerPlan], board: Board, margin: float = MARG
                 break
         if not moved:
             break
-    rows = estimate(plans)
-    total = totals(rows)
+    rows = estimate(plans, io_type)
+    total = totals(rows, io_type)
     reuse = {p.name: p.reuse for p in plans.values() if get_kind(p.kind).reusable}
     return {"fits": fits(total, board, margin), "reuse": reuse,
             "strategy": "Resource" if any(v > 1 for v in reuse.values()) else "Latency",
             "total": total, "utilization": utilization(total, board),
-            "layers": [asdict(r) for r in rows],
+            "layers": [asdict(r) for r in rows], "io_type": io_type,
             "label": "estimate (analytical, uncalibrated; not synthesis)"}
 
 

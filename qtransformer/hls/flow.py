@@ -13,7 +13,9 @@ import numpy as np
 import tensorflow as tf
 
 from ..boards import Board
-from .convert import convert_model, model_input_fx
+from ..errors import QTError
+from ..kinds import IO_PARALLEL, IO_STREAM
+from .convert import check_io, convert_model, model_input_fx
 from .coverify import coverify, range_check, write_tb_data
 from .estimate import choose_reuse, estimate, over_budget, totals
 from .precision import plan_model
@@ -22,19 +24,20 @@ from .precision import plan_model
 def build_hls(model: tf.keras.Model, board: Board, output_dir, x_calibration: np.ndarray,
               x_check: np.ndarray, clock_mhz: float | None = None, n_tb: int = 100,
               backend: str = "Vivado", y_check: np.ndarray | None = None,
-              printer=None) -> dict:
+              printer=None, io: str = "parallel") -> dict:
     """Write the HLS project for ``board`` and check it bit for bit against Keras.
 
     ``x_calibration`` (training data) sizes the input type and feeds the range check;
     ``x_check`` (e.g. the test split) is used for co-verification and the first ``n_tb``
-    samples become the C testbench data for ``make csim``.
+    samples become the C testbench data for ``make csim``. ``io``: see :func:`board_estimate`.
     """
     def say(text: str) -> None:
         if printer is not None:
             printer(text, flush=True)
 
-    fit = board_estimate(model, board, x_calibration)
-    say(f"[hls] reuse factors chosen for {board.name} (estimate {fit['total']['lut']:,} LUT, "
+    fit = board_estimate(model, board, x_calibration, io)
+    say(f"[hls] {fit['io_type']}, reuse factors chosen for {board.name} (estimate "
+        f"{fit['total']['lut']:,} LUT, "
         f"{fit['total']['dsp']:,} DSP, {fit['total']['bram36']} BRAM36, "
         f"{fit['total']['cycles']:,} cycles; fits: {fit['fits']})")
     if not fit["fits"]:
@@ -43,7 +46,8 @@ def build_hls(model: tf.keras.Model, board: Board, output_dir, x_calibration: np
     with warnings.catch_warnings():  # hls4ml's optimizer passes warn about node creation
         warnings.simplefilter("ignore")
         conv = convert_model(model, board.part, clock_mhz or board.clock_mhz, output_dir,
-                             backend=backend, calibration_x=x_calibration, reuse=fit["reuse"],
+                             backend=backend, io_type=fit["io_type"],
+                             calibration_x=x_calibration, reuse=fit["reuse"],
                              strategy=fit["strategy"])
     t1 = time.time()
     say("[hls] compiling the C++ model with g++")
@@ -56,14 +60,43 @@ def build_hls(model: tf.keras.Model, board: Board, output_dir, x_calibration: np
     ranges = range_check(model, conv.plans, x_calibration[:512])
     return {"project_dir": str(Path(output_dir)), "board": board.name, "part": board.part,
             "clock_mhz": clock_mhz or board.clock_mhz, "strategy": fit["strategy"],
+            "io_type": fit["io_type"],
             "precision": conv.precision_table(), "estimate": fit, "coverify": check,
             "ranges": ranges, "convert_s": round(t1 - t0, 2), "compile_s": round(t2 - t1, 2)}
 
 
-def board_estimate(model: tf.keras.Model, board: Board, x_calibration=None) -> dict:
+IO_CHOICES = {"auto": None, "parallel": IO_PARALLEL, "stream": IO_STREAM}
+
+
+def board_estimate(model: tf.keras.Model, board: Board, x_calibration=None,
+                   io: str = "parallel") -> dict:
     """The fitted resource and latency ESTIMATE of a quantized model on ``board`` (reuse
     factors chosen as the HLS stage would) without converting it: cheap enough to compare
-    a model before and after compression."""
-    plans = plan_model(model, model_input_fx(model, x_calibration))
-    parallel = totals(estimate(plans))          # every reuse factor 1
-    return {**choose_reuse(plans, board), "parallel": parallel}
+    a model before and after compression.
+
+    ``io``: ``parallel``, ``stream``, or ``auto``: both are fitted, and the form that fits
+    with the lower latency wins (neither fits: the one whose scarcest resource is least over);
+    a form the model cannot take (e.g. token pruning streamed) is left out. The result says
+    which (``io_type``) and what the other gave (``alternatives``)."""
+    if io not in IO_CHOICES:
+        raise QTError(f"unknown --io {io!r}; known: {', '.join(IO_CHOICES)}")
+    in_fx = model_input_fx(model, x_calibration)
+    forms = [IO_CHOICES[io]] if IO_CHOICES[io] else [IO_PARALLEL, IO_STREAM]
+    fits, refused = {}, {}
+    for io_type in forms:
+        plans = plan_model(model, in_fx)
+        try:
+            check_io(plans, io_type)
+        except QTError as exc:
+            if len(forms) == 1:
+                raise
+            refused[io_type] = str(exc)
+            continue
+        parallel = totals(estimate(plans, io_type), io_type)   # every reuse factor 1
+        fits[io_type] = {**choose_reuse(plans, board, io_type=io_type), "parallel": parallel}
+    best = min(fits.values(), key=lambda f: (not f["fits"], f["total"]["cycles"] if f["fits"]
+                                             else max(f["utilization"].values())))
+    best["alternatives"] = {
+        **{k: {"fits": f["fits"], "total": f["total"]} for k, f in fits.items()},
+        **{k: {"refused": why} for k, why in refused.items()}}
+    return best

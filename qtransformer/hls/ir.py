@@ -20,7 +20,7 @@ from ..errors import QTError
 from ..kinds import KINDS, CustomKind, get_kind
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"
-HEADER = "nnet_utils/qt_layers.h"
+HEADERS = ("nnet_utils/qt_layers.h", "nnet_utils/qt_layers_stream.h")   # parallel, streamed
 _DONE: set[tuple[str, str]] = set()   # (what, kind or backend) already registered
 _SOURCES: dict[str, Path] = {}
 _IR_CLASSES: dict[str, type] = {}   # kind name -> its hls4ml IR class
@@ -79,7 +79,7 @@ def _ir_class(kind: CustomKind):
     return type(kind.ir_class, (Layer,), {"initialize": initialize, "qt_kind": kind.name})
 
 
-def _templates(kind: CustomKind, ir_class, header: str):
+def _templates(kind: CustomKind, ir_class, headers: list[str]):
     from hls4ml.backends.template import FunctionCallTemplate, LayerConfigTemplate
 
     class ConfigTemplate(LayerConfigTemplate):
@@ -91,7 +91,7 @@ def _templates(kind: CustomKind, ir_class, header: str):
 
     class CallTemplate(FunctionCallTemplate):
         def __init__(self):
-            super().__init__(ir_class, include_header=[header])
+            super().__init__(ir_class, include_header=list(headers))
 
         def format(self, node):
             return kind.call_text(node)
@@ -113,16 +113,16 @@ def parse_qt_hw_layer(keras_layer, input_names, input_shapes, data_reader):
     return layer, [input_shapes[0][0], *cfg["out_shape"]]
 
 
-def _source(kind: CustomKind) -> tuple[Path, str]:
-    """The C++ file of ``kind`` and the header name the generated code includes."""
+def _sources(kind: CustomKind) -> tuple[list[Path], list[str]]:
+    """The C++ files of ``kind`` and the header names the generated code includes."""
     if kind.cpp is None:
-        return TEMPLATE_DIR / "qt_layers.h", HEADER
+        return [TEMPLATE_DIR / Path(h).name for h in HEADERS], list(HEADERS)
     name = kind.cpp_name or f"qt_{kind.name}.h"
     if name not in _SOURCES:
         folder = Path(tempfile.mkdtemp(prefix="qt_kind_"))
         (folder / name).write_text(kind.cpp)
         _SOURCES[name] = folder / name
-    return _SOURCES[name], f"nnet_utils/{name}"
+    return [_SOURCES[name]], [f"nnet_utils/{name}"]
 
 
 def register(backend_name: str = "Vivado") -> None:
@@ -143,11 +143,12 @@ def register(backend_name: str = "Vivado") -> None:
             _IR_CLASSES[kind.name] = cls
             _DONE.add(("ir", kind.name))
         if (backend_name, kind.name) not in _DONE:
-            path, header = _source(kind)
-            for template in _templates(kind, _IR_CLASSES[kind.name], header):
+            paths, headers = _sources(kind)
+            for template in _templates(kind, _IR_CLASSES[kind.name], headers):
                 backend.register_template(template)
-            if (backend_name, str(path)) not in _DONE:
-                backend.register_source(path)
-                _DONE.add((backend_name, str(path)))
+            for path in paths:
+                if (backend_name, str(path)) not in _DONE:
+                    backend.register_source(path)
+                    _DONE.add((backend_name, str(path)))
             _DONE.add((backend_name, kind.name))
 

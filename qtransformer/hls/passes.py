@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..kinds import LayerPlan
+from ..kinds import LayerPlan, passes_through
 
 
 class PlanPass:
@@ -17,6 +17,20 @@ class PlanPass:
 
     def apply(self, plans: dict[str, LayerPlan]) -> bool:
         raise NotImplementedError
+
+
+def readers_of(plans: dict[str, LayerPlan]) -> dict[str, list[str]]:
+    """The HLS layers that read each layer's output in hardware: a pass-through plan (dropout,
+    a fused quantizer) is no reader, and its readers read its source."""
+    out: dict[str, list[str]] = {}
+    for p in plans.values():
+        if passes_through(p.kind):
+            continue
+        for name in p.inputs:
+            while passes_through(plans[name].kind) and plans[name].inputs:
+                name = plans[name].inputs[0]
+            out.setdefault(name, []).append(p.name)
+    return out
 
 
 def consumers(plans: dict[str, LayerPlan]) -> dict[str, int]:

@@ -47,8 +47,10 @@ def plan_model(model: tf.keras.Model, in_fx: Fx = DEFAULT_INPUT, passes=None
         inputs = inbound_names(model, layer)
         xins = [plans[i].out for i in inputs] or [in_fx]
         plan = kind.plan(layer, layer.name, inputs, xins)
-        plan.elems = int(np.prod(layer.output_shape[1:])) if not isinstance(
-            layer.output_shape, list) else int(np.prod(layer.output_shape[0][1:]))
+        shape = layer.output_shape[0] if isinstance(layer.output_shape, list) else \
+            layer.output_shape
+        plan.shape = tuple(int(d) for d in shape[1:])
+        plan.elems = int(np.prod(plan.shape))
         plans[layer.name] = plan
     return run_passes(plans, passes)
 

@@ -17,6 +17,8 @@ from ..registry import Registry
 from .base import (
     FLOAT_BITS,
     IO_PARALLEL,
+    IO_STREAM,
+    IO_TYPES,
     CustomKind,
     LayerEstimate,
     LayerKind,
@@ -121,6 +123,7 @@ def _load_builtin() -> None:
 
 _load_builtin()
 
-__all__ = ["FLOAT_BITS", "IO_PARALLEL", "KINDS", "CustomKind", "LayerEstimate", "LayerKind",
-           "LayerPlan", "get_kind", "in_hls", "inbound_names", "kind_of", "model_nodes",
-           "passes_through", "prunable", "qbits", "register", "unregister"]
+__all__ = ["FLOAT_BITS", "IO_PARALLEL", "IO_STREAM", "IO_TYPES", "KINDS", "CustomKind",
+           "LayerEstimate", "LayerKind", "LayerPlan", "get_kind", "in_hls", "inbound_names",
+           "kind_of", "model_nodes", "passes_through", "prunable", "qbits", "register",
+           "unregister"]

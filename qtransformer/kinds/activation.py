@@ -8,7 +8,7 @@ from __future__ import annotations
 from ..errors import QTError
 from ..fixed import quantizer_fx
 from . import register
-from .base import LayerEstimate, LayerKind, LayerPlan, qbits
+from .base import IO_TYPES, LayerEstimate, LayerKind, LayerPlan, qbits
 from .resources import elementwise_lut
 
 
@@ -16,6 +16,7 @@ from .resources import elementwise_lut
 class Activation(LayerKind):
     name = "act"
     keras_classes = ("QActivation", "Activation")
+    io_types = IO_TYPES
     shrink = "unrolled over every element in io_parallel: fewer tokens (--seq-len) or --ff-dim"
 
     def out_bits(self, layer, in_bits):
@@ -39,12 +40,19 @@ class Activation(LayerKind):
 
         return tf.keras.layers.Activation(plan.params["activation"], name=plan.name)(srcs[0])
 
-    def estimate_parallel(self, p, in_width):
+    def per_element(self, p) -> int:
         width = p.out.width
-        per = width + 1 if p.out.quantizing else (width if p.params["activation"] == "relu"
-                                                  else 0)
-        return LayerEstimate(p.name, p.kind, 1, 0, 0, 0, elementwise_lut(p.elems, per), 0,
-                             0.0, 1)
+        return width + 1 if p.out.quantizing else (width if p.params["activation"] == "relu"
+                                                   else 0)
+
+    def estimate_parallel(self, p, in_width):
+        return LayerEstimate(p.name, p.kind, 1, 0, 0, 0,
+                             elementwise_lut(p.elems, self.per_element(p)), 0, 0.0, 1)
+
+    def estimate_stream(self, p, in_width):
+        """One token's word a beat: the elementwise hardware of one token."""
+        return LayerEstimate(p.name, p.kind, 1, 0, 0, 0,
+                             elementwise_lut(p.word, self.per_element(p)), 0, 0.0, p.beats + 1)
 
 
 @register
@@ -53,6 +61,7 @@ class Fused(LayerKind):
     Keras layer for traces), the hardware is the Dense's cast."""
 
     name = "fused"
+    io_types = IO_TYPES
     pass_through = True
 
     def clone(self, plan, srcs, out_shape):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from ..fixed import add_fx
 from . import register
-from .base import FLOAT_BITS, LayerEstimate, LayerKind, LayerPlan
+from .base import FLOAT_BITS, IO_TYPES, LayerEstimate, LayerKind, LayerPlan
 from .resources import elementwise_lut
 
 
@@ -13,6 +13,7 @@ from .resources import elementwise_lut
 class Add(LayerKind):
     name = "add"
     keras_classes = ("Add",)
+    io_types = IO_TYPES
     shrink = "unrolled over every element in io_parallel: fewer tokens (--seq-len) or --d-model"
 
     def out_bits(self, layer, in_bits):
@@ -37,3 +38,7 @@ class Add(LayerKind):
     def estimate_parallel(self, p, in_width):
         return LayerEstimate(p.name, p.kind, 1, 0, 0, 0, elementwise_lut(p.elems, p.out.width),
                              0, 0.0, 1)
+
+    def estimate_stream(self, p, in_width):
+        return LayerEstimate(p.name, p.kind, 1, 0, 0, 0, elementwise_lut(p.word, p.out.width),
+                             0, 0.0, p.beats + 1)

@@ -11,8 +11,17 @@ import numpy as np
 from ..errors import QTError
 from ..fixed import Fx, add_fx, exact_fx, quantizer_fx, to_raw
 from . import register
-from .base import FLOAT_BITS, CustomKind, LayerEstimate, LayerPlan, depth, qbits
-from .resources import density, mac_block, po2_levels
+from .base import (
+    FLOAT_BITS,
+    IO_STREAM,
+    IO_TYPES,
+    CustomKind,
+    LayerEstimate,
+    LayerPlan,
+    depth,
+    qbits,
+)
+from .resources import density, mac_block, po2_levels, ram36
 
 PROJECTIONS = ("query", "key", "value", "output")
 
@@ -21,6 +30,7 @@ PROJECTIONS = ("query", "key", "value", "output")
 class Attention(CustomKind):
     name = "attention"
     keras_classes = ("QMultiHeadSelfAttention",)
+    io_types = IO_TYPES
     reusable = True
     prunable = True
     shrink = "fewer tokens (--seq-len, --prune token), --d-model or --heads"
@@ -143,6 +153,25 @@ class Attention(CustomKind):
         return LayerEstimate(p.name, p.kind, rf, p.macs, a[0] + b[0], a[1] + b[1],
                              a[2] + b[2] + divider_lut + select_lut, a[3] + b[3],
                              a[4] + table_bram, cycles)
+
+    def estimate_stream(self, p, in_width):
+        """The parallel form's datapath on the sequence stored on chip: the input and output
+        buffers and the Q, K, V, context arrays in BRAM, store and emit loops a token a
+        cycle; it reads every token before its first output (a barrier in the dataflow)."""
+        e = self.estimate_parallel(p, in_width)
+        q = p.params
+        s, d = q["seq_len"], q["d_model"]
+        bits = s * q["d_in"] * in_width + 4 * s * d * q["act_bits"] + s * d * p.out.width
+        e.bram36 += ram36(bits)
+        e.cycles += 2 * s
+        e.barrier = True
+        return e
+
+    def check_plan(self, plan, io_type):
+        super().check_plan(plan, io_type)
+        if io_type == IO_STREAM and "keep" in plan.params:
+            raise QTError(f"layer {plan.name}: token pruning (keep_tokens) has no io_stream "
+                          "form yet; use --io parallel")
 
     def next_reuse(self, p):
         limit = 3 * p.params["d_in"] * p.params["d_model"]

@@ -23,6 +23,8 @@ from ..layers.quant import quantizer_bits
 
 FLOAT_BITS = 32
 IO_PARALLEL = "io_parallel"
+IO_STREAM = "io_stream"
+IO_TYPES = (IO_PARALLEL, IO_STREAM)
 
 
 @dataclass
@@ -40,6 +42,17 @@ class LayerPlan:
     host: bool = False              # runs on the host (token embedding lookup)
     macs: int = 0                   # multiplies per inference (resource estimate)
     elems: int = 0                  # output elements per inference (resource estimate)
+    shape: tuple = ()               # output shape without the batch (streams: beats x word)
+
+    @property
+    def word(self) -> int:
+        """Values per stream beat: the last dimension (a token's channels)."""
+        return int(self.shape[-1]) if self.shape else max(self.elems, 1)
+
+    @property
+    def beats(self) -> int:
+        """Stream beats per inference: the tokens (1 for a pooled vector)."""
+        return max(1, self.elems // self.word)
 
     def row(self) -> dict:
         """A row of the precision table in the report."""
@@ -61,6 +74,7 @@ class LayerEstimate:
     ff: int
     bram36: float
     cycles: int = 0
+    barrier: bool = False   # io_stream: reads the whole sequence before its first output
 
 
 def qbits(q) -> int:
@@ -143,10 +157,15 @@ class LayerKind:
                  ) -> LayerEstimate:
         """Resources and cycles of the generated layer (``in_width``: its input's bits)."""
         self.check_io(plan.name, io_type)
+        if io_type == IO_STREAM:
+            return self.estimate_stream(plan, in_width)
         return self.estimate_parallel(plan, in_width)
 
     def estimate_parallel(self, plan: LayerPlan, in_width: int) -> LayerEstimate:
         raise QTError(f"layer {plan.name}: kind {self.name!r} has no resource estimate")
+
+    def estimate_stream(self, plan: LayerPlan, in_width: int) -> LayerEstimate:
+        raise QTError(f"layer {plan.name}: kind {self.name!r} has no io_stream estimate")
 
     def next_reuse(self, plan: LayerPlan) -> int | None:
         """The next reuse factor to try when the design does not fit (None: none higher)."""
@@ -156,6 +175,11 @@ class LayerKind:
         if io_type not in self.io_types:
             raise QTError(f"layer {layer_name}: kind {self.name!r} has no {io_type} form "
                           f"(it has {', '.join(self.io_types)})")
+
+    def check_plan(self, plan: LayerPlan, io_type: str) -> None:
+        """Refuse, with one line naming the layer, a plan this kind cannot build in
+        ``io_type`` (the kind's form, or something particular to this layer)."""
+        self.check_io(plan.name, io_type)
 
 
 class CustomKind(LayerKind):
@@ -211,8 +235,14 @@ class CustomKind(LayerKind):
         inp, out = node.get_input_variable(), node.get_output_variable()
         weights = [node.get_weights(w).name for w in self.args]
         args = [inp.name, out.name] + weights
-        return (f"nnet::{self.function}<{inp.type.name}, {out.type.name}, config{node.index}>"
+        fn = self.function + ("_stream" if node_io_type(node) == IO_STREAM else "")
+        return (f"nnet::{fn}<{inp.type.name}, {out.type.name}, config{node.index}>"
                 f"({', '.join(args)});")
+
+
+def node_io_type(node) -> str:
+    """The io type of the hls4ml project an IR node belongs to."""
+    return node.model.config.get_config_value("IOType")
 
 
 def depth(n: int) -> int:

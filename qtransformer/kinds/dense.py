@@ -9,8 +9,8 @@ import numpy as np
 
 from ..fixed import exact_fx, signed_fx
 from . import register
-from .base import LayerEstimate, LayerKind, LayerPlan, depth, qbits, tokens_of
-from .resources import density, mac_block, po2_levels
+from .base import IO_TYPES, LayerEstimate, LayerKind, LayerPlan, depth, qbits, tokens_of
+from .resources import density, mac_block, po2_levels, rom_lut
 
 
 def _quantized(layer, which: str) -> np.ndarray:
@@ -39,6 +39,7 @@ def valid_dense_reuse(n_in: int, n_out: int, per_token: bool) -> list[int]:
 class Dense(LayerKind):
     name = "dense"
     keras_classes = ("QDense", "Dense")
+    io_types = IO_TYPES
     reusable = True
     prunable = True
     shrink = ("fewer weights (--d-model, --ff-dim) or narrower ones (--bits); its reuse factor "
@@ -105,6 +106,24 @@ class Dense(LayerKind):
         if p.out.quantizing:  # a fused output quantizer: one token's casts, or all at rf 1
             lut += (p.elems if rf == 1 else int(kernel.shape[1])) * (p.out.width + 1)
         return LayerEstimate(p.name, p.kind, rf, p.macs, par, dsp, lut, ff, bram, cycles)
+
+    def estimate_stream(self, p, in_width):
+        """hls4ml's streamed pointwise Conv1D (or Dense on the pooled vector): one token a beat
+        at II = reuse; its weights are partitioned into logic (LUT ROM, no BRAM), and under
+        the Resource strategy (reuse > 1) a zero weight keeps its multiplier."""
+        rf = max(1, p.reuse)
+        w = p.types["weight"].width
+        kernel = p.consts["kernel"]
+        n_w, n_in, n_out = int(kernel.size), int(kernel.shape[0]), int(kernel.shape[1])
+        live = math.ceil(n_w * density(kernel)) if rf == 1 else n_w
+        par, dsp, lut, ff, _ = mac_block(live, in_width, w, p.types["accum"].width, 0, rf,
+                                         po2_levels(kernel) if rf == 1 else 0)
+        if rf > 1:
+            lut += rom_lut(n_w * w)
+        if p.out.quantizing:
+            lut += n_out * (p.out.width + 1)
+        cycles = p.beats * rf + depth(n_in)
+        return LayerEstimate(p.name, p.kind, rf, n_w * p.beats, par, dsp, lut, ff, 0.0, cycles)
 
     def next_reuse(self, p: LayerPlan):
         n_in, n_out = p.consts["kernel"].shape

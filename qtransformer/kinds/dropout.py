@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from . import register
-from .base import LayerKind, LayerPlan
+from .base import IO_TYPES, LayerKind, LayerPlan
 
 
 @register
 class Dropout(LayerKind):
     name = "dropout"
     keras_classes = ("Dropout",)
+    io_types = IO_TYPES
     pass_through = True
 
     def plan(self, layer, name, inputs, xins):

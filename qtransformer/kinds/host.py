@@ -6,10 +6,11 @@ from __future__ import annotations
 
 from ..fixed import Fx, quantizer_fx
 from . import register
-from .base import FLOAT_BITS, LayerKind, LayerPlan, qbits
+from .base import FLOAT_BITS, IO_TYPES, LayerKind, LayerPlan, qbits
 
 
 class HostKind(LayerKind):
+    io_types = IO_TYPES
     host = True
 
     def out_fx(self, layer, xins: list[Fx]) -> Fx:

@@ -8,7 +8,7 @@ from ..errors import QTError
 from ..fixed import quantizer_fx, signed_fx, to_raw
 from ..layers.norm import LN_INV_BITS, LN_M_BITS, LN_SQRT_BITS, ln_eps_raw
 from . import register
-from .base import CustomKind, LayerEstimate, LayerPlan, qbits
+from .base import IO_TYPES, CustomKind, LayerEstimate, LayerPlan, qbits
 from .resources import mac_block
 
 
@@ -16,6 +16,7 @@ from .resources import mac_block
 class LayerNorm(CustomKind):
     name = "layernorm"
     keras_classes = ("QLayerNorm",)
+    io_types = IO_TYPES
     shrink = "fewer channels (--d-model) or activation bits (--act-bits)"
     reusable = True
     ir_class, function, config_base = "QtLayerNorm", "qt_layernorm", "qt_layernorm_config"
@@ -65,6 +66,10 @@ class LayerNorm(CustomKind):
         cycles = seq * rf + 40      # one token per II (= reuse); + sqrt / divide depth
         return LayerEstimate(p.name, p.kind, rf, p.macs, par, dsp, lut + 2500 // rf, ff,
                              bram, cycles)
+
+    def estimate_stream(self, p, in_width):
+        """The parallel form already builds one token's datapath, pipelined over tokens."""
+        return self.estimate_parallel(p, in_width)
 
     def next_reuse(self, p):
         limit = 3 * p.params["n_in"]

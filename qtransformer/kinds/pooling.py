@@ -7,7 +7,7 @@ import math
 
 from ..fixed import signed_fx
 from . import register
-from .base import CustomKind, LayerEstimate, LayerPlan, depth
+from .base import IO_TYPES, CustomKind, LayerEstimate, LayerPlan, depth
 from .resources import mult
 
 
@@ -19,6 +19,7 @@ def _shape(layer) -> tuple[int, int]:
 class MeanPool(CustomKind):
     name = "meanpool"
     keras_classes = ("GlobalAveragePooling1D",)
+    io_types = IO_TYPES
     ir_class, function, config_base = "QtMeanPool", "qt_meanpool", "qt_pool_config"
     unsigned = ("seq_len", "n_in", "sum_bits")
 
@@ -41,11 +42,18 @@ class MeanPool(CustomKind):
         return LayerEstimate(p.name, p.kind, 1, 0, 1, dsp, n * acc + lut, n * acc + 64, 0.0,
                              seq + n + depth(2))
 
+    def estimate_stream(self, p, in_width):
+        """The same folded datapath, a token a beat; the mean needs every token (a barrier)."""
+        e = self.estimate_parallel(p, in_width)
+        e.barrier = True
+        return e
+
 
 @register
 class ClsPool(CustomKind):
     name = "clspool"
     keras_classes = ("ClsPooling",)
+    io_types = IO_TYPES
     ir_class, function, config_base = "QtClsPool", "qt_clspool", "qt_pool_config"
     unsigned = ("seq_len", "n_in")
 
@@ -55,3 +63,6 @@ class ClsPool(CustomKind):
 
     def estimate_parallel(self, p, in_width):
         return LayerEstimate(p.name, p.kind, 1, 0, 0, 0, 0, 0, 0.0, 1)
+
+    def estimate_stream(self, p, in_width):
+        return LayerEstimate(p.name, p.kind, 1, 0, 0, 0, 0, 0, 0.0, p.params["seq_len"])

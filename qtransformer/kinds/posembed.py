@@ -7,14 +7,15 @@ import numpy as np
 
 from ..fixed import add_fx, exact_fx
 from . import register
-from .base import FLOAT_BITS, CustomKind, LayerEstimate, LayerPlan, qbits
-from .resources import elementwise_lut
+from .base import FLOAT_BITS, IO_TYPES, CustomKind, LayerEstimate, LayerPlan, qbits
+from .resources import elementwise_lut, ram36, rom_lut
 
 
 @register
 class PositionEmbedding(CustomKind):
     name = "posembed"
     keras_classes = ("QPositionEmbedding",)
+    io_types = IO_TYPES
     shrink = "unrolled over every element in io_parallel: fewer tokens (--seq-len) or --d-model"
     ir_class, function, config_base = "QtPosEmbed", "qt_posembed", "qt_posembed_config"
     fixed_consts = args = ("table",)
@@ -40,3 +41,11 @@ class PositionEmbedding(CustomKind):
     def estimate_parallel(self, p, in_width):
         return LayerEstimate(p.name, p.kind, 1, 0, 0, 0, elementwise_lut(p.elems, p.out.width),
                              0, 0.0, 1)
+
+    def estimate_stream(self, p, in_width):
+        """One token's adders a beat; the table is read a row a beat (ROM)."""
+        table_bits = p.elems * p.types["table"].width
+        lut = elementwise_lut(p.word, p.out.width) + (0 if ram36(table_bits) else
+                                                      rom_lut(table_bits))
+        return LayerEstimate(p.name, p.kind, 1, 0, 0, 0, lut, 0, ram36(table_bits),
+                             p.beats + 1)

@@ -59,3 +59,24 @@ def elementwise_lut(elems: int, per_element: int) -> int:
     them (`benchmarks/elementwise_yosys.py`): an add or a ReLU about one LUT per output bit, a
     quantizing activation (round half even, saturate) one more; a plain linear is wiring."""
     return elems * per_element
+
+
+def stream_fifo(word_bits: int, depth: int) -> tuple[int, int, float]:
+    """(LUT, FF, BRAM36) of one hls::stream FIFO of ``depth`` words of ``word_bits``: a
+    register stage up to depth 2, shift-register LUTs (SRL32) up to 64 words, else BRAM36
+    (72 bits x 512 words each)."""
+    if depth <= 2:
+        return 0, word_bits * depth, 0.0
+    if depth <= 64:
+        return word_bits * math.ceil(depth / 32), word_bits, 0.0
+    return 0, word_bits, float(math.ceil(word_bits / 72) * math.ceil(depth / 512))
+
+
+def rom_lut(bits: int) -> int:
+    """LUTs of a constant table read combinationally (64 bits per LUT6 as a ROM)."""
+    return math.ceil(bits / 64)
+
+
+def ram36(bits: int) -> float:
+    """BRAM36 of an on-chip buffer of ``bits`` (small ones go to LUTRAM: 0 here)."""
+    return float(math.ceil(bits / 36864)) if bits > 4096 else 0.0

@@ -95,43 +95,53 @@ struct qt_layernorm_config {
     static const unsigned reuse_factor = 1;
 };
 
+// One token: x (n_in values at the input type) -> LayerNorm(x) at the output type. Shared by
+// the parallel form (a pipelined loop over the tokens) and the streamed one (one token a beat).
+template <class in_T, class out_T, typename CONFIG_T>
+void qt_layernorm_token(in_T data[CONFIG_T::n_in], out_T res[CONFIG_T::n_in],
+                        typename CONFIG_T::param_t gamma[CONFIG_T::n_in],
+                        typename CONFIG_T::param_t beta[CONFIG_T::n_in]) {
+    #pragma HLS INLINE
+    const qt_i64 n = CONFIG_T::n_in;
+    const int shift = CONFIG_T::inv_bits - CONFIG_T::sqrt_bits;
+    ap_int<CONFIG_T::x_bits> x[CONFIG_T::n_in];
+    ap_int<CONFIG_T::d_bits> d[CONFIG_T::n_in];
+    qt_i64 sum = 0;
+    for (unsigned i = 0; i < CONFIG_T::n_in; i++) {
+        x[i] = qt_round_shift(qt_raw(data[i]), CONFIG_T::in_shift);
+        sum += x[i];
+    }
+    qt_i64 v = 0;
+    for (unsigned i = 0; i < CONFIG_T::n_in; i++) {
+        d[i] = n * (qt_i64)x[i] - sum;
+        qt_i64 di = d[i];
+        v += di * di;
+    }
+    qt_u64 m = (qt_u64)(n * (v + CONFIG_T::eps_raw));
+    int k = 0;  // wide rows: M >> 2k below 2^m_bits, product shifted back by k (floor)
+    for (int j = 0; j < 9; j++)
+        if (m >= ((qt_u64)1 << (CONFIG_T::m_bits + 2 * j))) k++;
+    m >>= 2 * k;
+    qt_u64 root = qt_isqrt(m << (2 * CONFIG_T::sqrt_bits));
+    qt_i64 inv = (qt_i64)(((qt_u64)1 << CONFIG_T::inv_bits) / root);
+    for (unsigned i = 0; i < CONFIG_T::n_in; i++) {
+        qt_i64 z = ((qt_i64)d[i] * n * inv) >> k;  // arithmetic shift = floor
+        qt_i64 y = z * qt_raw(gamma[i]) + qt_raw(beta[i]) * ((qt_i64)1 << shift);
+        y = qt_round_shift(y, shift + CONFIG_T::param_frac - CONFIG_T::out_frac);
+        res[i] = qt_from_raw<out_T>(qt_clip(y, CONFIG_T::out_min, CONFIG_T::out_max));
+    }
+}
+
 template <class data_T, class res_T, typename CONFIG_T>
 void qt_layernorm(data_T data[CONFIG_T::seq_len * CONFIG_T::n_in],
                   res_T res[CONFIG_T::seq_len * CONFIG_T::n_in],
                   typename CONFIG_T::param_t gamma[CONFIG_T::n_in],
                   typename CONFIG_T::param_t beta[CONFIG_T::n_in]) {
-    const qt_i64 n = CONFIG_T::n_in;
-    const int shift = CONFIG_T::inv_bits - CONFIG_T::sqrt_bits;
 Tokens:
     for (unsigned t = 0; t < CONFIG_T::seq_len; t++) {
         #pragma HLS PIPELINE II=CONFIG_T::reuse_factor
-        ap_int<CONFIG_T::x_bits> x[CONFIG_T::n_in];
-        ap_int<CONFIG_T::d_bits> d[CONFIG_T::n_in];
-        qt_i64 sum = 0;
-        for (unsigned i = 0; i < CONFIG_T::n_in; i++) {
-            x[i] = qt_round_shift(qt_raw(data[t * CONFIG_T::n_in + i]), CONFIG_T::in_shift);
-            sum += x[i];
-        }
-        qt_i64 v = 0;
-        for (unsigned i = 0; i < CONFIG_T::n_in; i++) {
-            d[i] = n * (qt_i64)x[i] - sum;
-            qt_i64 di = d[i];
-            v += di * di;
-        }
-        qt_u64 m = (qt_u64)(n * (v + CONFIG_T::eps_raw));
-        int k = 0;  // wide rows: M >> 2k below 2^m_bits, product shifted back by k (floor)
-        for (int j = 0; j < 9; j++)
-            if (m >= ((qt_u64)1 << (CONFIG_T::m_bits + 2 * j))) k++;
-        m >>= 2 * k;
-        qt_u64 root = qt_isqrt(m << (2 * CONFIG_T::sqrt_bits));
-        qt_i64 inv = (qt_i64)(((qt_u64)1 << CONFIG_T::inv_bits) / root);
-        for (unsigned i = 0; i < CONFIG_T::n_in; i++) {
-            qt_i64 z = ((qt_i64)d[i] * n * inv) >> k;  // arithmetic shift = floor
-            qt_i64 y = z * qt_raw(gamma[i]) + qt_raw(beta[i]) * ((qt_i64)1 << shift);
-            y = qt_round_shift(y, shift + CONFIG_T::param_frac - CONFIG_T::out_frac);
-            res[t * CONFIG_T::n_in + i] =
-                qt_from_raw<res_T>(qt_clip(y, CONFIG_T::out_min, CONFIG_T::out_max));
-        }
+        qt_layernorm_token<data_T, res_T, CONFIG_T>(data + t * CONFIG_T::n_in,
+                                                    res + t * CONFIG_T::n_in, gamma, beta);
     }
 }
 
@@ -308,12 +318,27 @@ struct qt_pool_config {
     static const qt_i64 out_min = 0, out_max = 0;
 };
 
+// round_half_even(sum * 2^(out_frac - in_frac) / seq_len) per channel, one channel a cycle
+// through a single rounding divider; exact when seq_len is a power of two.
+template <class res_T, typename CONFIG_T>
+void qt_meanpool_divide(ap_int<CONFIG_T::sum_bits> sum[CONFIG_T::n_in], res_T res[CONFIG_T::n_in]) {
+    const qt_i64 n = CONFIG_T::seq_len;
+Channels:
+    for (unsigned i = 0; i < CONFIG_T::n_in; i++) {
+        #pragma HLS PIPELINE II=1
+        qt_i64 num = (qt_i64)sum[i] * ((qt_i64)1 << (CONFIG_T::out_frac - CONFIG_T::in_frac));
+        qt_i64 q = num / n, r = num % n;
+        if (r < 0) { q -= 1; r += n; }
+        if (2 * r > n || (2 * r == n && (q & 1))) q += 1;
+        res[i] = qt_from_raw<res_T>(qt_clip(q, CONFIG_T::out_min, CONFIG_T::out_max));
+    }
+}
+
 // Mean over tokens, folded like the other layers: one token per cycle into n_in accumulators
 // (sum_bits wide: exact), then one channel per cycle through a single rounding divider. A fully
 // unrolled pool would be a seq_len-input adder tree and a divider per channel.
 template <class data_T, class res_T, typename CONFIG_T>
 void qt_meanpool(data_T data[CONFIG_T::seq_len * CONFIG_T::n_in], res_T res[CONFIG_T::n_in]) {
-    const qt_i64 n = CONFIG_T::seq_len;
     ap_int<CONFIG_T::sum_bits> sum[CONFIG_T::n_in];
     #pragma HLS ARRAY_PARTITION variable=sum complete
     for (unsigned i = 0; i < CONFIG_T::n_in; i++) {
@@ -325,16 +350,7 @@ Tokens:
         #pragma HLS PIPELINE II=1
         for (unsigned i = 0; i < CONFIG_T::n_in; i++) sum[i] += qt_raw(data[t * CONFIG_T::n_in + i]);
     }
-Channels:
-    for (unsigned i = 0; i < CONFIG_T::n_in; i++) {
-        #pragma HLS PIPELINE II=1
-        // round_half_even(sum * 2^(out_frac - in_frac) / n); exact when n is a power of two
-        qt_i64 num = (qt_i64)sum[i] * ((qt_i64)1 << (CONFIG_T::out_frac - CONFIG_T::in_frac));
-        qt_i64 q = num / n, r = num % n;
-        if (r < 0) { q -= 1; r += n; }
-        if (2 * r > n || (2 * r == n && (q & 1))) q += 1;
-        res[i] = qt_from_raw<res_T>(qt_clip(q, CONFIG_T::out_min, CONFIG_T::out_max));
-    }
+    qt_meanpool_divide<res_T, CONFIG_T>(sum, res);
 }
 
 template <class data_T, class res_T, typename CONFIG_T>

@@ -1,0 +1,133 @@
+"""The streamed (io_stream) form: bit-exact at every weight preset, token models with padding
+and an odd sequence length, FIFO depths, the estimate's totals, what is refused."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from qtransformer.boards import get_board
+from qtransformer.config import ModelConfig, QuantConfig
+from qtransformer.errors import QTError
+from qtransformer.hls.convert import convert_model, fifo_depth
+from qtransformer.hls.coverify import coverify
+from qtransformer.hls.estimate import estimate, totals
+from qtransformer.hls.flow import board_estimate
+from qtransformer.hls.precision import plan_model
+from qtransformer.model import build_model
+from qtransformer.train import compile_model
+
+PART = "xc7z020clg400-1"
+TINY = dict(d_model=8, heads=2, ff_dim=16, layers=1, seq_len=4, classes=3)
+
+
+def _x(n=48, seq=4, feat=6, seed=0):
+    return np.random.default_rng(seed).integers(0, 17, (n, seq, feat)).astype("float32") / 16
+
+
+def _trained(cfg: ModelConfig, bits: str, features, x, y=None, overrides=None):
+    tf.keras.utils.set_random_seed(0)
+    m = build_model(cfg, QuantConfig(bits=bits, overrides=dict(overrides or {})),
+                    features=features)
+    compile_model(m, 1e-3)
+    y = np.random.default_rng(1).integers(0, cfg.classes, len(x)) if y is None else y
+    m.fit(x, y, epochs=2, batch_size=16, verbose=0)
+    rng = np.random.default_rng(2)
+    for layer in m.layers:
+        if type(layer).__name__ == "QLayerNorm":
+            layer.gamma.assign(rng.uniform(0.5, 1.5, layer.gamma.shape))
+            layer.beta.assign(rng.uniform(-0.3, 0.3, layer.beta.shape))
+    return m
+
+
+# One conversion covers the four weight presets: 8-bit by default, and per-layer overrides put
+# ternary weights in the attention, 4-bit in the first FFN layer, binary in the second.
+MIXED = {"block0_attn": {"bits": "ternary"}, "block0_ffn1": {"bits": "4"},
+         "block0_ffn2": {"bits": "binary"}}
+
+
+@pytest.mark.parametrize("bits,overrides", [("8", MIXED), ("binary", {})])
+def test_streamed_conversion_is_bit_exact(tmp_path, bits, overrides):
+    x = _x()
+    m = _trained(ModelConfig(**TINY), bits, 6, x, overrides=overrides)
+    conv = convert_model(m, PART, 100.0, tmp_path / "prj", calibration_x=x, io_type="io_stream")
+    top = (tmp_path / "prj" / "firmware" / "myproject.cpp").read_text()
+    assert "qt_attention_stream" in top and "qt_layernorm_stream" in top
+    levels = {"ternary": 3, "4": 16, "binary": 2}
+    for name, change in overrides.items():   # each preset really is in the project
+        consts = conv.plans[name].consts
+        kernel = consts.get("kernel", consts.get("query_kernel"))
+        assert max(len(np.unique(col)) for col in kernel.T) <= levels[change["bits"]]
+    conv.hls_model.compile()
+    r = coverify(m, conv, x)
+    assert r["argmax_agreement"] == 1.0 and r["max_error_lsb"] == 0.0
+
+
+def test_streamed_token_model_with_padding_and_odd_length(tmp_path):
+    """Token ids (the embedding on the host), 5 tokens, trailing [PAD] (id 0) in most rows."""
+    rng = np.random.default_rng(0)
+    ids = rng.integers(4, 30, (48, 5)).astype("int32")
+    for row, n in zip(ids, rng.integers(2, 6, len(ids))):
+        row[n:] = 0
+    cfg = ModelConfig(**{**TINY, "seq_len": 5}, vocab_size=30, pooling="cls")
+    m = _trained(cfg, "8", None, ids)
+    conv = convert_model(m, PART, 100.0, tmp_path / "prj", io_type="io_stream")
+    conv.hls_model.compile()
+    r = coverify(m, conv, ids)
+    assert r["argmax_agreement"] == 1.0 and r["max_error_lsb"] == 0.0
+
+
+def test_fifo_depths_skip_paths_hold_the_sequence(tmp_path):
+    x = _x()
+    m = _trained(ModelConfig(**TINY), "8", 6, x)
+    conv = convert_model(m, PART, 100.0, tmp_path / "prj", calibration_x=x, io_type="io_stream")
+    depths = {}
+    for layer in conv.hls_model.get_layers():
+        for name in layer.outputs:
+            var = layer.get_output_variable(name)
+            depths[(layer.class_name, name)] = var.pragma[1]
+    clone_depths = sorted(d for (cls, _), d in depths.items() if cls == "Clone")
+    assert clone_depths == [2, 2, 4, 4]       # two residuals: the copy to the add holds 4 tokens
+    assert all(d == 2 for (cls, name), d in depths.items()
+               if cls != "Clone" and name not in conv.hls_model.outputs)
+    assert fifo_depth("Clone", "Merge", 48) == 48 and fifo_depth("Dense", "Merge", 48) == 2
+
+
+@pytest.mark.parametrize("io_type", ["io_parallel", "io_stream"])
+def test_estimate_totals_are_the_sum_of_the_layers(io_type):
+    tf.keras.utils.set_random_seed(0)
+    m = build_model(ModelConfig(**TINY), QuantConfig(bits="8"), features=6)
+    rows = estimate(plan_model(m), io_type)
+    t = totals(rows, io_type)
+    for key in ("lut", "ff", "dsp"):
+        assert t[key] == sum(getattr(r, key) for r in rows) > 0
+    assert t["bram36"] == int(np.ceil(sum(r.bram36 for r in rows)))
+    if io_type == "io_parallel":
+        assert t["cycles"] == sum(r.cycles for r in rows)
+    else:   # the token pipeline: slowest layer between barriers, plus the barriers
+        assert [r.name for r in rows if r.barrier] == ["block0_attn", "pool"]
+        assert max(r.cycles for r in rows) <= t["cycles"] < sum(r.cycles for r in rows)
+
+
+def test_auto_picks_the_form_that_fits_with_lower_latency():
+    tf.keras.utils.set_random_seed(0)
+    m = build_model(ModelConfig(**{**TINY, "seq_len": 48, "d_model": 64, "ff_dim": 128,
+                                   "heads": 4, "layers": 2}, vocab_size=100),
+                    QuantConfig(bits="ternary"))
+    board = get_board("pynq-z2")
+    fit = board_estimate(m, board, None, "auto")
+    alt = fit["alternatives"]
+    assert set(alt) == {"io_parallel", "io_stream"}
+    assert alt["io_parallel"]["fits"] is False          # unrolled (48, 64) tensors
+    assert fit["io_type"] == "io_stream" and fit["fits"] is True
+    assert fit["total"] == alt["io_stream"]["total"]
+
+
+def test_token_pruning_is_refused_streamed_with_one_line():
+    tf.keras.utils.set_random_seed(0)
+    cfg = ModelConfig(**{**TINY, "seq_len": 8}, token_keep=4, token_block=0)
+    m = build_model(cfg, QuantConfig(bits="8"), features=6)
+    with pytest.raises(QTError, match=r"^layer block0_attn: token pruning .* use --io parallel"):
+        board_estimate(m, get_board("pynq-z2"), None, "stream")
+    assert board_estimate(m, get_board("pynq-z2"), None, "auto")["io_type"] == "io_parallel"
