@@ -243,10 +243,10 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     print(f"done in {report['seconds']:.0f} s: accuracy {report['accuracy']:.4f}, macro-F1 "
           f"{report['f1']:.4f}, {report['model_bits']:,} bits -> {out}/report.md")
-    return _verdict(report, args.allow_overfit)
+    return verdict_exit(report, args.allow_overfit)
 
 
-def _verdict(report: dict, allow_overfit: bool) -> int:
+def verdict_exit(report: dict, allow_overfit: bool) -> int:
     """Print the fit verdict as the last lines; the exit status is :data:`DOES_NOT_FIT` for a
     design that does not fit the board, unless ``--allow-overfit``."""
     v = report.get("hardware_estimate")

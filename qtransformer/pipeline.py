@@ -237,28 +237,30 @@ def run_pipeline(cfg: BuildConfig, out: Path, run: str, verbose: bool = True,
     return run_steps(ctx).report
 
 
-def board_fit(model, data: Dataset, cfg: BuildConfig) -> dict | None:
+def board_fit(model, data: Dataset, cfg: BuildConfig, io: str | None = None) -> dict | None:
     """Board-fitted resource and latency ESTIMATE with its verdict (no conversion, about a
-    second; :func:`~qtransformer.hls.estimate.verdict`); None for a float model, which has no
-    fixed-point types to estimate."""
+    second; :func:`~qtransformer.hls.estimate.verdict`) in the io form ``io`` (default the
+    config's); None for a float model, which has no fixed-point types to estimate."""
     if cfg.quant.weight_family()[0] == "float":
         return None
     from .hls.estimate import verdict
     from .hls.flow import board_estimate
 
     board = get_board(cfg.board)
-    fit = board_estimate(model, board, data.x_train, cfg.hls.io_type)
+    fit = board_estimate(model, board, data.x_train, io or cfg.hls.io_type)
     return {**verdict(fit, board, costs_of(model, data)["macs"], fit["io_type"]),
             "strategy": fit["strategy"], "parallel": fit["parallel"],
             "alternatives": fit["alternatives"]}
 
 
 def _hardware_effect(before, after, data: Dataset, cfg: BuildConfig) -> dict | None:
-    """The estimate before and after compression."""
-    b = board_fit(before, data, cfg)
-    if b is None:
+    """The estimate before and after compression, both in the io form the compressed model
+    gets (a form ``--io auto`` picks for one need not be the other's)."""
+    a = board_fit(after, data, cfg)
+    if a is None:
         return None
-    return {"label": b["label"], "before": b, "after": board_fit(after, data, cfg)}
+    io = "stream" if a["io_type"] == "io_stream" else "parallel"
+    return {"label": a["label"], "before": board_fit(before, data, cfg, io), "after": a}
 
 
 def _environment() -> dict:

@@ -96,16 +96,18 @@ def test_prune_config_errors(kwargs, message):
         PruneConfig(**kwargs).validate()
 
 
-def test_cli_prune_reports_sparsity(tmp_path):
+def test_cli_prune_reports_sparsity(tmp_path, capsys):
     import json
 
     from qtransformer.build import main
     from tests.conftest import TINY_FLAGS
 
     out = tmp_path / "p"
-    flags = [f for f in TINY_FLAGS if f != "--no-hls"]  # the pruned model goes through HLS
+    # the pruned model goes through HLS; not --quiet: the epochs of both fits print
+    flags = [f for f in TINY_FLAGS if f not in ("--no-hls", "--quiet")]
     assert main(["--prune", "block", "--block", "1x4", "--sparsity", "0.5", "--prune-epochs",
                  "1", "--max-examples", "256", "--output", str(out), *flags]) == 0
+    assert capsys.readouterr().out.count("  epoch ") == 2 + 1   # training, then pruning
     r = json.loads((out / "report.json").read_text())
     assert 0.3 < r["sparsity"] < 0.6
     assert r["argmax_agreement"] == 1.0 and r["max_error_lsb"] == 0
@@ -138,6 +140,7 @@ def test_cli_token_pruning(tmp_path):
     (["--keep-tokens", "8"], "cannot keep 8 of 8 tokens"),
     (["--pooling", "cls"], "token pruning needs mean pooling"),
     (["--token-block", "5"], "invalid token_block 5"),
+    (["--io", "stream"], "--prune token has no streamed HLS form yet"),
 ])
 def test_cli_token_pruning_bad_input(tmp_path, capsys, flags, message):
     from qtransformer.build import main

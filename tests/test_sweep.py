@@ -23,21 +23,20 @@ def test_sweep_writes_report(tmp_path):
     (search / "best_config.yaml").write_text(
         'quant: {bits: "4", act_bits: 6, overrides: {"block*_attn": {bits: ternary}}}\n')
     out = tmp_path / "sweep"
-    assert main(["--config", str(cfg), "--bits", "8", "ternary", "binary", "--act-bits", "4",
+    assert main(["--config", str(cfg), "--bits", "8", "binary", "--act-bits", "4",
                  "--sparsity", "0", "0.5", "--prune-epochs", "1", "--autoq", str(search),
                  "--output", str(out)]) == 0
     report = json.loads((out / "pareto.json").read_text())
     names = [p["name"] for p in report["points"]]
     # binary has no zero level: pruning it is skipped
-    assert names == ["w8-a4", "w8-a4-s50", "wternary-a4", "wternary-a4-s50", "wbinary-a4",
-                     "autoq"]
+    assert names == ["w8-a4", "w8-a4-s50", "wbinary-a4", "autoq"]
     by = {p["name"]: p for p in report["points"]}
     assert by["w8-a4-s50"]["nonzero_bits"] < 0.75 * by["w8-a4"]["nonzero_bits"]
-    assert by["wternary-a4"]["model_bits"] < by["w8-a4"]["model_bits"]
+    assert by["wbinary-a4"]["model_bits"] < by["w8-a4"]["model_bits"]
     assert by["autoq"]["bits"] == "mixed" and by["autoq"]["act_bits"] == 6
     assert by["w8-a4"]["act_bits"] == 4
     assert by["w8-a4"]["lut_estimate"] > 0     # board estimate even with the HLS stage off
-    assert by["wternary-a4"]["model_bits"] < by["autoq"]["model_bits"] < by["w8-a4"]["model_bits"]
+    assert by["wbinary-a4"]["model_bits"] < by["autoq"]["model_bits"] < by["w8-a4"]["model_bits"]
     assert report["fronts"]["nonzero_bits"]
     assert (out / "pareto.png").stat().st_size > 10_000
     assert "| w8-a4 | 8 | 4 |" in (out / "pareto.md").read_text()

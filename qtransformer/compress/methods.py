@@ -85,7 +85,7 @@ def _token(model, data: Dataset, cfg: BuildConfig, verbose: bool, say: Callable)
 
 
 def _token_check(cfg: BuildConfig, seq_len: int | None) -> None:
-    if cfg.hls.enabled and cfg.hls.io_type == "stream":
+    if cfg.hls.io_type == "stream":
         raise QTError("--prune token has no streamed HLS form yet: use --io parallel or auto")
     probe = dataclasses.replace(cfg.model, token_keep=1, token_block=cfg.prune.token_block)
     probe._validate_token_pruning()
