@@ -16,30 +16,7 @@ from qtransformer.hls.estimate import estimate, totals
 from qtransformer.hls.flow import board_estimate
 from qtransformer.hls.precision import plan_model
 from qtransformer.model import build_model
-from qtransformer.train import compile_model
-
-PART = "xc7z020clg400-1"
-TINY = dict(d_model=8, heads=2, ff_dim=16, layers=1, seq_len=4, classes=3)
-
-
-def _x(n=48, seq=4, feat=6, seed=0):
-    return np.random.default_rng(seed).integers(0, 17, (n, seq, feat)).astype("float32") / 16
-
-
-def _trained(cfg: ModelConfig, bits: str, features, x, y=None, overrides=None):
-    tf.keras.utils.set_random_seed(0)
-    m = build_model(cfg, QuantConfig(bits=bits, overrides=dict(overrides or {})),
-                    features=features)
-    compile_model(m, 1e-3)
-    y = np.random.default_rng(1).integers(0, cfg.classes, len(x)) if y is None else y
-    m.fit(x, y, epochs=2, batch_size=16, verbose=0)
-    rng = np.random.default_rng(2)
-    for layer in m.layers:
-        if type(layer).__name__ == "QLayerNorm":
-            layer.gamma.assign(rng.uniform(0.5, 1.5, layer.gamma.shape))
-            layer.beta.assign(rng.uniform(-0.3, 0.3, layer.beta.shape))
-    return m
-
+from tests.test_hls_convert import PART, TINY, _trained, _x
 
 # One conversion covers the four weight presets: 8-bit by default, and per-layer overrides put
 # ternary weights in the attention, 4-bit in the first FFN layer, binary in the second.
@@ -49,7 +26,7 @@ MIXED = {"block0_attn": {"bits": "ternary"}, "block0_ffn1": {"bits": "4"},
 
 def test_streamed_conversion_is_bit_exact(tmp_path):
     x, overrides = _x(), MIXED
-    m = _trained(ModelConfig(**TINY), "8", 6, x, overrides=overrides)
+    m = _trained(ModelConfig(**TINY), "8", 6, x, overrides=dict(overrides))
     conv = convert_model(m, PART, 100.0, tmp_path / "prj", calibration_x=x, io_type="io_stream")
     top = (tmp_path / "prj" / "firmware" / "myproject.cpp").read_text()
     assert "qt_attention_stream" in top and "qt_layernorm_stream" in top

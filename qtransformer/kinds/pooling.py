@@ -15,12 +15,17 @@ def _shape(layer) -> tuple[int, int]:
     return int(layer.input_shape[1]), int(layer.input_shape[2])
 
 
-@register
-class MeanPool(CustomKind):
-    name = "meanpool"
-    keras_classes = ("GlobalAveragePooling1D",)
+class PoolKind(CustomKind):
+    """Pooling over tokens: one C++ config struct, both io forms."""
+
     io_types = IO_TYPES
-    ir_class, function, config_base = "QtMeanPool", "qt_meanpool", "qt_pool_config"
+    config_base = "qt_pool_config"
+
+
+@register
+class MeanPool(PoolKind):
+    name, keras_classes = "meanpool", ("GlobalAveragePooling1D",)
+    ir_class, function = "QtMeanPool", "qt_meanpool"
     unsigned = ("seq_len", "n_in", "sum_bits")
 
     def plan(self, layer, name, inputs, xins):
@@ -50,11 +55,9 @@ class MeanPool(CustomKind):
 
 
 @register
-class ClsPool(CustomKind):
-    name = "clspool"
-    keras_classes = ("ClsPooling",)
-    io_types = IO_TYPES
-    ir_class, function, config_base = "QtClsPool", "qt_clspool", "qt_pool_config"
+class ClsPool(PoolKind):
+    name, keras_classes = "clspool", ("ClsPooling",)
+    ir_class, function = "QtClsPool", "qt_clspool"
     unsigned = ("seq_len", "n_in")
 
     def plan(self, layer, name, inputs, xins):

@@ -337,18 +337,33 @@ Channels:
 // Mean over tokens, folded like the other layers: one token per cycle into n_in accumulators
 // (sum_bits wide: exact), then one channel per cycle through a single rounding divider. A fully
 // unrolled pool would be a seq_len-input adder tree and a divider per channel.
-template <class data_T, class res_T, typename CONFIG_T>
-void qt_meanpool(data_T data[CONFIG_T::seq_len * CONFIG_T::n_in], res_T res[CONFIG_T::n_in]) {
-    ap_int<CONFIG_T::sum_bits> sum[CONFIG_T::n_in];
-    #pragma HLS ARRAY_PARTITION variable=sum complete
+template <typename CONFIG_T> void qt_meanpool_clear(ap_int<CONFIG_T::sum_bits> sum[CONFIG_T::n_in]) {
+    #pragma HLS INLINE
     for (unsigned i = 0; i < CONFIG_T::n_in; i++) {
         #pragma HLS UNROLL
         sum[i] = 0;
     }
+}
+
+// sum += one token's raw values (exact: sum_bits wide).
+template <class in_T, typename CONFIG_T>
+void qt_meanpool_add(ap_int<CONFIG_T::sum_bits> sum[CONFIG_T::n_in], in_T x[CONFIG_T::n_in]) {
+    #pragma HLS INLINE
+    for (unsigned i = 0; i < CONFIG_T::n_in; i++) {
+        #pragma HLS UNROLL
+        sum[i] += qt_raw(x[i]);
+    }
+}
+
+template <class data_T, class res_T, typename CONFIG_T>
+void qt_meanpool(data_T data[CONFIG_T::seq_len * CONFIG_T::n_in], res_T res[CONFIG_T::n_in]) {
+    ap_int<CONFIG_T::sum_bits> sum[CONFIG_T::n_in];
+    #pragma HLS ARRAY_PARTITION variable=sum complete
+    qt_meanpool_clear<CONFIG_T>(sum);
 Tokens:
     for (unsigned t = 0; t < CONFIG_T::seq_len; t++) {
         #pragma HLS PIPELINE II=1
-        for (unsigned i = 0; i < CONFIG_T::n_in; i++) sum[i] += qt_raw(data[t * CONFIG_T::n_in + i]);
+        qt_meanpool_add<data_T, CONFIG_T>(sum, data + t * CONFIG_T::n_in);
     }
     qt_meanpool_divide<res_T, CONFIG_T>(sum, res);
 }

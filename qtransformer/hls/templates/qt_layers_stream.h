@@ -14,6 +14,29 @@
 
 namespace nnet {
 
+// One beat <-> a token's values (the word is the only thing partitioned).
+template <class data_T, unsigned N>
+void qt_read_word(hls::stream<data_T> &data, typename data_T::value_type x[N]) {
+    #pragma HLS INLINE
+    data_T in = data.read();
+    for (unsigned i = 0; i < N; i++) {
+        #pragma HLS UNROLL
+        x[i] = in[i];
+    }
+}
+
+template <class res_T, unsigned N, class T>
+void qt_write_word(hls::stream<res_T> &res, T y[N]) {
+    #pragma HLS INLINE
+    res_T out;
+    PRAGMA_DATA_PACK(out)
+    for (unsigned i = 0; i < N; i++) {
+        #pragma HLS UNROLL
+        out[i] = y[i];
+    }
+    res.write(out);
+}
+
 // x + table[t]: the position-table row of token t added to beat t.
 template <class data_T, class res_T, typename CONFIG_T>
 void qt_posembed_stream(hls::stream<data_T> &data, hls::stream<res_T> &res,
@@ -41,24 +64,14 @@ void qt_layernorm_stream(hls::stream<data_T> &data, hls::stream<res_T> &res,
 Tokens:
     for (unsigned t = 0; t < CONFIG_T::seq_len; t++) {
         #pragma HLS PIPELINE II=CONFIG_T::reuse_factor
-        data_T in = data.read();
         typename data_T::value_type x[CONFIG_T::n_in];
         typename res_T::value_type y[CONFIG_T::n_in];
         #pragma HLS ARRAY_PARTITION variable=x complete
         #pragma HLS ARRAY_PARTITION variable=y complete
-        for (unsigned i = 0; i < CONFIG_T::n_in; i++) {
-            #pragma HLS UNROLL
-            x[i] = in[i];
-        }
+        qt_read_word<data_T, CONFIG_T::n_in>(data, x);
         qt_layernorm_token<typename data_T::value_type, typename res_T::value_type, CONFIG_T>(
             x, y, gamma, beta);
-        res_T out;
-        PRAGMA_DATA_PACK(out)
-        for (unsigned i = 0; i < CONFIG_T::n_in; i++) {
-            #pragma HLS UNROLL
-            out[i] = y[i];
-        }
-        res.write(out);
+        qt_write_word<res_T, CONFIG_T::n_in>(res, y);
     }
 }
 
@@ -83,18 +96,14 @@ void qt_attention_stream(hls::stream<data_T> &data, hls::stream<res_T> &res,
 Store:
     for (unsigned t = 0; t < S; t++) {
         #pragma HLS PIPELINE II=1
-        data_T in = data.read();
-        for (unsigned i = 0; i < DI; i++) x[t * DI + i] = in[i];
+        qt_read_word<data_T, CONFIG_T::d_in>(data, x + t * DI);
     }
     qt_attention<typename data_T::value_type, typename res_T::value_type, CONFIG_T>(
         x, y, wq, bq, wk, bk, wv, bv, wo, bo, exp_table);
 Emit:
     for (unsigned t = 0; t < S; t++) {
         #pragma HLS PIPELINE II=1
-        res_T out;
-        PRAGMA_DATA_PACK(out)
-        for (unsigned j = 0; j < D; j++) out[j] = y[t * D + j];
-        res.write(out);
+        qt_write_word<res_T, CONFIG_T::d_model>(res, y + t * D);
     }
 }
 
@@ -104,22 +113,18 @@ template <class data_T, class res_T, typename CONFIG_T>
 void qt_meanpool_stream(hls::stream<data_T> &data, hls::stream<res_T> &res) {
     ap_int<CONFIG_T::sum_bits> sum[CONFIG_T::n_in];
     #pragma HLS ARRAY_PARTITION variable=sum complete
-    for (unsigned i = 0; i < CONFIG_T::n_in; i++) {
-        #pragma HLS UNROLL
-        sum[i] = 0;
-    }
+    qt_meanpool_clear<CONFIG_T>(sum);
 Tokens:
     for (unsigned t = 0; t < CONFIG_T::seq_len; t++) {
         #pragma HLS PIPELINE II=1
-        data_T in = data.read();
-        for (unsigned i = 0; i < CONFIG_T::n_in; i++) sum[i] += qt_raw(in[i]);
+        typename data_T::value_type x[CONFIG_T::n_in];
+        #pragma HLS ARRAY_PARTITION variable=x complete
+        qt_read_word<data_T, CONFIG_T::n_in>(data, x);
+        qt_meanpool_add<typename data_T::value_type, CONFIG_T>(sum, x);
     }
     typename res_T::value_type y[CONFIG_T::n_in];
     qt_meanpool_divide<typename res_T::value_type, CONFIG_T>(sum, y);
-    res_T out;
-    PRAGMA_DATA_PACK(out)
-    for (unsigned i = 0; i < CONFIG_T::n_in; i++) out[i] = y[i];
-    res.write(out);
+    qt_write_word<res_T, CONFIG_T::n_in>(res, y);
 }
 
 // The first token's word; the others are read and dropped.
@@ -128,16 +133,10 @@ void qt_clspool_stream(hls::stream<data_T> &data, hls::stream<res_T> &res) {
 Tokens:
     for (unsigned t = 0; t < CONFIG_T::seq_len; t++) {
         #pragma HLS PIPELINE II=1
-        data_T in = data.read();
-        if (t == 0) {
-            res_T out;
-            PRAGMA_DATA_PACK(out)
-            for (unsigned i = 0; i < CONFIG_T::n_in; i++) {
-                #pragma HLS UNROLL
-                out[i] = in[i];
-            }
-            res.write(out);
-        }
+        typename data_T::value_type x[CONFIG_T::n_in];
+        #pragma HLS ARRAY_PARTITION variable=x complete
+        qt_read_word<data_T, CONFIG_T::n_in>(data, x);
+        if (t == 0) qt_write_word<res_T, CONFIG_T::n_in>(res, x);
     }
 }
 
