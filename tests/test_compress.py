@@ -103,7 +103,8 @@ def test_cli_prune_reports_sparsity(tmp_path, capsys):
     from tests.conftest import TINY_FLAGS
 
     out = tmp_path / "p"
-    # the pruned model goes through HLS; not --quiet: the epochs of both fits print
+    # the pruned model goes through HLS; not --quiet: the epochs of both fits print (with
+    # --quiet neither does: tests/test_sweep.py)
     flags = [f for f in TINY_FLAGS if f not in ("--no-hls", "--quiet")]
     assert main(["--prune", "block", "--block", "1x4", "--sparsity", "0.5", "--prune-epochs",
                  "1", "--max-examples", "256", "--output", str(out), *flags]) == 0

@@ -14,7 +14,7 @@ def test_pareto_front_known_points():
     assert pareto_front(pts, "c") == [0, 1, 4]
 
 
-def test_sweep_writes_report(tmp_path):
+def test_sweep_writes_report(tmp_path, capsys):
     cfg = tmp_path / "base.yaml"
     cfg.write_text("model: {d_model: 8, heads: 2, ff_dim: 16, layers: 1}\n"
                    "data: {max_examples: 256}\ntrain: {epochs: 1}\nhls: {enabled: false}\n")
@@ -26,6 +26,9 @@ def test_sweep_writes_report(tmp_path):
     assert main(["--config", str(cfg), "--bits", "8", "binary", "--act-bits", "4",
                  "--sparsity", "0", "0.5", "--prune-epochs", "1", "--autoq", str(search),
                  "--output", str(out)]) == 0
+    printed = capsys.readouterr().out
+    # points run quietly: no epoch lines, the pruning fine-tune's included (it printed them)
+    assert "[prune] magnitude" in printed and "  epoch " not in printed
     report = json.loads((out / "pareto.json").read_text())
     names = [p["name"] for p in report["points"]]
     # binary has no zero level: pruning it is skipped
