@@ -199,7 +199,8 @@ def step_report(ctx: BuildContext) -> None:
         "argmax_agreement": hls["coverify"]["argmax_agreement"] if hls else None,
         "max_error_lsb": hls["coverify"]["max_error_lsb"] if hls else None,
         "hls": hls,
-        "hardware_estimate": board_fit(ctx.model, data, cfg),
+        "hardware_estimate": board_fit(ctx.model, data, cfg, fit=hls["estimate"] if hls
+                                       else None),
         "board": ctx.board.to_dict(), "data": data.summary(), "config": cfg.to_dict(),
         "training": dict(vars(ctx.training)), "test": metrics, "costs": costs,
         "environment": _environment(),
@@ -237,17 +238,19 @@ def run_pipeline(cfg: BuildConfig, out: Path, run: str, verbose: bool = True,
     return run_steps(ctx).report
 
 
-def board_fit(model, data: Dataset, cfg: BuildConfig, io: str | None = None) -> dict | None:
+def board_fit(model, data: Dataset, cfg: BuildConfig, io: str | None = None,
+              fit: dict | None = None) -> dict | None:
     """Board-fitted resource and latency ESTIMATE with its verdict (no conversion, about a
     second; :func:`~qtransformer.hls.estimate.verdict`) in the io form ``io`` (default the
-    config's); None for a float model, which has no fixed-point types to estimate."""
+    config's); ``fit``: the HLS step's own (the same estimate of the same model, not made
+    twice). None for a float model, which has no fixed-point types to estimate."""
     if cfg.quant.weight_family()[0] == "float":
         return None
     from .hls.estimate import verdict
     from .hls.flow import board_estimate
 
     board = get_board(cfg.board)
-    fit = board_estimate(model, board, data.x_train, io or cfg.hls.io_type)
+    fit = fit or board_estimate(model, board, data.x_train, io or cfg.hls.io_type)
     return {**verdict(fit, board, costs_of(model, data)["macs"], fit["io_type"]),
             "strategy": fit["strategy"], "parallel": fit["parallel"],
             "alternatives": fit["alternatives"]}

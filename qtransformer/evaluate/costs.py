@@ -20,6 +20,7 @@ import tensorflow as tf
 from ..errors import QTError
 from ..fixed import frac_bits
 from ..kinds import FLOAT_BITS, kind_of, model_nodes
+from ..kinds.resources import density as kernel_density
 
 __all__ = ["FLOAT_BITS", "data_bits", "model_costs", "weight_bits"]
 
@@ -41,14 +42,6 @@ def data_bits(x) -> int:
         return FLOAT_BITS
     peak = int(np.abs(np.round(x * 2.0**f)).max())
     return min(FLOAT_BITS, max(1, peak.bit_length()) + int(bool((x < 0).any())))
-
-
-def _density(kind, layer) -> float:
-    """Fraction of non-zero kernel entries after quantization (pruned or quantized to 0):
-    a multiply by a zero weight is not instantiated in hardware."""
-    values = kind.kernels(layer)
-    size = sum(v.size for v in values)
-    return sum(int(np.count_nonzero(v)) for v in values) / size if size else 1.0
 
 
 def _nonzero_bits(kind, layer) -> int:
@@ -81,7 +74,8 @@ def model_costs(model: tf.keras.Model, input_bits: int = FLOAT_BITS) -> dict:
                    for w in layer.weights)
         n_params = sum(int(np.prod(w.shape)) for w in layer.weights)
         bops = macs = effective = 0
-        density = _density(kind, layer)
+        # a multiply by a zero (pruned or quantized-to-0) weight is not built in hardware
+        density = kernel_density(*kind.kernels(layer))
         for count, mac_kind in kind.macs(layer):
             w_bits, x_bits = kind.operand_bits(layer, mac_kind, a_bits)
             live = round(count * density) if mac_kind == "w" else count

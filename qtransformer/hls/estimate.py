@@ -141,10 +141,7 @@ def verdict(fit: dict, board: Board, macs: int, io_type: str = IO_PARALLEL, top:
     ``ceil(macs / DSPs)`` cycles). A design that does not fit names its ``top`` largest users
     of the scarcest resource and the knobs that shrink each."""
     total, util = fit["total"], fit["utilization"]
-    worst = max(util, key=util.get)
-    rows = sorted(fit["layers"], key=lambda r: -r[worst])[:top]
-    largest = [{"name": r["name"], "kind": r["kind"], "resource": worst, "amount": r[worst],
-                "shrink": get_kind(r["kind"]).shrink} for r in rows]
+    largest = largest_users(fit, top)
     return {"fits": fit["fits"], "io_type": io_type, **{k: total[k] for k in
                                                         ("lut", "ff", "dsp", "bram36")},
             "utilization": util, "cycles": total["cycles"],
@@ -170,12 +167,19 @@ def headline(v: dict, board_name: str) -> list[str]:
     return lines
 
 
-def over_budget(fit: dict, top: int = 3) -> str:
-    """One line for a design that does not fit: its largest consumers of the scarcest
-    resource, so the user sees what to shrink (an unrolled elementwise layer has no reuse
-    factor to raise: fewer tokens or channels, or a streaming design, are what shrink it)."""
+def largest_users(fit: dict, top: int = 3) -> list[dict]:
+    """The ``top`` layers using most of the scarcest resource, with the knobs that shrink each
+    (their kind's ``shrink``: an unrolled elementwise layer has no reuse factor to raise)."""
     worst = max(fit["utilization"], key=fit["utilization"].get)
     rows = sorted(fit["layers"], key=lambda r: -r[worst])[:top]
-    names = ", ".join(f"{r['name']} ({r['kind']}, {r[worst]:,})" for r in rows)
+    return [{"name": r["name"], "kind": r["kind"], "resource": worst, "amount": r[worst],
+             "shrink": get_kind(r["kind"]).shrink} for r in rows]
+
+
+def over_budget(fit: dict, top: int = 3) -> str:
+    """One line for a design that does not fit: its largest users of the scarcest resource."""
+    rows = largest_users(fit, top)
+    worst = rows[0]["resource"]
+    names = ", ".join(f"{r['name']} ({r['kind']}, {r['amount']:,})" for r in rows)
     return (f"does not fit: {worst.upper()} at {fit['utilization'][worst]:.0%} of the board "
             f"after raising the reuse factors; largest users: {names}")
