@@ -40,6 +40,23 @@ def test_streamed_conversion_is_bit_exact(tmp_path):
     assert r["argmax_agreement"] == 1.0 and r["max_error_lsb"] == 0.0
 
 
+def test_streamed_folded_layers_are_bit_exact(tmp_path):
+    """Reuse factors above 1 everywhere: our per-token Dense folded both ways (reuse below
+    n_in, and above it), attention and LayerNorm folded; still bit-exact."""
+    x = _x()
+    m = _trained(ModelConfig(**TINY), "8", 6, x)
+    reuse = {"block0_ffn1": 4, "block0_ffn2": 32, "block0_attn": 8, "block0_ln1": 2}
+    conv = convert_model(m, PART, 100.0, tmp_path / "prj", calibration_x=x, io_type="io_stream",
+                         reuse=reuse)
+    top = (tmp_path / "prj" / "firmware" / "myproject.cpp").read_text()
+    assert top.count("qt_dense_stream") == 3   # patches and FFN; the classifier: hls4ml
+    params = (tmp_path / "prj" / "firmware" / "parameters.h").read_text()
+    assert "multipliers = 32;" in params and "multipliers = 4;" in params  # 128/4, 128/32
+    conv.hls_model.compile()
+    r = coverify(m, conv, x)
+    assert r["argmax_agreement"] == 1.0 and r["max_error_lsb"] == 0.0
+
+
 def test_streamed_token_model_with_padding_and_odd_length(tmp_path):
     """Token ids (the embedding on the host), 5 tokens, trailing [PAD] (id 0) in most rows."""
     rng = np.random.default_rng(0)
@@ -74,7 +91,7 @@ def test_fifo_depths_skip_paths_hold_the_sequence(tmp_path):
 def test_estimate_totals_are_the_sum_of_the_layers(io_type):
     tf.keras.utils.set_random_seed(0)
     m = build_model(ModelConfig(**TINY), QuantConfig(bits="8"), features=6)
-    rows = estimate(plan_model(m), io_type)
+    rows = estimate(plan_model(m, io_type=io_type), io_type)
     t = totals(rows, io_type)
     for key in ("lut", "ff", "dsp"):
         assert t[key] == sum(getattr(r, key) for r in rows) > 0

@@ -48,7 +48,8 @@ def test_sweep_writes_report(tmp_path, capsys):
     assert main(["--rewrite", str(out)]) == 0
     again = json.loads((out / "pareto.json").read_text())
     assert [p["name"] for p in again["points"]] == names
-    assert again["points"][0]["lut_parallel_estimate"] > again["points"][0]["lut_estimate"]
+    # every reuse factor 1 is never smaller than the fitted design (equal when it fits as is)
+    assert again["points"][0]["lut_parallel_estimate"] >= again["points"][0]["lut_estimate"] > 0
     assert "lut_parallel_estimate" in again["fronts"] and (out / "pareto.md").is_file()
 
 

@@ -92,7 +92,7 @@ def convert_model(model: tf.keras.Model, board_part: str, clock_mhz: float, outp
     import hls4ml
 
     register(backend)
-    plans = plan_model(model, model_input_fx(model, calibration_x))
+    plans = plan_model(model, model_input_fx(model, calibration_x), io_type=io_type)
     check_io(plans, io_type)
     for name, rf in (reuse or {}).items():
         plans[name].reuse = int(rf)

@@ -28,8 +28,9 @@ from ..kinds.dense import valid_dense_reuse
 from .passes import readers_of
 
 MARGIN = 0.8   # of every resource: routing needs slack
+TARGET = 0.7   # what the io_stream chooser aims at first (then MARGIN)
 
-__all__ = ["MARGIN", "LayerEstimate", "choose_reuse", "estimate", "estimate_layer", "fits",
+__all__ = ["MARGIN", "TARGET", "LayerEstimate", "choose_reuse", "estimate", "estimate_layer", "fits",
            "headline", "over_budget", "totals", "utilization", "valid_dense_reuse",
            "verdict"]
 
@@ -69,7 +70,8 @@ def estimate(plans: dict[str, LayerPlan], io_type: str = IO_PARALLEL) -> list[La
 def totals(rows: list[LayerEstimate], io_type: str = IO_PARALLEL) -> dict:
     """Resources add up; so do cycles in io_parallel (one layer after another). In io_stream
     the layers between two barriers (layers that read the whole sequence first: attention,
-    mean pool) run as one token pipeline, as long as its slowest layer; barriers add theirs."""
+    mean pool) run as one token pipeline, as long as its slowest layer (see
+    :func:`stream_cycles`)."""
     return {"dsp": sum(r.dsp for r in rows), "lut": sum(r.lut for r in rows),
             "ff": sum(r.ff for r in rows), "bram36": math.ceil(sum(r.bram36 for r in rows)),
             "cycles": stream_cycles(rows) if io_type == IO_STREAM else
@@ -77,12 +79,15 @@ def totals(rows: list[LayerEstimate], io_type: str = IO_PARALLEL) -> dict:
 
 
 def stream_cycles(rows: list[LayerEstimate]) -> int:
-    """Latency of a dataflow token pipeline (see :func:`totals`)."""
+    """Latency of a dataflow token pipeline: the layers between two barriers run concurrently,
+    as long as the slowest; a barrier takes its input within the segment before it
+    (``in_cycles``) and emits its output within the segment after it (``cycles``), so the
+    segments add up."""
     total, segment = 0, 0
     for r in rows:
         if r.barrier:
-            total += segment + r.cycles
-            segment = 0
+            total += max(segment, r.in_cycles)
+            segment = r.cycles
         else:
             segment = max(segment, r.cycles)
     return total + segment
@@ -100,11 +105,15 @@ def fits(total: dict, board: Board, margin: float = MARGIN) -> bool:
 
 def choose_reuse(plans: dict[str, LayerPlan], board: Board, margin: float = MARGIN,
                  max_steps: int = 500, io_type: str = IO_PARALLEL) -> dict:
-    """Raise reuse factors (largest consumer first) until the estimate fits ``board``.
+    """Reuse factors for ``board``: io_parallel raises them (largest consumer first) until the
+    estimate fits; io_stream balances the token pipeline (:func:`_stream_reuse`).
 
     Mutates ``plans[...].reuse``; returns ``{"fits", "reuse", "strategy", "total",
     "utilization", "layers"}``. Strategy becomes Resource once any reuse factor exceeds 1.
     """
+    if io_type == IO_STREAM:
+        _stream_reuse(plans, board, margin)
+        return _fitted(plans, board, margin, io_type)
     for _ in range(max_steps):
         rows = estimate(plans, io_type)
         total = totals(rows, io_type)
@@ -123,6 +132,33 @@ def choose_reuse(plans: dict[str, LayerPlan], board: Board, margin: float = MARG
                 break
         if not moved:
             break
+    return _fitted(plans, board, margin, io_type)
+
+
+def _stream_reuse(plans: dict[str, LayerPlan], board: Board, margin: float) -> None:
+    """Fold a token pipeline to one target II, as FINN folds a dataflow design to a target
+    cycles-per-frame: every layer's II per token is its reuse factor, a segment runs at its
+    slowest layer, so each layer takes the largest reuse factor not above the target ``T``,
+    and ``T`` is the smallest that fits (within ``TARGET`` of the board if any does, else
+    ``margin``). Nothing fits: every layer at its largest reuse (the smallest design)."""
+    ladders = {name: get_kind(p.kind).reuse_ladder(p) for name, p in plans.items()
+               if in_hls(p) and get_kind(p.kind).reusable}
+
+    def fold(target: int) -> dict:
+        for name, ladder in ladders.items():
+            plans[name].reuse = max(r for r in ladder if r <= target) if target >= ladder[0] \
+                else ladder[0]
+        return totals(estimate(plans, IO_STREAM), IO_STREAM)
+
+    targets = sorted({r for ladder in ladders.values() for r in ladder})
+    for budget in sorted({min(TARGET, margin), margin}):
+        for target in targets:
+            if fits(fold(target), board, budget):
+                return
+    fold(targets[-1] if targets else 1)
+
+
+def _fitted(plans: dict[str, LayerPlan], board: Board, margin: float, io_type: str) -> dict:
     rows = estimate(plans, io_type)
     total = totals(rows, io_type)
     reuse = {p.name: p.reuse for p in plans.values() if get_kind(p.kind).reusable}

@@ -84,7 +84,7 @@ def board_estimate(model: tf.keras.Model, board: Board, x_calibration=None,
     forms = [IO_CHOICES[io]] if IO_CHOICES[io] else [IO_PARALLEL, IO_STREAM]
     fits, refused = {}, {}
     for io_type in forms:
-        plans = plan_model(model, in_fx)
+        plans = plan_model(model, in_fx, io_type=io_type)
         try:
             check_io(plans, io_type)
         except QTError as exc:

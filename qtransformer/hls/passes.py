@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..kinds import LayerPlan, passes_through
+from ..kinds import IO_STREAM, LayerPlan, passes_through
+from ..kinds.seqdense import SeqDense
 
 
 class PlanPass:
@@ -68,7 +69,30 @@ class FuseOutputQuantizers(PlanPass):
         return changed
 
 
+@dataclass
+class StreamDense(PlanPass):
+    """io_stream: a Dense on a token sequence becomes our per-token kernel (kind
+    ``seqdense``), which folds to any reuse factor; hls4ml's streamed pointwise Conv1D stops at
+    ``reuse = n_in``. A Dense on the pooled vector (one beat) stays hls4ml's."""
+
+    name = "stream-dense"
+
+    def apply(self, plans):
+        changed = False
+        for p in plans.values():
+            if p.kind == "dense" and p.beats > 1:
+                SeqDense.from_dense(p)
+                changed = True
+        return changed
+
+
 PASSES: list[PlanPass] = [FuseOutputQuantizers()]
+STREAM_PASSES: list[PlanPass] = [StreamDense()]   # after PASSES, in io_stream projects
+
+
+def passes_for(io_type: str) -> list[PlanPass]:
+    """The passes of a project in ``io_type``."""
+    return PASSES + (STREAM_PASSES if io_type == IO_STREAM else [])
 
 
 def run_passes(plans: dict[str, LayerPlan], passes: list[PlanPass] | None = None

@@ -16,8 +16,8 @@ import tensorflow as tf
 
 from ..errors import QTError
 from ..fixed import Fx, frac_bits, signed_fx
-from ..kinds import LayerPlan, inbound_names, kind_of, passes_through
-from .passes import FuseOutputQuantizers, run_passes
+from ..kinds import IO_PARALLEL, LayerPlan, inbound_names, kind_of, passes_through
+from .passes import FuseOutputQuantizers, passes_for, run_passes
 
 DEFAULT_INPUT = Fx(16, 6, True, True)
 
@@ -38,9 +38,10 @@ def input_fx(calibration_x: np.ndarray | None) -> Fx:
     return Fx(fx.width, fx.integer, True, True)
 
 
-def plan_model(model: tf.keras.Model, in_fx: Fx = DEFAULT_INPUT, passes=None
-               ) -> dict[str, LayerPlan]:
-    """Per-layer plan (types, quantized constants) in topological order, then the passes."""
+def plan_model(model: tf.keras.Model, in_fx: Fx = DEFAULT_INPUT, passes=None,
+               io_type: str = IO_PARALLEL) -> dict[str, LayerPlan]:
+    """Per-layer plan (types, quantized constants) in topological order, then the passes
+    (``passes``, or those of a project in ``io_type``)."""
     plans: dict[str, LayerPlan] = {}
     for layer in model.layers:
         kind = kind_of(layer)
@@ -52,7 +53,7 @@ def plan_model(model: tf.keras.Model, in_fx: Fx = DEFAULT_INPUT, passes=None
         plan.shape = tuple(int(d) for d in shape[1:])
         plan.elems = int(np.prod(plan.shape))
         plans[layer.name] = plan
-    return run_passes(plans, passes)
+    return run_passes(plans, passes_for(io_type) if passes is None else passes)
 
 
 def fuse_output_quantizers(plans: dict[str, LayerPlan]) -> dict[str, LayerPlan]:

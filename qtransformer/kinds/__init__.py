@@ -118,6 +118,7 @@ def _load_builtin() -> None:
         masking,
         pooling,
         posembed,
+        seqdense,
     )
 
 

@@ -10,6 +10,7 @@ import numpy as np
 
 from ..errors import QTError
 from ..fixed import Fx, add_fx, exact_fx, quantizer_fx, to_raw
+from ..layers.intmath import RECIP_BITS, RECIP_FRAC, recip_table, shift_of
 from . import register
 from .base import (
     FLOAT_BITS,
@@ -21,9 +22,49 @@ from .base import (
     depth,
     qbits,
 )
-from .resources import density, mac_block, po2_levels, ram36
+from .resources import density, mac_block, po2_levels, rom_lut
 
 PROJECTIONS = ("query", "key", "value", "output")
+
+
+def kv_banks(seq: int, reuse: int) -> int:
+    """Memories the streamed form splits the keys (and the values) over: a row reads every
+    token's vector within its II (``reuse`` cycles), two reads per dual-port memory a cycle."""
+    return max(1, math.ceil(seq / (2 * max(1, reuse))))
+
+
+def stream_multipliers(node) -> int:
+    """The streamed form's ALLOCATION limit: a token's projections (3 d_in d products) and a
+    query row's products (scores and context over every key, 2 S d, and the output projection,
+    d**2), each over the reuse factor."""
+    q, rf = node.get_attr("qt_params"), max(1, int(node.get_attr("reuse_factor", 1)))
+    s, d_in, d = int(q["seq_len"]), int(q["d_in"]), int(q["d_model"])
+    return math.ceil(3 * d_in * d / rf) + math.ceil((2 * s * d + d * d) / rf)
+
+
+def attention_widths(seq: int, d_in: int, d_model: int, d_head: int, xin: Fx, act: Fx,
+                     wfx: Fx, bfx: Fx, prob_frac: int, exp_one: int) -> dict[str, int]:
+    """Exact widths of the attention's sums (no 64-bit arithmetic where the bounds are
+    smaller): a projection's accumulator over ``d_in`` or ``d_model`` inputs with the bias
+    aligned, ``Q K^T`` over ``d_head``, ``P V`` over ``seq`` keys, the softmax row's sum of
+    ``seq`` exponentials (``exp_one`` = the table's first entry, the largest), and the
+    reciprocal's fixed scale: ``rec = ROM[m] << (s_max - s)`` for sums from ``exp_one`` to
+    ``seq exp_one``."""
+    def acc(x_bits: int, x_frac: int, n: int) -> int:
+        prod_frac = x_frac + wfx.frac
+        align = max(prod_frac, bfx.frac)
+        terms = (x_bits + wfx.width + n.bit_length()) + align - prod_frac
+        return max(terms, bfx.width + align - bfx.frac) + 2
+
+    s_min = shift_of(exp_one.bit_length(), RECIP_BITS, False)
+    s_max = shift_of((seq * exp_one).bit_length(), RECIP_BITS, False)
+    return {"proj_bits": max(acc(xin.width + 1, xin.frac, d_in),
+                             acc(act.width, act.frac, d_model)),
+            "qk_bits": 2 * act.width + d_head.bit_length() + 1,
+            "ctx_bits": prob_frac + 2 + act.width + seq.bit_length() + 1,
+            "den_bits": (seq * exp_one).bit_length() + 1, "recip_bits": RECIP_BITS,
+            "rec_bits": 18 + s_max - s_min, "s_max": s_max,
+            "p_shift": RECIP_FRAC + s_max - prob_frac, "recip_size": 2 ** (RECIP_BITS - 1)}
 
 
 @register
@@ -36,10 +77,12 @@ class Attention(CustomKind):
     shrink = "fewer tokens (--seq-len, --prune token), --d-model or --heads"
     ir_class, function, config_base = "QtAttention", "qt_attention", "qt_attention_config"
     int_groups = (tuple(f"{p}_kernel" for p in PROJECTIONS),
-                  tuple(f"{p}_bias" for p in PROJECTIONS), ("exp_table",))
-    args = tuple(f"{p}_{w}" for p in PROJECTIONS for w in ("kernel", "bias")) + ("exp_table",)
+                  tuple(f"{p}_bias" for p in PROJECTIONS), ("exp_table",), ("recip_table",))
+    args = tuple(f"{p}_{w}" for p in PROJECTIONS for w in ("kernel", "bias")) + \
+        ("exp_table", "recip_table")
     unsigned = ("seq_len", "d_in", "d_model", "heads", "d_head", "table_size", "in_bits",
-                "act_bits", "score_bits", "exp_bits", "keep", "recv_bits")
+                "act_bits", "score_bits", "exp_bits", "keep", "recv_bits", "proj_bits",
+                "qk_bits", "ctx_bits", "den_bits", "recip_bits", "rec_bits", "recip_size")
 
     # ---- costs
     def weight_bits(self, layer, weight_name):
@@ -85,7 +128,7 @@ class Attention(CustomKind):
         table = np.asarray(layer.exp_table, np.int64)
         tfx = Fx(int(table.max()).bit_length() + 1, int(table.max()).bit_length() + 1)
         consts = {k: to_raw(v, wfx.frac if "kernel" in k else bfx.frac) for k, v in w.items()}
-        consts["exp_table"] = table
+        consts["exp_table"], consts["recip_table"] = table, recip_table()
         shape = layer.input_shape[0] if layer.keep_tokens else layer.input_shape
         seq, d_in = int(shape[1]), int(shape[2])
         lo, hi = act.raw_range()
@@ -95,7 +138,9 @@ class Attention(CustomKind):
                   "score_frac": layer.score_frac, "score_min": s_lo, "score_max": s_hi,
                   "prob_frac": layer.prob_bits - 1, "table_size": int(table.size),
                   "in_bits": xin.width + 1, "act_bits": act.width, "score_bits": int(sq.bits),
-                  "exp_bits": tfx.width}
+                  "exp_bits": tfx.width,
+                  **attention_widths(seq, d_in, layer.d_model, layer.d_head, xin, act, wfx, bfx,
+                                     layer.prob_bits - 1, int(table[0]))}
         score = Fx(int(sq.bits), int(sq.bits) - layer.score_frac, True, True)
         prob = Fx(layer.prob_bits + 1, 1, False, True)
         macs = seq * d_in * layer.d_model * 3 + 2 * seq * seq * layer.d_model + \
@@ -112,9 +157,13 @@ class Attention(CustomKind):
 
     # ---- C++
     def extra_config(self, node):
+        rf = int(node.get_attr("reuse_factor", 1))
+        banks = kv_banks(int(node.get_attr("qt_params")["seq_len"]), rf)
         return [f"    typedef {node.get_weights(w).type.name} {alias};"
                 for alias, w in (("weight_t", "query_kernel"), ("bias_t", "query_bias"),
-                                 ("table_t", "exp_table"))]
+                                 ("table_t", "exp_table"), ("recip_t", "recip_table"))] + \
+            [f"    static const unsigned kv_banks = {banks};",
+             f"    static const unsigned multipliers = {stream_multipliers(node)};"]
 
     def call_text(self, node):
         if len(node.inputs) == 1:
@@ -132,17 +181,14 @@ class Attention(CustomKind):
         q = p.params
         s, d_in, d, act = q["seq_len"], q["d_in"], q["d_model"], q["act_bits"]
         w = p.types["weight"].width
-        acc = act + w + math.ceil(math.log2(max(d_in, 2)))
         proj = (3 * d_in * d + d * d)                      # per token
         mm = 2 * s * d                                      # QK^T and PV per token
         kernels = [p.consts[f"{n}_kernel"] for n in PROJECTIONS]
         live = math.ceil(proj * density(*kernels))
-        a = mac_block(live, act, w, acc, (3 * d_in + d) * d * w, rf, po2_levels(*kernels))
-        b = mac_block(mm, act, act + 2, 2 * act + 4, 0, rf)
-        heads_rows = max(1, math.ceil(q["heads"] * s / rf))
-        divider_lut = heads_rows * 30 * 30                 # p = e * 2^f / sum, ~30-bit
-        table_bram = 0.5 * heads_rows * max(1, math.ceil(q["table_size"] *
-                                                         p.types["exp"].width / 18432))
+        a = mac_block(live, act, w, q["proj_bits"], (3 * d_in + d) * d * w, rf,
+                      po2_levels(*kernels))
+        b = mac_block(mm, act, act + 2, q["ctx_bits"], 0, rf)
+        soft_lut = self._softmax(p, math.ceil(s / rf), 1)  # one row per II
         # projections per token, then a score/softmax/context row per (head, token), then
         # the output projection per token; each pipelined at II = reuse
         cycles = (2 * s + q["heads"] * s) * rf + 3 * depth(d_in) + 32
@@ -151,21 +197,50 @@ class Attention(CustomKind):
             select_lut = s * s * q["recv_bits"] // rf + s * d * p.out.width // rf
             cycles += s
         return LayerEstimate(p.name, p.kind, rf, p.macs, a[0] + b[0], a[1] + b[1],
-                             a[2] + b[2] + divider_lut + select_lut, a[3] + b[3],
-                             a[4] + table_bram, cycles)
+                             a[2] + b[2] + soft_lut + select_lut, a[3] + b[3],
+                             a[4], cycles)
+
+    @staticmethod
+    def _softmax(p, lanes: int, rows: int) -> int:
+        """LUTs of the softmax: ``lanes`` exp-table lookups a cycle, each its own copy of the
+        table as LUT ROM (lookups of one cycle read different addresses), and ``rows``
+        reciprocals a cycle, each a ROM read (512 x 17 bits) with the priority encoder and
+        shifts of the row sum."""
+        q = p.params
+        exp_rom = rom_lut(q["table_size"] * p.types["exp"].width)
+        per_row = rom_lut(q["recip_size"] * 18) + 3 * q["den_bits"] + 2 * q["rec_bits"]
+        return lanes * exp_rom + rows * per_row
 
     def estimate_stream(self, p, in_width):
-        """The parallel form's datapath on the sequence stored on chip: the input and output
-        buffers and the Q, K, V, context arrays in BRAM, store and emit loops a token a
-        cycle; it reads every token before its first output (a barrier in the dataflow)."""
-        e = self.estimate_parallel(p, in_width)
+        """The streamed form (``qt_attention_stream``): a token's Q/K/V projections at II =
+        reuse as it arrives (in the segment before), then one query token a row at II = reuse
+        (all heads' scores, softmax and context, and the output projection; in the segment
+        after). Weights are ROMs read by the folded multipliers, so zero weights keep theirs
+        unless fully unrolled; Q, K, V are wide-word memories (one token a word, K and V over
+        ``kv_banks`` memories each)."""
+        rf = max(1, p.reuse)
         q = p.params
-        s, d = q["seq_len"], q["d_model"]
-        bits = s * q["d_in"] * in_width + 4 * s * d * q["act_bits"] + s * d * p.out.width
-        e.bram36 += ram36(bits)
-        e.cycles += 2 * s
-        e.barrier = True
-        return e
+        s, d_in, d, act = q["seq_len"], q["d_in"], q["d_model"], q["act_bits"]
+        w = p.types["weight"].width
+        kernels = [p.consts[f"{n}_kernel"] for n in PROJECTIONS]
+        dens = density(*kernels) if rf == 1 else 1.0
+        shifts = po2_levels(*kernels) if rf == 1 else 0
+        blocks = [mac_block(math.ceil(3 * d_in * d * dens), in_width, w, q["proj_bits"],
+                            3 * d_in * d * w, rf, shifts),
+                  mac_block(math.ceil(d * d * dens), act, w, q["proj_bits"], d * d * w, rf,
+                            shifts),
+                  mac_block(s * d, act, act, q["qk_bits"], 0, rf),
+                  mac_block(s * d, q["prob_frac"] + 1, act, q["ctx_bits"], 0, rf)]
+        par, dsp, lut, ff, bram = (sum(x[i] for x in blocks) for i in range(5))
+        soft_lut = self._softmax(p, math.ceil(q["heads"] * s / rf), math.ceil(q["heads"] / rf))
+        word = d * act
+        banks = kv_banks(s, rf)
+        mems = math.ceil(word / 72) * (1 + 2 * banks)        # Q, then K and V per bank
+        bram += mems if s * word > 4096 else 0.0
+        cycles = s * rf + depth(s) + depth(d) + 8
+        return LayerEstimate(p.name, p.kind, rf, p.macs, par, dsp, lut + soft_lut, ff,
+                             float(bram), cycles, barrier=True,
+                             in_cycles=s * rf + depth(d_in))
 
     def check_plan(self, plan, io_type):
         super().check_plan(plan, io_type)
@@ -174,5 +249,5 @@ class Attention(CustomKind):
                           "form yet; use --io parallel")
 
     def next_reuse(self, p):
-        limit = 3 * p.params["d_in"] * p.params["d_model"]
+        limit = 2 * p.params["seq_len"] * p.params["d_model"] + p.params["d_model"] ** 2
         return p.reuse * 2 if p.reuse * 2 <= limit else None

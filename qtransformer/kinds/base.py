@@ -75,6 +75,7 @@ class LayerEstimate:
     bram36: float
     cycles: int = 0
     barrier: bool = False   # io_stream: reads the whole sequence before its first output
+    in_cycles: int = 0      # a barrier's cycles to take its input (``cycles``: to emit)
 
 
 def qbits(q) -> int:
@@ -167,6 +168,16 @@ class LayerKind:
     def estimate_stream(self, plan: LayerPlan, in_width: int) -> LayerEstimate:
         raise QTError(f"layer {plan.name}: kind {self.name!r} has no io_stream estimate")
 
+    def reuse_ladder(self, plan: LayerPlan) -> list[int]:
+        """Every reuse factor this layer can take, ascending (1, then :meth:`next_reuse`)."""
+        saved, out = plan.reuse, [1]
+        plan.reuse = 1
+        while (nxt := self.next_reuse(plan)) is not None:
+            out.append(nxt)
+            plan.reuse = nxt
+        plan.reuse = saved
+        return out
+
     def next_reuse(self, plan: LayerPlan) -> int | None:
         """The next reuse factor to try when the design does not fit (None: none higher)."""
         return None
@@ -202,6 +213,7 @@ class CustomKind(LayerKind):
     unsigned: ClassVar[tuple[str, ...]] = ()
     cpp: ClassVar[str | None] = None
     cpp_name: ClassVar[str | None] = None     # header file name for ``cpp``
+    skip_params: ClassVar[tuple[str, ...]] = ()  # plan parameters that are not C++ (names)
 
     def clone(self, plan: LayerPlan, srcs: list, out_shape: list):
         from .hwlayer import custom_layer
@@ -213,6 +225,8 @@ class CustomKind(LayerKind):
         and :meth:`extra_config` (typedefs, derived sizes)."""
         lines = []
         for key, value in node.get_attr("qt_params").items():
+            if key in self.skip_params:
+                continue
             if isinstance(value, bool) or not isinstance(value, int | np.integer):
                 raise QTError(f"layer {node.name}: parameter {key}={value!r} is not an integer; "
                               "the C++ config holds integers only")

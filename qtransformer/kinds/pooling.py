@@ -48,9 +48,11 @@ class MeanPool(PoolKind):
                              seq + n + depth(2))
 
     def estimate_stream(self, p, in_width):
-        """The same folded datapath, a token a beat; the mean needs every token (a barrier)."""
+        """The same folded datapath, a token a beat; the mean needs every token (a barrier):
+        it takes a token a cycle, then divides a channel a cycle."""
         e = self.estimate_parallel(p, in_width)
-        e.barrier = True
+        e.barrier, e.in_cycles = True, p.params["seq_len"] + depth(2)
+        e.cycles = p.params["n_in"] + depth(2)
         return e
 
 

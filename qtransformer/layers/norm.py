@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import tensorflow as tf
 
+from .intmath import RSQRT_BITS, RSQRT_FRAC, normalize_shift, rsqrt_table, shift_floor
 from .quant import apply, make_quantizer
 from .softmax import ste
 
-# Fixed-point constants shared with the HLS template (qtransformer/hls/templates/qt_layers.h).
-LN_SQRT_BITS = 8    # T: isqrt(M << 2T) carries T fractional bits of sqrt(M)
-LN_INV_BITS = 48    # P: inv = floor(2**P / isqrt(M << 2T))
-LN_M_BITS = 46      # M is shifted right by 2k until it is below 2**46 (wide rows: large n)
+# Fixed-point constant shared with the HLS template (qtransformer/hls/templates/qt_layers.h):
+# z = (x - mean) / sqrt(var + eps) is kept with LN_Z_FRAC fractional bits before gamma/beta.
+LN_Z_FRAC = 24
 
 
 def quantizer_grid(quantizer) -> tuple[int, int, int] | None:
@@ -51,38 +51,29 @@ def round_shift(v, s: int):
     return q + tf.cast(up, tf.int64)
 
 
-def _isqrt(m):
-    """floor(sqrt(m)) for int64 ``m`` < 2**62: float64 estimate, then exact correction."""
-    r = tf.cast(tf.floor(tf.sqrt(tf.cast(m, tf.float64))), tf.int64)
-    for _ in range(2):
-        r = tf.where(r * r > m, r - 1, r)
-        r = tf.where((r + 1) * (r + 1) <= m, r + 1, r)
-    return r
-
-
 def integer_layernorm(x, gamma_raw, beta_raw, param_frac: int, out_frac: int, out_min: int,
                       out_max: int, epsilon: float):
     """Layer norm on integers; returns output raw values (int64), ``out_frac`` fractional bits.
 
     ``X = round(x * 2**F)`` (F = ``out_frac``), ``D = n X - sum(X)``, ``V = sum(D**2)``,
-    ``M = n (V + E)``; then ``(x - mean) / sqrt(var + eps) = D n / sqrt(M)``, computed as
-    ``D n floor(2**P / isqrt(M 4**T))`` with ``T``/``P`` = ``LN_SQRT_BITS``/``LN_INV_BITS``.
-    Rows with ``M >= 2**46`` use ``M >> 2k`` (and shift the product back by ``k``) so that no
-    intermediate leaves int64 (d_model up to thousands with 8-bit activations).
+    ``M = n (V + E)``; then ``(x - mean) / sqrt(var + eps) = D n / sqrt(M)``. ``1/sqrt(M)``
+    comes from the ROM of :func:`~.intmath.rsqrt_table`: ``M = m 4**k`` with ``m`` of
+    ``RSQRT_BITS`` bits, ``1/sqrt(M) ~ r 2**-(RSQRT_FRAC + k)`` (``r = ROM[m]``), so
+    ``z = floor(D n r / 2**(RSQRT_FRAC + k - Z))`` carries ``Z`` = ``LN_Z_FRAC`` fractional bits;
+    ``y = z gamma + beta 2**Z`` is rounded (half to even) to the output grid and clipped.
+    One ROM read and one shift per token; no divider, no square root.
     """
     n = int(x.shape[-1])
     xr = tf.cast(tf.round(tf.cast(x, tf.float64) * 2.0**out_frac), tf.int64)
     d = n * xr - tf.reduce_sum(xr, axis=-1, keepdims=True)
     v = tf.reduce_sum(d * d, axis=-1, keepdims=True)
     m = n * (v + ln_eps_raw(epsilon, n, out_frac))
-    k = tf.add_n([tf.cast(m >= 2 ** (LN_M_BITS + 2 * j), tf.int64) for j in range(9)])
-    m = tf.bitwise.right_shift(m, 2 * k)
-    root = _isqrt(m * 4**LN_SQRT_BITS)
-    inv = tf.math.floordiv(tf.constant(2**LN_INV_BITS, tf.int64), root)
-    z = tf.math.floordiv(d * n * inv, tf.bitwise.left_shift(tf.ones_like(k), k))  # 2**(P-T)
-    shift = LN_INV_BITS - LN_SQRT_BITS
-    y = z * gamma_raw + beta_raw * 2**shift                 # scale 2**(P - T + param_frac)
-    y = round_shift(y, shift + param_frac - out_frac)
+    s = normalize_shift(m, RSQRT_BITS, even=True)
+    r = tf.gather(tf.constant(rsqrt_table(), tf.int64),
+                  shift_floor(m, s) - 2 ** (RSQRT_BITS - 2))
+    z = shift_floor(d * n * r, RSQRT_FRAC + s // 2 - LN_Z_FRAC)
+    y = z * gamma_raw + beta_raw * 2**LN_Z_FRAC          # scale 2**(Z + param_frac)
+    y = round_shift(y, LN_Z_FRAC + param_frac - out_frac)
     return tf.clip_by_value(y, out_min, out_max)
 
 
@@ -125,5 +116,5 @@ class QLayerNorm(tf.keras.layers.Layer):
         return cfg
 
 
-__all__ = ["QLayerNorm", "integer_layernorm", "quantizer_grid", "ln_eps_raw", "round_shift",
-           "LN_SQRT_BITS", "LN_INV_BITS", "LN_M_BITS"]
+__all__ = ["LN_Z_FRAC", "QLayerNorm", "integer_layernorm", "ln_eps_raw", "quantizer_grid",
+           "round_shift"]

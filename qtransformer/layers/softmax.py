@@ -7,7 +7,12 @@ defined on integers, the way the HLS template computes it:
 1. ``d = s - max(s)`` on the score grid (``s`` already quantized, ``score_frac`` bits);
 2. ``e = EXP_TABLE[-d_raw]``: ``round(exp(scale * d) * 2**exp_frac)``, the same table is
    written into the HLS project;
-3. ``p_raw = floor(e * 2**prob_frac / sum(e))`` with integer division.
+3. one reciprocal per row from a ROM (:func:`~.intmath.recip_table`): ``sum(e) = m 2**s``
+   with ``m`` of ``RECIP_BITS`` bits, ``p_raw = min(floor(e r / 2**(RECIP_FRAC + s -
+   prob_frac)), 2**prob_frac)`` with ``r = ROM[m]``: one ROM read and one shift per row, one
+   multiply per key; no divider.
+
+The exp table stops at its first zero entry (larger differences all map to it).
 
 The forward value is the fixed-point result; the gradient is the float softmax's
 (straight-through), so quantization-aware training works as usual.
@@ -18,14 +23,19 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
+from .intmath import RECIP_BITS, RECIP_FRAC, normalize_shift, recip_table, shift_floor
+
 
 def exp_table(score_bits: int, score_frac: int, scale: float, exp_frac: int) -> np.ndarray:
     """``round(exp(-i * 2**-score_frac * scale) * 2**exp_frac)`` for ``i`` in ``0..2**score_bits``.
 
-    ``d = s - max(s)`` spans ``2**score_bits`` steps at most, so that many entries cover it.
+    ``d = s - max(s)`` spans ``2**score_bits`` steps at most, so that many entries cover it;
+    the table ends at its first zero (every larger ``d`` reads that entry: it is clamped).
     """
     idx = np.arange(2**score_bits, dtype=np.float64)
-    return np.round(np.exp(-idx * 2.0**-score_frac * scale) * 2.0**exp_frac).astype(np.int64)
+    table = np.round(np.exp(-idx * 2.0**-score_frac * scale) * 2.0**exp_frac).astype(np.int64)
+    zeros = np.flatnonzero(table == 0)
+    return table[: zeros[0] + 1] if zeros.size else table
 
 
 def fixed_softmax(scores, table: np.ndarray, score_frac: int, prob_frac: int, keep=None):
@@ -43,7 +53,10 @@ def fixed_softmax(scores, table: np.ndarray, score_frac: int, prob_frac: int, ke
     if keep is not None:
         e_raw = tf.where(keep, e_raw, tf.zeros_like(e_raw))
     total = tf.reduce_sum(e_raw, axis=-1, keepdims=True)
-    p_raw = tf.math.floordiv(e_raw * (2**prob_frac), total)
+    s = normalize_shift(total, RECIP_BITS, even=False)
+    r = tf.gather(tf.constant(recip_table(), tf.int64),
+                  shift_floor(total, s) - 2 ** (RECIP_BITS - 1))
+    p_raw = tf.minimum(shift_floor(e_raw * r, RECIP_FRAC + s - prob_frac), 2**prob_frac)
     return tf.cast(p_raw, tf.float32) * 2.0**-prob_frac
 
 

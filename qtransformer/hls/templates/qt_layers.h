@@ -52,19 +52,32 @@ inline qt_i64 qt_round_shift(qt_i64 v, int s) {
 
 inline qt_i64 qt_clip(qt_i64 v, qt_i64 lo, qt_i64 hi) { return v < lo ? lo : (v > hi ? hi : v); }
 
-// floor(sqrt(m)), bit by bit (fixed trip count, synthesizable).
-inline qt_u64 qt_isqrt(qt_u64 m) {
-    qt_u64 r = 0, bit = (qt_u64)1 << 62;
-    for (int i = 0; i < 32; i++) {
-        if (m >= r + bit) {
-            m -= r + bit;
-            r = (r >> 1) + bit;
-        } else {
-            r >>= 1;
-        }
-        bit >>= 2;
+// floor(v / 2^s) for a compile-time shift of either sign (a left shift is exact).
+template <int S, class T> T qt_shift_floor(T v) {
+    #pragma HLS INLINE
+    if (S >= 0) return v >> (S >= 0 ? S : 0);
+    return v << (S < 0 ? -S : 0);
+}
+
+// Bits of an unsigned value (0 for 0): a priority encoder.
+template <int W> int qt_bit_length(ap_uint<W> v) {
+    #pragma HLS INLINE
+    int len = 0;
+    for (int b = 0; b < W; b++) {
+        #pragma HLS UNROLL
+        if (v[b]) len = b + 1;
     }
-    return r;
+    return len;
+}
+
+// ROM index of positive v (qtransformer/layers/intmath.py): v >> s with s = bit_length(v) -
+// BITS (made even when EVEN), i.e. v's leading BITS bits, and s.
+template <int BITS, bool EVEN, int W> ap_uint<BITS> qt_normalize(ap_uint<W> v, int &s) {
+    #pragma HLS INLINE
+    s = qt_bit_length<W>(v) - BITS;
+    if (EVEN) s += s & 1;
+    ap_uint<W + BITS> wide = v;
+    return s >= 0 ? ap_uint<BITS>(wide >> s) : ap_uint<BITS>(wide << (-s));
 }
 
 // ---------------------------------------------------------------- position embedding
@@ -91,43 +104,44 @@ struct qt_layernorm_config {
     static const int out_frac = 0;
     static const qt_i64 out_min = 0, out_max = 0;
     static const qt_i64 eps_raw = 1;
-    static const int sqrt_bits = 8, inv_bits = 48, m_bits = 46;
     static const unsigned reuse_factor = 1;
 };
 
-// One token: x (n_in values at the input type) -> LayerNorm(x) at the output type. Shared by
-// the parallel form (a pipelined loop over the tokens) and the streamed one (one token a beat).
+// One token: x (n_in values at the input type) -> LayerNorm(x) at the output type, the integer
+// definition of qtransformer/layers/norm.py. Shared by the parallel form (a pipelined loop over
+// the tokens) and the streamed one (one token a beat). Every width comes from the planner
+// (kinds/layernorm.py): x_bits, d_bits, sum_bits, v_bits, m_bits, inv_bits, z_bits. 1/sqrt(M) is
+// one ROM read (rsqrt_bits-bit index) and one shift per token: no divider, no square root.
 template <class in_T, class out_T, typename CONFIG_T>
 void qt_layernorm_token(in_T data[CONFIG_T::n_in], out_T res[CONFIG_T::n_in],
                         typename CONFIG_T::param_t gamma[CONFIG_T::n_in],
-                        typename CONFIG_T::param_t beta[CONFIG_T::n_in]) {
+                        typename CONFIG_T::param_t beta[CONFIG_T::n_in],
+                        typename CONFIG_T::rom_t rsqrt_table[CONFIG_T::rom_size]) {
     #pragma HLS INLINE
-    const qt_i64 n = CONFIG_T::n_in;
-    const int shift = CONFIG_T::inv_bits - CONFIG_T::sqrt_bits;
+    const ap_int<CONFIG_T::n_bits> n = CONFIG_T::n_in;
     ap_int<CONFIG_T::x_bits> x[CONFIG_T::n_in];
     ap_int<CONFIG_T::d_bits> d[CONFIG_T::n_in];
-    qt_i64 sum = 0;
+    ap_int<CONFIG_T::sum_bits> sum = 0;
     for (unsigned i = 0; i < CONFIG_T::n_in; i++) {
         x[i] = qt_round_shift(qt_raw(data[i]), CONFIG_T::in_shift);
         sum += x[i];
     }
-    qt_i64 v = 0;
+    ap_uint<CONFIG_T::v_bits> v = 0;
     for (unsigned i = 0; i < CONFIG_T::n_in; i++) {
-        d[i] = n * (qt_i64)x[i] - sum;
-        qt_i64 di = d[i];
-        v += di * di;
+        d[i] = n * x[i] - sum;
+        v += d[i] * d[i];
     }
-    qt_u64 m = (qt_u64)(n * (v + CONFIG_T::eps_raw));
-    int k = 0;  // wide rows: M >> 2k below 2^m_bits, product shifted back by k (floor)
-    for (int j = 0; j < 9; j++)
-        if (m >= ((qt_u64)1 << (CONFIG_T::m_bits + 2 * j))) k++;
-    m >>= 2 * k;
-    qt_u64 root = qt_isqrt(m << (2 * CONFIG_T::sqrt_bits));
-    qt_i64 inv = (qt_i64)(((qt_u64)1 << CONFIG_T::inv_bits) / root);
+    ap_uint<CONFIG_T::m_bits> m = (v + CONFIG_T::eps_raw) * CONFIG_T::n_in;
+    int s;
+    ap_uint<CONFIG_T::rsqrt_bits> idx = qt_normalize<CONFIG_T::rsqrt_bits, true>(m, s);
+    // 1/sqrt(M) ~ r 2^-(rsqrt_frac + s/2) = inv 2^-(rsqrt_frac + k_max): one shift per token
+    ap_uint<CONFIG_T::inv_bits> inv = rsqrt_table[idx - (1 << (CONFIG_T::rsqrt_bits - 2))];
+    inv <<= (int)CONFIG_T::k_max - s / 2;
     for (unsigned i = 0; i < CONFIG_T::n_in; i++) {
-        qt_i64 z = ((qt_i64)d[i] * n * inv) >> k;  // arithmetic shift = floor
-        qt_i64 y = z * qt_raw(gamma[i]) + qt_raw(beta[i]) * ((qt_i64)1 << shift);
-        y = qt_round_shift(y, shift + CONFIG_T::param_frac - CONFIG_T::out_frac);
+        ap_int<CONFIG_T::d_bits + CONFIG_T::n_bits + CONFIG_T::inv_bits> prod = d[i] * n * inv;
+        ap_int<CONFIG_T::z_bits> z = qt_shift_floor<CONFIG_T::z_shift>(prod);
+        qt_i64 y = (qt_i64)z * qt_raw(gamma[i]) + qt_raw(beta[i]) * ((qt_i64)1 << CONFIG_T::z_frac);
+        y = qt_round_shift(y, CONFIG_T::z_frac + CONFIG_T::param_frac - CONFIG_T::out_frac);
         res[i] = qt_from_raw<out_T>(qt_clip(y, CONFIG_T::out_min, CONFIG_T::out_max));
     }
 }
@@ -136,12 +150,15 @@ template <class data_T, class res_T, typename CONFIG_T>
 void qt_layernorm(data_T data[CONFIG_T::seq_len * CONFIG_T::n_in],
                   res_T res[CONFIG_T::seq_len * CONFIG_T::n_in],
                   typename CONFIG_T::param_t gamma[CONFIG_T::n_in],
-                  typename CONFIG_T::param_t beta[CONFIG_T::n_in]) {
+                  typename CONFIG_T::param_t beta[CONFIG_T::n_in],
+                  typename CONFIG_T::rom_t rsqrt_table[CONFIG_T::rom_size]) {
+    #pragma HLS ALLOCATION instances=mul limit=CONFIG_T::multipliers operation
 Tokens:
     for (unsigned t = 0; t < CONFIG_T::seq_len; t++) {
         #pragma HLS PIPELINE II=CONFIG_T::reuse_factor
         qt_layernorm_token<data_T, res_T, CONFIG_T>(data + t * CONFIG_T::n_in,
-                                                    res + t * CONFIG_T::n_in, gamma, beta);
+                                                    res + t * CONFIG_T::n_in, gamma, beta,
+                                                    rsqrt_table);
     }
 }
 
@@ -162,24 +179,95 @@ struct qt_attention_config {
 };
 
 // act_quantizer(x W + b) per token; x raw at x_frac, weights raw (ap_int) at w_frac / b_frac.
-// Operands keep their narrow raw widths so multipliers stay small; sums are 64-bit adders.
+// Operands keep their narrow raw widths so multipliers stay small; sums are proj_bits wide
+// (the planner's bound: exact).
+template <typename CONFIG_T, unsigned N_IN, class X_T>
+void qt_project_token(X_T x[N_IN], int x_frac,
+                      typename CONFIG_T::weight_t w[N_IN * CONFIG_T::d_model],
+                      typename CONFIG_T::bias_t b[CONFIG_T::d_model],
+                      ap_int<CONFIG_T::act_bits> y[CONFIG_T::d_model]) {
+    #pragma HLS INLINE
+    const int prod_frac = x_frac + CONFIG_T::w_frac;
+    const int acc_frac = prod_frac > CONFIG_T::b_frac ? prod_frac : CONFIG_T::b_frac;
+    for (unsigned j = 0; j < CONFIG_T::d_model; j++) {
+        ap_int<CONFIG_T::proj_bits> acc = 0;
+        for (unsigned i = 0; i < N_IN; i++) acc += x[i] * w[i * CONFIG_T::d_model + j];
+        acc = (acc << (acc_frac - prod_frac)) + ((ap_int<CONFIG_T::proj_bits>)b[j]
+                                                 << (acc_frac - CONFIG_T::b_frac));
+        y[j] = qt_clip(qt_round_shift(acc.to_int64(), acc_frac - CONFIG_T::act_frac),
+                       CONFIG_T::act_min, CONFIG_T::act_max);
+    }
+}
+
 template <typename CONFIG_T, unsigned N_IN, class X_T>
 void qt_project(X_T x[CONFIG_T::seq_len][N_IN], int x_frac,
                 typename CONFIG_T::weight_t w[N_IN * CONFIG_T::d_model],
                 typename CONFIG_T::bias_t b[CONFIG_T::d_model],
                 ap_int<CONFIG_T::act_bits> y[CONFIG_T::seq_len][CONFIG_T::d_model]) {
-    const int prod_frac = x_frac + CONFIG_T::w_frac;
-    const int acc_frac = prod_frac > CONFIG_T::b_frac ? prod_frac : CONFIG_T::b_frac;
     for (unsigned t = 0; t < CONFIG_T::seq_len; t++) {
         #pragma HLS PIPELINE II=CONFIG_T::reuse_factor
-        for (unsigned j = 0; j < CONFIG_T::d_model; j++) {
-            qt_i64 acc = 0;
-            for (unsigned i = 0; i < N_IN; i++) acc += x[t][i] * w[i * CONFIG_T::d_model + j];
-            acc = acc * ((qt_i64)1 << (acc_frac - prod_frac)) +
-                  (qt_i64)b[j] * ((qt_i64)1 << (acc_frac - CONFIG_T::b_frac));
-            y[t][j] = qt_clip(qt_round_shift(acc, acc_frac - CONFIG_T::act_frac),
-                              CONFIG_T::act_min, CONFIG_T::act_max);
-        }
+        qt_project_token<CONFIG_T, N_IN, X_T>(x[t], x_frac, w, b, y[t]);
+    }
+}
+
+// One softmax row of the integer definition (qtransformer/layers/softmax.py): the exp-table
+// lookups of s - max(s), their sum, one reciprocal from the ROM (one shift to the fixed scale
+// of the largest sum), then p = min(e * rec >> shift, 2^prob_frac) per key: no divider.
+template <typename CONFIG_T, class score_raw_t, class prob_raw_t>
+void qt_softmax_row(score_raw_t s[CONFIG_T::seq_len], score_raw_t smax,
+                    typename CONFIG_T::table_t exp_table[CONFIG_T::table_size],
+                    typename CONFIG_T::recip_t recip_table[CONFIG_T::recip_size],
+                    prob_raw_t p[CONFIG_T::seq_len]) {
+    #pragma HLS INLINE
+    const unsigned S = CONFIG_T::seq_len;
+    typename CONFIG_T::table_t e[CONFIG_T::seq_len];
+    ap_uint<CONFIG_T::den_bits> total = 0;
+    for (unsigned b = 0; b < S; b++) {
+        ap_int<CONFIG_T::score_bits + 2> idx = smax - s[b];
+        if (idx > (int)CONFIG_T::table_size - 1) idx = CONFIG_T::table_size - 1;
+        e[b] = exp_table[idx];
+        total += e[b];
+    }
+    int sh;
+    ap_uint<CONFIG_T::recip_bits> idx = qt_normalize<CONFIG_T::recip_bits, false>(total, sh);
+    ap_uint<CONFIG_T::rec_bits> rec = recip_table[idx - (1 << (CONFIG_T::recip_bits - 1))];
+    rec <<= (int)CONFIG_T::s_max - sh;
+    for (unsigned b = 0; b < S; b++) {
+        ap_uint<CONFIG_T::exp_bits + CONFIG_T::rec_bits> prod = e[b] * rec;
+        ap_uint<CONFIG_T::exp_bits + CONFIG_T::rec_bits> q = qt_shift_floor<CONFIG_T::p_shift>(prod);
+        p[b] = q > (1 << CONFIG_T::prob_frac) ? (prob_raw_t)(1 << CONFIG_T::prob_frac) : (prob_raw_t)q;
+    }
+}
+
+// One query's row in head h: scores against every key, the softmax row, and the head's slice
+// of the context (ctx[h H .. h H + H)); p returns the row's probabilities (token pruning sums
+// them). Shared by the parallel core and the streamed form.
+template <typename CONFIG_T, class prob_raw_t>
+void qt_attention_head(unsigned h, ap_int<CONFIG_T::act_bits> qa[CONFIG_T::d_model],
+                       ap_int<CONFIG_T::act_bits> k[CONFIG_T::seq_len][CONFIG_T::d_model],
+                       ap_int<CONFIG_T::act_bits> v[CONFIG_T::seq_len][CONFIG_T::d_model],
+                       typename CONFIG_T::table_t exp_table[CONFIG_T::table_size],
+                       typename CONFIG_T::recip_t recip_table[CONFIG_T::recip_size],
+                       prob_raw_t p[CONFIG_T::seq_len],
+                       ap_int<CONFIG_T::act_bits> ctx[CONFIG_T::d_model]) {
+    #pragma HLS INLINE
+    const unsigned S = CONFIG_T::seq_len, H = CONFIG_T::d_head;
+    typedef ap_int<CONFIG_T::score_bits + 1> score_raw_t;
+    score_raw_t s[CONFIG_T::seq_len];
+    score_raw_t smax = CONFIG_T::score_min;
+    for (unsigned b = 0; b < S; b++) {
+        ap_int<CONFIG_T::qk_bits> acc = 0;
+        for (unsigned c = 0; c < H; c++) acc += qa[h * H + c] * k[b][h * H + c];
+        s[b] = qt_clip(qt_round_shift(acc.to_int64(), 2 * CONFIG_T::act_frac - CONFIG_T::score_frac),
+                       CONFIG_T::score_min, CONFIG_T::score_max);
+        if (s[b] > smax) smax = s[b];
+    }
+    qt_softmax_row<CONFIG_T, score_raw_t, prob_raw_t>(s, smax, exp_table, recip_table, p);
+    for (unsigned c = 0; c < H; c++) {
+        ap_int<CONFIG_T::ctx_bits> acc = 0;
+        for (unsigned b = 0; b < S; b++) acc += p[b] * v[b][h * H + c];
+        ctx[h * H + c] = qt_clip(qt_round_shift(acc.to_int64(), CONFIG_T::prob_frac),
+                                 CONFIG_T::act_min, CONFIG_T::act_max);
     }
 }
 
@@ -197,12 +285,10 @@ void qt_attention_core(data_T data[CONFIG_T::seq_len * CONFIG_T::d_in],
                        typename CONFIG_T::bias_t bv[CONFIG_T::d_model],
                        typename CONFIG_T::weight_t wo[CONFIG_T::d_model * CONFIG_T::d_model],
                        typename CONFIG_T::bias_t bo[CONFIG_T::d_model],
-                       typename CONFIG_T::table_t exp_table[CONFIG_T::table_size]) {
+                       typename CONFIG_T::table_t exp_table[CONFIG_T::table_size],
+                       typename CONFIG_T::recip_t recip_table[CONFIG_T::recip_size]) {
     const unsigned S = CONFIG_T::seq_len, H = CONFIG_T::d_head;
     typedef ap_int<CONFIG_T::act_bits> act_raw_t;
-    typedef ap_int<CONFIG_T::score_bits + 1> score_raw_t;
-    typedef ap_uint<CONFIG_T::exp_bits + CONFIG_T::prob_frac> num_t;  // e * 2^prob_frac
-    typedef ap_uint<CONFIG_T::exp_bits + 16> den_t;                     // sum of <= 2^16 e
     typedef ap_uint<CONFIG_T::prob_frac + 1> prob_raw_t;                // p <= 2^prob_frac
     ap_int<CONFIG_T::in_bits> x[CONFIG_T::seq_len][CONFIG_T::d_in];
     act_raw_t q[CONFIG_T::seq_len][CONFIG_T::d_model], k[CONFIG_T::seq_len][CONFIG_T::d_model];
@@ -218,36 +304,10 @@ Heads:
     for (unsigned h = 0; h < CONFIG_T::heads; h++) {
         for (unsigned a = 0; a < S; a++) {
             #pragma HLS PIPELINE II=CONFIG_T::reuse_factor
-            score_raw_t s[CONFIG_T::seq_len];
-            typename CONFIG_T::table_t e[CONFIG_T::seq_len];
-            score_raw_t smax = CONFIG_T::score_min;
-            for (unsigned b = 0; b < S; b++) {
-                qt_i64 acc = 0;
-                for (unsigned c = 0; c < H; c++) acc += q[a][h * H + c] * k[b][h * H + c];
-                s[b] = qt_clip(qt_round_shift(acc, 2 * CONFIG_T::act_frac - CONFIG_T::score_frac),
-                               CONFIG_T::score_min, CONFIG_T::score_max);
-                if (s[b] > smax) smax = s[b];
-            }
-            den_t total = 0;
-            for (unsigned b = 0; b < S; b++) {
-                qt_i64 idx = smax - s[b];
-                if (idx > (qt_i64)CONFIG_T::table_size - 1) idx = CONFIG_T::table_size - 1;
-                e[b] = exp_table[idx];
-                total += e[b];
-            }
             prob_raw_t p[CONFIG_T::seq_len];
-            for (unsigned b = 0; b < S; b++) {
-                num_t num = e[b];
-                num <<= CONFIG_T::prob_frac;
-                p[b] = num / total;  // floor: e, total > 0
-                received[b] += p[b];
-            }
-            for (unsigned c = 0; c < H; c++) {
-                qt_i64 acc = 0;
-                for (unsigned b = 0; b < S; b++) acc += p[b] * v[b][h * H + c];
-                ctx[a][h * H + c] = qt_clip(qt_round_shift(acc, CONFIG_T::prob_frac),
-                                            CONFIG_T::act_min, CONFIG_T::act_max);
-            }
+            qt_attention_head<CONFIG_T, prob_raw_t>(h, q[a], k, v, exp_table, recip_table, p,
+                                                   ctx[a]);
+            for (unsigned b = 0; b < S; b++) received[b] += p[b];
         }
     }
     qt_project<CONFIG_T, CONFIG_T::d_model>(ctx, CONFIG_T::act_frac, wo, bo, o);
@@ -264,12 +324,13 @@ void qt_attention(data_T data[CONFIG_T::seq_len * CONFIG_T::d_in],
                   typename CONFIG_T::bias_t bv[CONFIG_T::d_model],
                   typename CONFIG_T::weight_t wo[CONFIG_T::d_model * CONFIG_T::d_model],
                   typename CONFIG_T::bias_t bo[CONFIG_T::d_model],
-                  typename CONFIG_T::table_t exp_table[CONFIG_T::table_size]) {
+                  typename CONFIG_T::table_t exp_table[CONFIG_T::table_size],
+                  typename CONFIG_T::recip_t recip_table[CONFIG_T::recip_size]) {
     const unsigned S = CONFIG_T::seq_len, D = CONFIG_T::d_model;
     ap_int<CONFIG_T::act_bits> o[CONFIG_T::seq_len][CONFIG_T::d_model];
     ap_uint<CONFIG_T::recv_bits> received[CONFIG_T::seq_len];
     qt_attention_core<data_T, CONFIG_T>(data, o, received, wq, bq, wk, bk, wv, bv, wo, bo,
-                                        exp_table);
+                                        exp_table, recip_table);
     for (unsigned t = 0; t < S; t++)
         for (unsigned j = 0; j < D; j++) res[t * D + j] = qt_from_raw<res_T>(o[t][j]);
 }
@@ -289,12 +350,13 @@ void qt_attention_prune(data_T data[CONFIG_T::seq_len * CONFIG_T::d_in],
                         typename CONFIG_T::bias_t bv[CONFIG_T::d_model],
                         typename CONFIG_T::weight_t wo[CONFIG_T::d_model * CONFIG_T::d_model],
                         typename CONFIG_T::bias_t bo[CONFIG_T::d_model],
-                        typename CONFIG_T::table_t exp_table[CONFIG_T::table_size]) {
+                        typename CONFIG_T::table_t exp_table[CONFIG_T::table_size],
+                        typename CONFIG_T::recip_t recip_table[CONFIG_T::recip_size]) {
     const unsigned S = CONFIG_T::seq_len, D = CONFIG_T::d_model;
     ap_int<CONFIG_T::act_bits> o[CONFIG_T::seq_len][CONFIG_T::d_model];
     ap_uint<CONFIG_T::recv_bits> received[CONFIG_T::seq_len];
     qt_attention_core<data_T, CONFIG_T>(data, o, received, wq, bq, wk, bk, wv, bv, wo, bo,
-                                        exp_table);
+                                        exp_table, recip_table);
     unsigned slot = 0;
 Select:
     for (unsigned t = 0; t < S; t++) {

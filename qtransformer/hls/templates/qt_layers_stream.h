@@ -60,7 +60,9 @@ Tokens:
 template <class data_T, class res_T, typename CONFIG_T>
 void qt_layernorm_stream(hls::stream<data_T> &data, hls::stream<res_T> &res,
                          typename CONFIG_T::param_t gamma[CONFIG_T::n_in],
-                         typename CONFIG_T::param_t beta[CONFIG_T::n_in]) {
+                         typename CONFIG_T::param_t beta[CONFIG_T::n_in],
+                         typename CONFIG_T::rom_t rsqrt_table[CONFIG_T::rom_size]) {
+    #pragma HLS ALLOCATION instances=mul limit=CONFIG_T::multipliers operation
 Tokens:
     for (unsigned t = 0; t < CONFIG_T::seq_len; t++) {
         #pragma HLS PIPELINE II=CONFIG_T::reuse_factor
@@ -70,13 +72,17 @@ Tokens:
         #pragma HLS ARRAY_PARTITION variable=y complete
         qt_read_word<data_T, CONFIG_T::n_in>(data, x);
         qt_layernorm_token<typename data_T::value_type, typename res_T::value_type, CONFIG_T>(
-            x, y, gamma, beta);
+            x, y, gamma, beta, rsqrt_table);
         qt_write_word<res_T, CONFIG_T::n_in>(res, y);
     }
 }
 
-// Attention: the sequence is stored on chip as it arrives (every key and value needs all
-// tokens), then the parallel form's computation runs on it and the outputs leave a token a beat.
+// Attention, streamed: as each token arrives its query, key and value are projected and stored
+// (II = reuse factor per token; every key and value needs all tokens), then one query token per
+// row (II = reuse factor): every head's scores, softmax and context, the output projection, and
+// the output word. A token's vector is one wide word in the Q/K/V memories (reshaped, never
+// partitioned element by element); the keys and values are split over kv_banks memories so
+// that one row can read every token within its II.
 template <class data_T, class res_T, typename CONFIG_T>
 void qt_attention_stream(hls::stream<data_T> &data, hls::stream<res_T> &res,
                          typename CONFIG_T::weight_t wq[CONFIG_T::d_in * CONFIG_T::d_model],
@@ -87,23 +93,110 @@ void qt_attention_stream(hls::stream<data_T> &data, hls::stream<res_T> &res,
                          typename CONFIG_T::bias_t bv[CONFIG_T::d_model],
                          typename CONFIG_T::weight_t wo[CONFIG_T::d_model * CONFIG_T::d_model],
                          typename CONFIG_T::bias_t bo[CONFIG_T::d_model],
-                         typename CONFIG_T::table_t exp_table[CONFIG_T::table_size]) {
+                         typename CONFIG_T::table_t exp_table[CONFIG_T::table_size],
+                         typename CONFIG_T::recip_t recip_table[CONFIG_T::recip_size]) {
     const unsigned S = CONFIG_T::seq_len, D = CONFIG_T::d_model, DI = CONFIG_T::d_in;
-    typename data_T::value_type x[CONFIG_T::seq_len * CONFIG_T::d_in];
-    typename res_T::value_type y[CONFIG_T::seq_len * CONFIG_T::d_model];
-    #pragma HLS ARRAY_PARTITION variable=x cyclic factor=CONFIG_T::d_in
-    #pragma HLS ARRAY_PARTITION variable=y cyclic factor=CONFIG_T::d_model
-Store:
+    typedef ap_int<CONFIG_T::act_bits> act_raw_t;
+    typedef ap_uint<CONFIG_T::prob_frac + 1> prob_raw_t;
+    act_raw_t q[CONFIG_T::seq_len][CONFIG_T::d_model];
+    act_raw_t k[CONFIG_T::seq_len][CONFIG_T::d_model];
+    act_raw_t v[CONFIG_T::seq_len][CONFIG_T::d_model];
+    #pragma HLS ARRAY_RESHAPE variable=q complete dim=2
+    #pragma HLS ARRAY_RESHAPE variable=k complete dim=2
+    #pragma HLS ARRAY_RESHAPE variable=v complete dim=2
+    #pragma HLS ARRAY_PARTITION variable=k cyclic factor=CONFIG_T::kv_banks dim=1
+    #pragma HLS ARRAY_PARTITION variable=v cyclic factor=CONFIG_T::kv_banks dim=1
+    #pragma HLS ALLOCATION instances=mul limit=CONFIG_T::multipliers operation
+Project:
     for (unsigned t = 0; t < S; t++) {
-        #pragma HLS PIPELINE II=1
-        qt_read_word<data_T, CONFIG_T::d_in>(data, x + t * DI);
+        #pragma HLS PIPELINE II=CONFIG_T::reuse_factor
+        typename data_T::value_type in[CONFIG_T::d_in];
+        ap_int<CONFIG_T::in_bits> x[CONFIG_T::d_in];
+        #pragma HLS ARRAY_PARTITION variable=in complete
+        #pragma HLS ARRAY_PARTITION variable=x complete
+        qt_read_word<data_T, CONFIG_T::d_in>(data, in);
+        for (unsigned i = 0; i < DI; i++) x[i] = qt_raw(in[i]);
+        qt_project_token<CONFIG_T, CONFIG_T::d_in>(x, CONFIG_T::in_frac, wq, bq, q[t]);
+        qt_project_token<CONFIG_T, CONFIG_T::d_in>(x, CONFIG_T::in_frac, wk, bk, k[t]);
+        qt_project_token<CONFIG_T, CONFIG_T::d_in>(x, CONFIG_T::in_frac, wv, bv, v[t]);
     }
-    qt_attention<typename data_T::value_type, typename res_T::value_type, CONFIG_T>(
-        x, y, wq, bq, wk, bk, wv, bv, wo, bo, exp_table);
-Emit:
-    for (unsigned t = 0; t < S; t++) {
+Rows:
+    for (unsigned a = 0; a < S; a++) {
+        #pragma HLS PIPELINE II=CONFIG_T::reuse_factor
+        act_raw_t ctx[CONFIG_T::d_model], o[CONFIG_T::d_model];
+        #pragma HLS ARRAY_PARTITION variable=ctx complete
+        #pragma HLS ARRAY_PARTITION variable=o complete
+        for (unsigned h = 0; h < CONFIG_T::heads; h++) {
+            prob_raw_t p[CONFIG_T::seq_len];
+            qt_attention_head<CONFIG_T, prob_raw_t>(h, q[a], k, v, exp_table, recip_table, p, ctx);
+        }
+        qt_project_token<CONFIG_T, CONFIG_T::d_model>(ctx, CONFIG_T::act_frac, wo, bo, o);
+        res_T out;
+        PRAGMA_DATA_PACK(out)
+        for (unsigned j = 0; j < D; j++) {
+            #pragma HLS UNROLL
+            out[j] = qt_from_raw<typename res_T::value_type>(o[j]);
+        }
+        res.write(out);
+    }
+}
+
+// ---------------------------------------------------------------- Dense on a sequence
+struct qt_dense_config {
+    static const unsigned seq_len = 1, n_in = 1, n_out = 1, multipliers = 1;
+    static const unsigned reuse_factor = 1;
+};
+
+// One token a beat, its n_in x n_out products folded over reuse_factor cycles (RF) with
+// `multipliers` (M = n_in n_out / RF) products a cycle, as hls4ml's Resource kernel folds them.
+// Product k = r M + m of token cycle r: with RF <= n_in, inputs r (n_in / RF) + c for every
+// output; with RF > n_in, input r / B for the outputs of block r % B (B = RF / n_in). Either
+// way cycle r reads the M weights of word r (the weights reshaped M to a word), and the sums are
+// exact at accum_t (the planner's bound), so their order does not change a bit: the result is
+// hls4ml's Dense cast to res_T (a fused quantizer's rounding and saturation included).
+template <class data_T, class res_T, typename CONFIG_T>
+void qt_dense_stream(hls::stream<data_T> &data, hls::stream<res_T> &res,
+                     typename CONFIG_T::weight_t weights[CONFIG_T::n_in * CONFIG_T::n_out],
+                     typename CONFIG_T::bias_t biases[CONFIG_T::n_out]) {
+    const unsigned NI = CONFIG_T::n_in, NO = CONFIG_T::n_out, RF = CONFIG_T::reuse_factor;
+    const unsigned B = RF > NI ? RF / NI : 1;            // output blocks per input
+    const unsigned IN_PER = RF > NI ? 1 : NI / RF;        // inputs a cycle
+    const unsigned OUT_PER = NO / B;                      // outputs a cycle
+    #pragma HLS ARRAY_RESHAPE variable=weights cyclic factor=CONFIG_T::multipliers
+    #pragma HLS ARRAY_PARTITION variable=biases cyclic factor=OUT_PER
+    typename data_T::value_type x[CONFIG_T::n_in];
+    typename CONFIG_T::accum_t acc[CONFIG_T::n_out];
+    res_T out;
+    PRAGMA_DATA_PACK(out)
+    #pragma HLS ARRAY_PARTITION variable=x cyclic factor=IN_PER
+    #pragma HLS ARRAY_PARTITION variable=acc cyclic factor=OUT_PER
+    #pragma HLS DEPENDENCE variable=acc inter false
+    #pragma HLS ALLOCATION instances=mul limit=CONFIG_T::multipliers operation
+Fold:
+    for (unsigned k = 0; k < CONFIG_T::seq_len * RF; k++) {
         #pragma HLS PIPELINE II=1
-        qt_write_word<res_T, CONFIG_T::d_model>(res, y + t * D);
+        const unsigned r = k % RF;
+        if (r == 0) {
+            data_T in = data.read();
+            for (unsigned i = 0; i < NI; i++) {
+                #pragma HLS UNROLL
+                x[i] = in[i];
+            }
+        }
+        for (unsigned c = 0; c < IN_PER; c++) {
+            #pragma HLS UNROLL
+            for (unsigned o = 0; o < OUT_PER; o++) {
+                #pragma HLS UNROLL
+                const unsigned i = RF > NI ? r / B : r * IN_PER + c;
+                const unsigned j = RF > NI ? (r % B) * OUT_PER + o : o;
+                typename CONFIG_T::accum_t prod = x[i] * weights[i * NO + j];
+                typename CONFIG_T::accum_t base = (r < B && c == 0) ? (typename CONFIG_T::accum_t)biases[j]
+                                                                    : acc[j];
+                acc[j] = base + prod;
+                if (r >= RF - B && c == IN_PER - 1) out[j] = acc[j];
+            }
+        }
+        if (r == RF - 1) res.write(out);
     }
 }
 

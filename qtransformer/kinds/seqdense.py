@@ -1,0 +1,79 @@
+"""A Dense on a token sequence in io_stream (``seqdense``): our own per-token kernel.
+
+Why not hls4ml's: a Dense on a sequence becomes hls4ml's pointwise Conv1D, whose Resource
+kernel needs ``reuse <= n_in``; at that reuse an 8-bit FFN of a d_model 64 encoder keeps 128
+LUT multipliers per layer, which alone overflows a PYNQ-Z2 budget. Here one token is read per
+beat and its ``n_in x n_out`` products are folded over ``reuse`` cycles (any power of two up to
+``n_in * n_out``), with the same fixed-point types as hls4ml's kernel: the products and sums
+at the planned exact accumulator type, the result cast to the planned output type (a fused
+quantizer's rounding and saturation), so C simulation stays bit-exact.
+
+No Keras class maps here: the ``StreamDense`` pass (``hls/passes.py``) turns each ``dense``
+plan on a sequence into this kind when the project is io_stream.
+"""
+
+from __future__ import annotations
+
+import math
+
+from . import register
+from .base import IO_STREAM, CustomKind, LayerEstimate, LayerPlan, depth
+from .dense import Dense
+from .resources import density, mac_block, rom_lut
+
+
+@register
+class SeqDense(CustomKind):
+    name = "seqdense"
+    keras_classes = ()
+    io_types = (IO_STREAM,)
+    reusable = True
+    shrink = Dense.shrink.replace("as far as hls4ml allows", "up to n_in x n_out")
+    ir_class, function, config_base = "QtSeqDense", "qt_dense", "qt_dense_config"
+    fixed_consts = ("kernel", "bias")
+    args = ("kernel", "bias")
+    unsigned = ("seq_len", "n_in", "n_out", "multipliers")
+    skip_params = ("fused",)
+
+    @staticmethod
+    def from_dense(p: LayerPlan) -> None:
+        """Rewrite a ``dense`` plan on a sequence into this kind (in place)."""
+        n_in, n_out = p.consts["kernel"].shape
+        p.kind = SeqDense.name
+        p.types = {**p.types, "kernel": p.types["weight"]}
+        p.params = {**p.params, "seq_len": p.beats, "n_in": int(n_in), "n_out": int(n_out)}
+
+    def config_lines(self, node):
+        rf = int(node.get_attr("reuse_factor", 1))
+        q = node.get_attr("qt_params")
+        node.get_attr("qt_params")["multipliers"] = math.ceil(q["n_in"] * q["n_out"] / rf)
+        return super().config_lines(node)
+
+    def extra_config(self, node):
+        return [f"    typedef {node.get_weights('kernel').type.name} weight_t;",
+                f"    typedef {node.get_weights('bias').type.name} bias_t;",
+                f"    typedef {node.get_attr('types')['accum']} accum_t;"]
+
+    def estimate_stream(self, p, in_width):
+        """One token a beat at II = reuse: ``n_in n_out / reuse`` multipliers with their
+        accumulator adders, the weights a ROM read ``n_in n_out / reuse`` at a time (LUT ROM;
+        a zero weight keeps its multiplier unless fully unrolled), the output cast per
+        element."""
+        rf = max(1, p.reuse)
+        kernel = p.consts["kernel"]
+        w = p.types["weight"].width
+        n_w, n_out = int(kernel.size), int(kernel.shape[1])
+        live = math.ceil(n_w * density(kernel)) if rf == 1 else n_w
+        par, dsp, lut, ff, _ = mac_block(live, in_width, w, p.types["accum"].width, 0, rf)
+        if rf > 1:
+            lut += rom_lut(n_w * w)
+        if p.out.quantizing:
+            lut += math.ceil(n_out / max(1, rf // max(1, n_w // n_out))) * (p.out.width + 1)
+        cycles = p.beats * rf + depth(int(kernel.shape[0]))
+        return LayerEstimate(p.name, p.kind, rf, n_w * p.beats, par, dsp, lut, ff, 0.0, cycles)
+
+    def next_reuse(self, p):
+        return p.reuse * 2 if p.reuse * 2 <= p.consts["kernel"].size else None
+
+    def hls_config(self, plan, strategy):
+        return {plan.name: {"ReuseFactor": plan.reuse}}
