@@ -209,10 +209,13 @@ def test_integer_layernorm_close_to_float():
 
     q = "quantized_bits(8,3,alpha=1)"
     fixed, flt = QLayerNorm(param_quantizer=q, output_quantizer=q), QLayerNorm()
-    x = (np.random.default_rng(0).normal(0, 2, (4, 8, 16)) * 16).round() / 16
-    y, yf = fixed(x.astype("float32")).numpy(), flt(x.astype("float32")).numpy()
-    assert np.abs(y - yf).max() <= 1 / 16 + 1e-6      # within one output LSB
-    assert np.all(y * 16 == np.round(y * 16))          # on the output grid
+    for scale in (0.05, 2.0, 7.0):   # the rsqrt ROM's index shift differs with the variance
+        x = (np.random.default_rng(0).normal(0, scale, (4, 8, 16)) * 16).round() / 16
+        y, yf = fixed(x.astype("float32")).numpy(), flt(x.astype("float32")).numpy()
+        assert np.abs(y - yf).max() <= 1 / 16 + 1e-6      # within one output LSB
+        assert np.all(y * 16 == np.round(y * 16))          # on the output grid
+        rounded = np.clip(np.round(yf * 16), -128, 127) / 16
+        assert np.mean(y != rounded) < 0.02                # mostly the float's own rounding
 
 
 def test_reports_parse_synthetic(tmp_path):

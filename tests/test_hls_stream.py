@@ -117,6 +117,32 @@ def test_auto_picks_the_form_that_fits_with_lower_latency():
     assert fit["total"] == alt["io_stream"]["total"]
 
 
+def test_stream_chooser_folds_to_one_target_ii():
+    """On a board too small for the unfolded design, every reusable layer takes the largest
+    reuse factor not above one target II, the design fits within the 70% LUT/FF target, and a
+    bigger board gets a smaller target (lower latency)."""
+    from qtransformer.boards import Board
+    from qtransformer.hls.estimate import TARGET, choose_reuse, fits
+    from qtransformer.kinds import get_kind
+
+    tf.keras.utils.set_random_seed(0)
+    m = build_model(ModelConfig(**{**TINY, "d_model": 16, "ff_dim": 32, "seq_len": 8}),
+                    QuantConfig(bits="8"), features=6)
+    results = {}
+    for lut in (12_000, 40_000):
+        board = Board("small", PART, 100.0, lut=lut, ff=10**6, bram36=1000, dsp=1000)
+        plans = plan_model(m, io_type="io_stream")
+        fit = choose_reuse(plans, board, io_type="io_stream")
+        assert fit["fits"] and fits(fit["total"], board, TARGET)
+        reuse = fit["reuse"]
+        target = max(reuse.values())
+        for name, rf in reuse.items():   # the largest rung not above the target
+            ladder = get_kind(plans[name].kind).reuse_ladder(plans[name])
+            assert rf == max(r for r in ladder if r <= target)
+        results[lut] = (target, fit["total"]["cycles"])
+    assert results[40_000][0] < results[12_000][0] and results[40_000][1] < results[12_000][1]
+
+
 def test_token_pruning_is_refused_streamed_with_one_line():
     tf.keras.utils.set_random_seed(0)
     cfg = ModelConfig(**{**TINY, "seq_len": 8}, token_keep=4, token_block=0)

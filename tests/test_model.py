@@ -4,6 +4,7 @@ import tensorflow as tf
 
 from qtransformer.config import ModelConfig, QuantConfig
 from qtransformer.evaluate import model_costs
+from qtransformer.layers.intmath import RECIP_BITS, RECIP_FRAC, recip_table
 from qtransformer.layers.softmax import exp_table, fixed_softmax
 from qtransformer.model import build_model, load_model
 
@@ -41,10 +42,17 @@ def test_fixed_softmax_is_integer_exact_and_normalised():
     raw = p * 2**prob_frac
     np.testing.assert_array_equal(raw, np.round(raw))       # on the 2**-8 grid
     assert (p.sum(-1) <= 1 + 1e-6).all() and (p.sum(-1) > 1 - 7 / 2**prob_frac).all()
-    # The same integer recipe in NumPy gives the same numbers (this is what HLS computes).
+    # The same integer recipe in NumPy gives the same numbers (this is what HLS computes):
+    # one reciprocal per row from the ROM, indexed by the sum's leading 10 bits.
     s_raw = np.round(s.numpy() * 2**frac).astype(np.int64)
     e = table[np.minimum(s_raw.max(-1, keepdims=True) - s_raw, len(table) - 1)]
-    np.testing.assert_array_equal(raw, e * 2**prob_frac // e.sum(-1, keepdims=True))
+    total = e.sum(-1, keepdims=True)
+    shift = np.array([[int(t).bit_length() - RECIP_BITS] for t in total[:, 0]])
+    rec = recip_table()[(total >> shift) - 2 ** (RECIP_BITS - 1)]
+    ref_raw = np.minimum((e * rec) >> (RECIP_FRAC + shift - prob_frac), 2**prob_frac)
+    np.testing.assert_array_equal(raw, ref_raw)
+    exact = e * 2**prob_frac // total                         # a divider's result
+    assert np.abs(raw - exact).max() <= 1
     ref = tf.nn.softmax(s * 0.5).numpy()
     assert np.abs(p - ref).max() < 4 / 2**prob_frac
 

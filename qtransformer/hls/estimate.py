@@ -28,7 +28,9 @@ from ..kinds.dense import valid_dense_reuse
 from .passes import readers_of
 
 MARGIN = 0.8   # of every resource: routing needs slack
-TARGET = 0.7   # what the io_stream chooser aims at first (then MARGIN)
+# What the io_stream chooser aims at first (then MARGIN): logic and registers with room for
+# routing, block RAM and DSPs up to the verdict's budget.
+TARGET = {"lut": 0.7, "ff": 0.7, "bram36": MARGIN, "dsp": MARGIN}
 
 __all__ = ["MARGIN", "TARGET", "LayerEstimate", "choose_reuse", "estimate", "estimate_layer", "fits",
            "headline", "over_budget", "totals", "utilization", "valid_dense_reuse",
@@ -98,9 +100,12 @@ def utilization(total: dict, board: Board) -> dict:
     return {k: total[k] / budget[k] for k in budget}
 
 
-def fits(total: dict, board: Board, margin: float = MARGIN) -> bool:
-    """Whether the estimate stays under ``margin`` of every budget (routing needs slack)."""
-    return all(u <= margin for u in utilization(total, board).values())
+def fits(total: dict, board: Board, margin: float | dict = MARGIN) -> bool:
+    """Whether the estimate stays under ``margin`` of every budget (routing needs slack);
+    ``margin`` is one share for all, or one per resource."""
+    shares = margin if isinstance(margin, dict) else dict.fromkeys(("lut", "ff", "bram36",
+                                                                     "dsp"), margin)
+    return all(u <= shares[k] for k, u in utilization(total, board).items())
 
 
 def choose_reuse(plans: dict[str, LayerPlan], board: Board, margin: float = MARGIN,
@@ -140,7 +145,7 @@ def _stream_reuse(plans: dict[str, LayerPlan], board: Board, margin: float) -> N
     cycles-per-frame: every layer's II per token is its reuse factor, a segment runs at its
     slowest layer, so each layer takes the largest reuse factor not above the target ``T``,
     and ``T`` is the smallest that fits (within ``TARGET`` of the board if any does, else
-    ``margin``). Nothing fits: every layer at its largest reuse (the smallest design)."""
+    ``margin``: a design with room to route before one that is faster). Nothing fits: every layer at its largest reuse (the smallest design)."""
     ladders = {name: get_kind(p.kind).reuse_ladder(p) for name, p in plans.items()
                if in_hls(p) and get_kind(p.kind).reusable}
 
@@ -151,7 +156,7 @@ def _stream_reuse(plans: dict[str, LayerPlan], board: Board, margin: float) -> N
         return totals(estimate(plans, IO_STREAM), IO_STREAM)
 
     targets = sorted({r for ladder in ladders.values() for r in ladder})
-    for budget in sorted({min(TARGET, margin), margin}):
+    for budget in ({k: min(v, margin) for k, v in TARGET.items()}, margin):
         for target in targets:
             if fits(fold(target), board, budget):
                 return
