@@ -40,21 +40,30 @@ def test_streamed_conversion_is_bit_exact(tmp_path):
     assert r["argmax_agreement"] == 1.0 and r["max_error_lsb"] == 0.0
 
 
-def test_streamed_folded_layers_are_bit_exact(tmp_path):
-    """Reuse factors above 1 everywhere: our per-token Dense folded both ways (reuse below
-    n_in, and above it), attention and LayerNorm folded; still bit-exact."""
+@pytest.mark.parametrize("shape, reuse, multipliers", [
+    ({}, {"block0_ffn1": 4, "block0_ffn2": 32, "block0_attn": 8, "block0_ln1": 2},
+     (32, 4)),                                          # 8x16 / 4 and 16x8 / 32
+    ({"d_model": 12, "ff_dim": 24}, {"block0_ffn1": 3, "block0_ffn2": 96, "block0_attn": 3},
+     (96, 3)),                                          # 12x24 / 3 and 24x12 / (24 x 4)
+])
+def test_streamed_folded_layers_are_bit_exact(tmp_path, shape, reuse, multipliers):
+    """Reuse factors above 1: our per-token Dense folded both ways (a divisor of n_in, and n_in
+    times a divisor of n_out; powers of two and not), attention and LayerNorm folded; still
+    bit-exact. A reuse the kernel cannot fold evenly is never offered."""
+    from qtransformer.kinds.seqdense import seq_dense_reuse
+
     x = _x()
-    m = _trained(ModelConfig(**TINY), "8", 6, x)
-    reuse = {"block0_ffn1": 4, "block0_ffn2": 32, "block0_attn": 8, "block0_ln1": 2}
+    m = _trained(ModelConfig(**{**TINY, **shape}), "8", 6, x)
     conv = convert_model(m, PART, 100.0, tmp_path / "prj", calibration_x=x, io_type="io_stream",
                          reuse=reuse)
     top = (tmp_path / "prj" / "firmware" / "myproject.cpp").read_text()
     assert top.count("qt_dense_stream") == 3   # patches and FFN; the classifier: hls4ml
     params = (tmp_path / "prj" / "firmware" / "parameters.h").read_text()
-    assert "multipliers = 32;" in params and "multipliers = 4;" in params  # 128/4, 128/32
+    assert all(f"multipliers = {n};" in params for n in multipliers)
     conv.hls_model.compile()
     r = coverify(m, conv, x)
     assert r["argmax_agreement"] == 1.0 and r["max_error_lsb"] == 0.0
+    assert 5 not in seq_dense_reuse(12, 24) and seq_dense_reuse(12, 24)[-1] == 12 * 24
 
 
 def test_streamed_token_model_with_padding_and_odd_length(tmp_path):

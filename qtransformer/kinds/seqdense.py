@@ -3,10 +3,11 @@
 Why not hls4ml's: a Dense on a sequence becomes hls4ml's pointwise Conv1D, whose Resource
 kernel needs ``reuse <= n_in``; at that reuse an 8-bit FFN of a d_model 64 encoder keeps 128
 LUT multipliers per layer, which alone overflows a PYNQ-Z2 budget. Here one token is read per
-beat and its ``n_in x n_out`` products are folded over ``reuse`` cycles (any power of two up to
-``n_in * n_out``), with the same fixed-point types as hls4ml's kernel: the products and sums
-at the planned exact accumulator type, the result cast to the planned output type (a fused
-quantizer's rounding and saturation), so C simulation stays bit-exact.
+beat and its ``n_in x n_out`` products are folded over ``reuse`` cycles (any reuse that
+divides the work evenly, up to ``n_in * n_out``: :func:`seq_dense_reuse`), with the same
+fixed-point types as hls4ml's kernel: the products and sums at the planned exact accumulator
+type, the result cast to the planned output type (a fused quantizer's rounding and
+saturation), so C simulation stays bit-exact.
 
 No Keras class maps here: the ``StreamDense`` pass (``hls/passes.py``) turns each ``dense``
 plan on a sequence into this kind when the project is io_stream.
@@ -32,7 +33,7 @@ class SeqDense(CustomKind):
     ir_class, function, config_base = "QtSeqDense", "qt_dense", "qt_dense_config"
     fixed_consts = ("kernel", "bias")
     args = ("kernel", "bias")
-    unsigned = ("seq_len", "n_in", "n_out", "multipliers")
+    unsigned = ("seq_len", "n_in", "n_out")
     skip_params = ("fused",)
 
     @staticmethod
@@ -43,14 +44,10 @@ class SeqDense(CustomKind):
         p.types = {**p.types, "kernel": p.types["weight"]}
         p.params = {**p.params, "seq_len": p.beats, "n_in": int(n_in), "n_out": int(n_out)}
 
-    def config_lines(self, node):
-        rf = int(node.get_attr("reuse_factor", 1))
-        q = node.get_attr("qt_params")
-        node.get_attr("qt_params")["multipliers"] = math.ceil(q["n_in"] * q["n_out"] / rf)
-        return super().config_lines(node)
-
     def extra_config(self, node):
-        return [f"    typedef {node.get_weights('kernel').type.name} weight_t;",
+        q, rf = node.get_attr("qt_params"), max(1, int(node.get_attr("reuse_factor", 1)))
+        return [f"    static const unsigned multipliers = {q['n_in'] * q['n_out'] // rf};",
+                f"    typedef {node.get_weights('kernel').type.name} weight_t;",
                 f"    typedef {node.get_weights('bias').type.name} bias_t;",
                 f"    typedef {node.get_attr('types')['accum']} accum_t;"]
 
@@ -67,13 +64,19 @@ class SeqDense(CustomKind):
         par, dsp, lut, ff, _ = mac_block(live, in_width, w, p.types["accum"].width, 0, rf)
         if rf > 1:
             lut += rom_lut(n_w * w)
-        if p.out.quantizing:
-            lut += math.ceil(n_out / max(1, rf // max(1, n_w // n_out))) * (p.out.width + 1)
+        if p.out.quantizing:   # a fused quantizer's cast per output (not shared)
+            lut += n_out * (p.out.width + 1)
         cycles = p.beats * rf + depth(int(kernel.shape[0]))
         return LayerEstimate(p.name, p.kind, rf, n_w * p.beats, par, dsp, lut, ff, 0.0, cycles)
 
     def next_reuse(self, p):
-        return p.reuse * 2 if p.reuse * 2 <= p.consts["kernel"].size else None
+        higher = [rf for rf in seq_dense_reuse(*p.consts["kernel"].shape) if rf > p.reuse]
+        return higher[0] if higher else None
 
-    def hls_config(self, plan, strategy):
-        return {plan.name: {"ReuseFactor": plan.reuse}}
+
+def seq_dense_reuse(n_in: int, n_out: int) -> list[int]:
+    """The reuse factors ``qt_dense_stream`` folds evenly, ascending: a divisor of ``n_in``
+    (each cycle a share of the inputs for every output), or ``n_in`` times a divisor of
+    ``n_out`` (each cycle one input for a block of the outputs)."""
+    return sorted({rf for rf in range(1, n_in + 1) if n_in % rf == 0}
+                  | {n_in * b for b in range(1, n_out + 1) if n_out % b == 0})

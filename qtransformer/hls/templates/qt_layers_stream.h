@@ -162,6 +162,9 @@ void qt_dense_stream(hls::stream<data_T> &data, hls::stream<res_T> &res,
     const unsigned B = RF > NI ? RF / NI : 1;            // output blocks per input
     const unsigned IN_PER = RF > NI ? 1 : NI / RF;        // inputs a cycle
     const unsigned OUT_PER = NO / B;                      // outputs a cycle
+    static_assert((RF <= NI && NI % RF == 0) || (RF > NI && RF % NI == 0 && NO % B == 0),
+                  "qt_dense_stream: the reuse factor must divide n_in, or be n_in times a "
+                  "divisor of n_out");
     #pragma HLS ARRAY_RESHAPE variable=weights cyclic factor=CONFIG_T::multipliers
     #pragma HLS ARRAY_PARTITION variable=biases cyclic factor=OUT_PER
     typename data_T::value_type x[CONFIG_T::n_in];
