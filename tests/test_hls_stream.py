@@ -60,6 +60,7 @@ def test_streamed_folded_layers_are_bit_exact(tmp_path, shape, reuse, multiplier
     assert top.count("qt_dense_stream") == 3   # patches and FFN; the classifier: hls4ml
     params = (tmp_path / "prj" / "firmware" / "parameters.h").read_text()
     assert all(f"multipliers = {n};" in params for n in multipliers)
+    assert "relu = 1;" in params and "// block0_ffn1_act" not in top   # the ReLU is fused
     conv.hls_model.compile()
     r = coverify(m, conv, x)
     assert r["argmax_agreement"] == 1.0 and r["max_error_lsb"] == 0.0

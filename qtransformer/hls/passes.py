@@ -73,7 +73,11 @@ class FuseOutputQuantizers(PlanPass):
 class StreamDense(PlanPass):
     """io_stream: a Dense on a token sequence becomes our per-token kernel (kind
     ``seqdense``), which folds to any reuse factor; hls4ml's streamed pointwise Conv1D stops at
-    ``reuse = n_in``. A Dense on the pooled vector (one beat) stays hls4ml's."""
+    ``reuse = n_in``. A Dense on the pooled vector (one beat) stays hls4ml's.
+
+    A ReLU that alone reads such a Dense is fused into it (the kernel casts ``max(acc, 0)`` to
+    the ReLU's type, as hls4ml's ReLU does): one FIFO of accumulator-wide words and one
+    token-wide activation fewer. The ReLU's plan stays as kind ``fused``."""
 
     name = "stream-dense"
 
@@ -83,6 +87,15 @@ class StreamDense(PlanPass):
             if p.kind == "dense" and p.beats > 1:
                 SeqDense.from_dense(p)
                 changed = True
+        readers = consumers(plans)
+        for p in plans.values():
+            if p.kind != "act" or p.params.get("activation") != "relu":
+                continue
+            src = plans[p.inputs[0]]
+            if src.kind == SeqDense.name and readers.get(src.name) == 1 and \
+                    "fused" not in src.params:
+                src.out, src.params["relu"], src.params["fused"] = p.out, 1, p.name
+                p.kind, changed = "fused", True
         return changed
 
 

@@ -22,15 +22,19 @@ from .base import (
     depth,
     qbits,
 )
-from .resources import density, mac_block, po2_levels, rom_lut
+from .resources import density, mac_block, po2_levels, ram, rom_lut
 
 PROJECTIONS = ("query", "key", "value", "output")
 
 
-def kv_banks(seq: int, reuse: int) -> int:
-    """Memories the streamed form splits the keys (and the values) over: a row reads every
-    token's vector within its II (``reuse`` cycles), two reads per dual-port memory a cycle."""
-    return max(1, math.ceil(seq / (2 * max(1, reuse))))
+def kv_layout(seq: int, d: int, act_bits: int, reuse: int) -> tuple[int, int]:
+    """How the streamed form stores Q, K and V: (values per memory word, memories K and V are
+    each split over). A word is at most 72 bits (one RAMB36 port at its widest), so a token is
+    ``d / word`` words; a row reads every token's words of K and of V within its II (``reuse``
+    cycles), two reads per dual-port memory a cycle."""
+    word = max(f for f in range(1, d + 1) if d % f == 0 and (f * act_bits <= 72 or f == 1))
+    banks = max(1, math.ceil(seq * (d // word) / (2 * max(1, reuse))))
+    return word, min(banks, seq)
 
 
 def stream_multipliers(node) -> int:
@@ -157,12 +161,13 @@ class Attention(CustomKind):
 
     # ---- C++
     def extra_config(self, node):
-        rf = int(node.get_attr("reuse_factor", 1))
-        banks = kv_banks(int(node.get_attr("qt_params")["seq_len"]), rf)
+        rf, q = int(node.get_attr("reuse_factor", 1)), node.get_attr("qt_params")
+        word, banks = kv_layout(int(q["seq_len"]), int(q["d_model"]), int(q["act_bits"]), rf)
         return [f"    typedef {node.get_weights(w).type.name} {alias};"
                 for alias, w in (("weight_t", "query_kernel"), ("bias_t", "query_bias"),
                                  ("table_t", "exp_table"), ("recip_t", "recip_table"))] + \
-            [f"    static const unsigned kv_banks = {banks};",
+            [f"    static const unsigned kv_word = {word};",
+             f"    static const unsigned kv_banks = {banks};",
              f"    static const unsigned multipliers = {stream_multipliers(node)};"]
 
     def call_text(self, node):
@@ -216,8 +221,8 @@ class Attention(CustomKind):
         reuse as it arrives (in the segment before), then one query token a row at II = reuse
         (all heads' scores, softmax and context, and the output projection; in the segment
         after). Weights are ROMs read by the folded multipliers, so zero weights keep theirs
-        unless fully unrolled; Q, K, V are wide-word memories (one token a word, K and V over
-        ``kv_banks`` memories each)."""
+        unless fully unrolled; Q, K, V are memories of words of at most 72 bits, K and V each
+        over ``kv_banks`` memories (:func:`kv_layout`)."""
         rf = max(1, p.reuse)
         q = p.params
         s, d_in, d, act = q["seq_len"], q["d_in"], q["d_model"], q["act_bits"]
@@ -233,10 +238,12 @@ class Attention(CustomKind):
                   mac_block(s * d, q["prob_frac"] + 1, act, q["ctx_bits"], 0, rf)]
         par, dsp, lut, ff, bram = (sum(x[i] for x in blocks) for i in range(5))
         soft_lut = self._softmax(p, math.ceil(q["heads"] * s / rf), math.ceil(q["heads"] / rf))
-        word = d * act
-        banks = kv_banks(s, rf)
-        mems = math.ceil(word / 72) * (1 + 2 * banks)        # Q, then K and V per bank
-        bram += mems if s * word > 4096 else 0.0
+        word, banks = kv_layout(s, d, act, rf)
+        per_token = d // word
+        q_mem = ram(word * act, s * per_token)                 # Q: one memory
+        kv_mem = ram(word * act, math.ceil(s / banks) * per_token)
+        lut += q_mem[0] + 2 * banks * kv_mem[0]
+        bram += q_mem[1] + 2 * banks * kv_mem[1]
         cycles = s * rf + depth(s) + depth(d) + 8
         return LayerEstimate(p.name, p.kind, rf, p.macs, par, dsp, lut + soft_lut, ff,
                              float(bram), cycles, barrier=True,

@@ -80,3 +80,25 @@ def rom_lut(bits: int) -> int:
 def ram36(bits: int) -> float:
     """BRAM36 of an on-chip buffer of ``bits`` (small ones go to LUTRAM: 0 here)."""
     return float(math.ceil(bits / 36864)) if bits > 4096 else 0.0
+
+
+BRAM36_SHAPES = ((512, 72), (1024, 36), (2048, 18), (4096, 9), (8192, 4), (16384, 2),
+                 (32768, 1))   # the aspect ratios of a 7-series RAMB36 (depth, width)
+
+
+def ram(width: int, depth: int) -> tuple[int, float]:
+    """(LUT, BRAM36) of a dual-port RAM of ``depth`` words of ``width`` bits: LUTRAM (two LUTs
+    per bit per 64 words: RAM64X1D) when 64 words or fewer, else RAMB36 in their best aspect
+    ratio."""
+    if depth <= 64:
+        return 2 * width * math.ceil(depth / 64), 0.0
+    return 0, float(min(math.ceil(width / w) * math.ceil(depth / d) for d, w in BRAM36_SHAPES))
+
+
+def rom(width: int, depth: int) -> tuple[int, float]:
+    """(LUT, BRAM36) of a ROM read one ``width``-bit word a cycle from ``depth`` words: LUT ROM
+    when shallow (64 words or fewer, or 4 kbit in all), else RAMB36 in their best aspect
+    ratio."""
+    if depth <= 64 or width * depth <= 4096:
+        return rom_lut(width * depth), 0.0
+    return 0, float(min(math.ceil(width / w) * math.ceil(depth / d) for d, w in BRAM36_SHAPES))

@@ -20,7 +20,7 @@ import math
 from . import register
 from .base import IO_STREAM, CustomKind, LayerEstimate, LayerPlan, depth
 from .dense import Dense
-from .resources import density, mac_block, rom_lut
+from .resources import density, mac_block, rom
 
 
 @register
@@ -33,7 +33,7 @@ class SeqDense(CustomKind):
     ir_class, function, config_base = "QtSeqDense", "qt_dense", "qt_dense_config"
     fixed_consts = ("kernel", "bias")
     args = ("kernel", "bias")
-    unsigned = ("seq_len", "n_in", "n_out")
+    unsigned = ("seq_len", "n_in", "n_out", "relu")
     skip_params = ("fused",)
 
     @staticmethod
@@ -42,7 +42,8 @@ class SeqDense(CustomKind):
         n_in, n_out = p.consts["kernel"].shape
         p.kind = SeqDense.name
         p.types = {**p.types, "kernel": p.types["weight"]}
-        p.params = {**p.params, "seq_len": p.beats, "n_in": int(n_in), "n_out": int(n_out)}
+        p.params = {**p.params, "seq_len": p.beats, "n_in": int(n_in), "n_out": int(n_out),
+                    "relu": 0}
 
     def extra_config(self, node):
         q, rf = node.get_attr("qt_params"), max(1, int(node.get_attr("reuse_factor", 1)))
@@ -53,21 +54,25 @@ class SeqDense(CustomKind):
 
     def estimate_stream(self, p, in_width):
         """One token a beat at II = reuse: ``n_in n_out / reuse`` multipliers with their
-        accumulator adders, the weights a ROM read ``n_in n_out / reuse`` at a time (LUT ROM;
-        a zero weight keeps its multiplier unless fully unrolled), the output cast per
-        element."""
+        accumulator adders, the weights a ROM read ``n_in n_out / reuse`` at a time (LUT ROM
+        when shallow, else BRAM; a zero weight keeps its multiplier unless fully unrolled), the
+        output cast per element."""
         rf = max(1, p.reuse)
         kernel = p.consts["kernel"]
         w = p.types["weight"].width
         n_w, n_out = int(kernel.size), int(kernel.shape[1])
         live = math.ceil(n_w * density(kernel)) if rf == 1 else n_w
         par, dsp, lut, ff, _ = mac_block(live, in_width, w, p.types["accum"].width, 0, rf)
-        if rf > 1:
-            lut += rom_lut(n_w * w)
-        if p.out.quantizing:   # a fused quantizer's cast per output (not shared)
+        bram = 0.0
+        if rf > 1:   # the weights: a ROM of rf words, one token cycle's products a word
+            rom_lut, bram = rom(par * w, rf)
+            lut += rom_lut
+        if p.out.quantizing:   # a fused quantizer's (or quantized ReLU's) cast per output
             lut += n_out * (p.out.width + 1)
+        elif p.params.get("relu"):   # a fused plain ReLU: a clamp per output
+            lut += n_out * p.out.width
         cycles = p.beats * rf + depth(int(kernel.shape[0]))
-        return LayerEstimate(p.name, p.kind, rf, n_w * p.beats, par, dsp, lut, ff, 0.0, cycles)
+        return LayerEstimate(p.name, p.kind, rf, n_w * p.beats, par, dsp, lut, ff, bram, cycles)
 
     def next_reuse(self, p):
         higher = [rf for rf in seq_dense_reuse(*p.consts["kernel"].shape) if rf > p.reuse]

@@ -80,9 +80,9 @@ Tokens:
 // Attention, streamed: as each token arrives its query, key and value are projected and stored
 // (II = reuse factor per token; every key and value needs all tokens), then one query token per
 // row (II = reuse factor): every head's scores, softmax and context, the output projection, and
-// the output word. A token's vector is one wide word in the Q/K/V memories (reshaped, never
-// partitioned element by element); the keys and values are split over kv_banks memories so
-// that one row can read every token within its II.
+// the output word. The Q/K/V memories hold words of kv_word values (at most 72 bits: one BRAM
+// port; reshaped, never partitioned element by element); the keys and values are split over
+// kv_banks memories so that one row can read every token's words within its II.
 template <class data_T, class res_T, typename CONFIG_T>
 void qt_attention_stream(hls::stream<data_T> &data, hls::stream<res_T> &res,
                          typename CONFIG_T::weight_t wq[CONFIG_T::d_in * CONFIG_T::d_model],
@@ -101,9 +101,9 @@ void qt_attention_stream(hls::stream<data_T> &data, hls::stream<res_T> &res,
     act_raw_t q[CONFIG_T::seq_len][CONFIG_T::d_model];
     act_raw_t k[CONFIG_T::seq_len][CONFIG_T::d_model];
     act_raw_t v[CONFIG_T::seq_len][CONFIG_T::d_model];
-    #pragma HLS ARRAY_RESHAPE variable=q complete dim=2
-    #pragma HLS ARRAY_RESHAPE variable=k complete dim=2
-    #pragma HLS ARRAY_RESHAPE variable=v complete dim=2
+    #pragma HLS ARRAY_RESHAPE variable=q cyclic factor=CONFIG_T::kv_word dim=2
+    #pragma HLS ARRAY_RESHAPE variable=k cyclic factor=CONFIG_T::kv_word dim=2
+    #pragma HLS ARRAY_RESHAPE variable=v cyclic factor=CONFIG_T::kv_word dim=2
     #pragma HLS ARRAY_PARTITION variable=k cyclic factor=CONFIG_T::kv_banks dim=1
     #pragma HLS ARRAY_PARTITION variable=v cyclic factor=CONFIG_T::kv_banks dim=1
     #pragma HLS ALLOCATION instances=mul limit=CONFIG_T::multipliers operation
@@ -143,7 +143,7 @@ Rows:
 
 // ---------------------------------------------------------------- Dense on a sequence
 struct qt_dense_config {
-    static const unsigned seq_len = 1, n_in = 1, n_out = 1, multipliers = 1;
+    static const unsigned seq_len = 1, n_in = 1, n_out = 1, multipliers = 1, relu = 0;
     static const unsigned reuse_factor = 1;
 };
 
@@ -153,7 +153,8 @@ struct qt_dense_config {
 // output; with RF > n_in, input r / B for the outputs of block r % B (B = RF / n_in). Either
 // way cycle r reads the M weights of word r (the weights reshaped M to a word), and the sums are
 // exact at accum_t (the planner's bound), so their order does not change a bit: the result is
-// hls4ml's Dense cast to res_T (a fused quantizer's rounding and saturation included).
+// hls4ml's Dense cast to res_T (a fused quantizer's rounding and saturation included; with relu,
+// hls4ml's ReLU after it).
 template <class data_T, class res_T, typename CONFIG_T>
 void qt_dense_stream(hls::stream<data_T> &data, hls::stream<res_T> &res,
                      typename CONFIG_T::weight_t weights[CONFIG_T::n_in * CONFIG_T::n_out],
@@ -196,7 +197,9 @@ Fold:
                 typename CONFIG_T::accum_t base = (r < B && c == 0) ? (typename CONFIG_T::accum_t)biases[j]
                                                                     : acc[j];
                 acc[j] = base + prod;
-                if (r >= RF - B && c == IN_PER - 1) out[j] = acc[j];
+                if (r >= RF - B && c == IN_PER - 1)   // a fused ReLU: hls4ml's relu, cast
+                    out[j] = (CONFIG_T::relu && !(acc[j] > 0)) ? typename res_T::value_type(0)
+                                                                : typename res_T::value_type(acc[j]);
             }
         }
         if (r == RF - 1) res.write(out);
