@@ -32,8 +32,8 @@ MARGIN = 0.8   # of every resource: routing needs slack
 # routing, block RAM and DSPs up to the verdict's budget.
 TARGET = {"lut": 0.7, "ff": 0.7, "bram36": MARGIN, "dsp": MARGIN}
 
-__all__ = ["MARGIN", "TARGET", "LayerEstimate", "choose_reuse", "estimate", "estimate_layer", "fits",
-           "headline", "over_budget", "totals", "utilization", "valid_dense_reuse",
+__all__ = ["MARGIN", "TARGET", "LayerEstimate", "choose_reuse", "estimate", "estimate_layer",
+           "fits", "headline", "over_budget", "totals", "utilization", "valid_dense_reuse",
            "verdict"]
 
 
@@ -145,7 +145,8 @@ def _stream_reuse(plans: dict[str, LayerPlan], board: Board, margin: float) -> N
     cycles-per-frame: every layer's II per token is its reuse factor, a segment runs at its
     slowest layer, so each layer takes the largest reuse factor not above the target ``T``,
     and ``T`` is the smallest that fits (within ``TARGET`` of the board if any does, else
-    ``margin``: a design with room to route before one that is faster). Nothing fits: every layer at its largest reuse (the smallest design)."""
+    ``margin``: a design with room to route before one that is faster). Nothing fits: every
+    layer at its largest reuse (the smallest design)."""
     ladders = {name: get_kind(p.kind).reuse_ladder(p) for name, p in plans.items()
                if in_hls(p) and get_kind(p.kind).reusable}
 

@@ -58,26 +58,34 @@ class FuseOutputQuantizers(PlanPass):
     name = "fuse-output-quantizers"
 
     def apply(self, plans):
-        readers, changed = consumers(plans), False
-        for p in plans.values():
-            if p.kind != "act" or p.params.get("activation") != "linear" or not p.out.quantizing:
-                continue
-            src = plans[p.inputs[0]]
-            if src.kind == "dense" and readers.get(src.name) == 1:
-                src.out, src.params["fused"], p.kind = p.out, p.name, "fused"
-                changed = True
-        return changed
+        return fuse_activations(plans, "dense",
+                                lambda a: a.params.get("activation") == "linear" and
+                                a.out.quantizing)
+
+
+def fuse_activations(plans: dict[str, LayerPlan], into: str, accepts, extra: dict | None = None
+                     ) -> bool:
+    """Fold each activation that ``accepts`` and that alone reads a plan of kind ``into``
+    into that plan: the plan's output type becomes the activation's, it records the
+    activation in ``params["fused"]`` (whose Keras output its HLS output now equals) plus
+    ``extra``, and the activation stays as kind ``fused``. A plan takes one activation."""
+    readers, changed = consumers(plans), False
+    for p in plans.values():
+        if p.kind != "act" or not accepts(p):
+            continue
+        src = plans[p.inputs[0]]
+        if src.kind == into and readers.get(src.name) == 1 and "fused" not in src.params:
+            src.out, src.params["fused"], p.kind = p.out, p.name, "fused"
+            src.params.update(extra or {})
+            changed = True
+    return changed
 
 
 @dataclass
 class StreamDense(PlanPass):
     """io_stream: a Dense on a token sequence becomes our per-token kernel (kind
     ``seqdense``), which folds to any reuse factor; hls4ml's streamed pointwise Conv1D stops at
-    ``reuse = n_in``. A Dense on the pooled vector (one beat) stays hls4ml's.
-
-    A ReLU that alone reads such a Dense is fused into it (the kernel casts ``max(acc, 0)`` to
-    the ReLU's type, as hls4ml's ReLU does): one FIFO of accumulator-wide words and one
-    token-wide activation fewer. The ReLU's plan stays as kind ``fused``."""
+    ``reuse = n_in``. A Dense on the pooled vector (one beat) stays hls4ml's."""
 
     name = "stream-dense"
 
@@ -87,20 +95,24 @@ class StreamDense(PlanPass):
             if p.kind == "dense" and p.beats > 1:
                 SeqDense.from_dense(p)
                 changed = True
-        readers = consumers(plans)
-        for p in plans.values():
-            if p.kind != "act" or p.params.get("activation") != "relu":
-                continue
-            src = plans[p.inputs[0]]
-            if src.kind == SeqDense.name and readers.get(src.name) == 1 and \
-                    "fused" not in src.params:
-                src.out, src.params["relu"], src.params["fused"] = p.out, 1, p.name
-                p.kind, changed = "fused", True
         return changed
 
 
+@dataclass
+class FuseStreamRelu(PlanPass):
+    """io_stream: a ReLU that alone reads a streamed Dense is fused into it (the kernel casts
+    ``max(acc, 0)`` to the ReLU's type, as hls4ml's ReLU does): one FIFO of accumulator-wide
+    words and one token-wide activation fewer."""
+
+    name = "fuse-stream-relu"
+
+    def apply(self, plans):
+        return fuse_activations(plans, SeqDense.name,
+                                lambda a: a.params.get("activation") == "relu", {"relu": 1})
+
+
 PASSES: list[PlanPass] = [FuseOutputQuantizers()]
-STREAM_PASSES: list[PlanPass] = [StreamDense()]   # after PASSES, in io_stream projects
+STREAM_PASSES: list[PlanPass] = [StreamDense(), FuseStreamRelu()]   # after PASSES, io_stream
 
 
 def passes_for(io_type: str) -> list[PlanPass]:

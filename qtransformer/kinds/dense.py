@@ -35,6 +35,31 @@ def valid_dense_reuse(n_in: int, n_out: int, per_token: bool) -> list[int]:
     return out
 
 
+def stream_kernel_estimate(p: LayerPlan, in_width: int, weight_rom) -> LayerEstimate:
+    """A streamed Dense kernel, one token a beat at II = reuse: ``n_in n_out / reuse``
+    multipliers with their accumulator adders (a zero weight keeps its multiplier unless fully
+    unrolled), the weights read a cycle's products at a time from ``weight_rom(width, depth)``
+    -> (LUT, BRAM36), the output cast per element (a fused quantizer's, or a fused ReLU's
+    clamp). Shared by hls4ml's kernel (``dense``) and ours (``seqdense``)."""
+    rf = max(1, p.reuse)
+    w = p.types["weight"].width
+    kernel = p.consts["kernel"]
+    n_w, n_in, n_out = int(kernel.size), int(kernel.shape[0]), int(kernel.shape[1])
+    live = math.ceil(n_w * density(kernel)) if rf == 1 else n_w
+    par, dsp, lut, ff, _ = mac_block(live, in_width, w, p.types["accum"].width, 0, rf,
+                                     po2_levels(kernel) if rf == 1 else 0)
+    bram = 0.0
+    if rf > 1:
+        rom_luts, bram = weight_rom(par * w, rf)
+        lut += rom_luts
+    if p.out.quantizing:
+        lut += n_out * (p.out.width + 1)
+    elif p.params.get("relu"):
+        lut += n_out * p.out.width
+    cycles = p.beats * rf + depth(n_in)
+    return LayerEstimate(p.name, p.kind, rf, n_w * p.beats, par, dsp, lut, ff, bram, cycles)
+
+
 @register
 class Dense(LayerKind):
     name = "dense"
@@ -111,19 +136,8 @@ class Dense(LayerKind):
         """hls4ml's streamed pointwise Conv1D (or Dense on the pooled vector): one token a beat
         at II = reuse; its weights are partitioned into logic (LUT ROM, no BRAM), and under
         the Resource strategy (reuse > 1) a zero weight keeps its multiplier."""
-        rf = max(1, p.reuse)
-        w = p.types["weight"].width
-        kernel = p.consts["kernel"]
-        n_w, n_in, n_out = int(kernel.size), int(kernel.shape[0]), int(kernel.shape[1])
-        live = math.ceil(n_w * density(kernel)) if rf == 1 else n_w
-        par, dsp, lut, ff, _ = mac_block(live, in_width, w, p.types["accum"].width, 0, rf,
-                                         po2_levels(kernel) if rf == 1 else 0)
-        if rf > 1:
-            lut += rom_lut(n_w * w)
-        if p.out.quantizing:
-            lut += n_out * (p.out.width + 1)
-        cycles = p.beats * rf + depth(n_in)
-        return LayerEstimate(p.name, p.kind, rf, n_w * p.beats, par, dsp, lut, ff, 0.0, cycles)
+        return stream_kernel_estimate(p, in_width, lambda width, depth:
+                                      (rom_lut(width * depth), 0.0))
 
     def next_reuse(self, p: LayerPlan):
         n_in, n_out = p.consts["kernel"].shape

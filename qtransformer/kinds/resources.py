@@ -86,13 +86,18 @@ BRAM36_SHAPES = ((512, 72), (1024, 36), (2048, 18), (4096, 9), (8192, 4), (16384
                  (32768, 1))   # the aspect ratios of a 7-series RAMB36 (depth, width)
 
 
+def bram36(width: int, depth: int) -> float:
+    """RAMB36 of ``depth`` words of ``width`` bits, in their best aspect ratio."""
+    return float(min(math.ceil(width / w) * math.ceil(depth / d) for d, w in BRAM36_SHAPES))
+
+
 def ram(width: int, depth: int) -> tuple[int, float]:
     """(LUT, BRAM36) of a dual-port RAM of ``depth`` words of ``width`` bits: LUTRAM (two LUTs
     per bit per 64 words: RAM64X1D) when 64 words or fewer, else RAMB36 in their best aspect
     ratio."""
     if depth <= 64:
         return 2 * width * math.ceil(depth / 64), 0.0
-    return 0, float(min(math.ceil(width / w) * math.ceil(depth / d) for d, w in BRAM36_SHAPES))
+    return 0, bram36(width, depth)
 
 
 def rom(width: int, depth: int) -> tuple[int, float]:
@@ -101,4 +106,4 @@ def rom(width: int, depth: int) -> tuple[int, float]:
     ratio."""
     if depth <= 64 or width * depth <= 4096:
         return rom_lut(width * depth), 0.0
-    return 0, float(min(math.ceil(width / w) * math.ceil(depth / d) for d, w in BRAM36_SHAPES))
+    return 0, bram36(width, depth)

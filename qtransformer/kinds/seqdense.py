@@ -15,12 +15,10 @@ plan on a sequence into this kind when the project is io_stream.
 
 from __future__ import annotations
 
-import math
-
 from . import register
-from .base import IO_STREAM, CustomKind, LayerEstimate, LayerPlan, depth
-from .dense import Dense
-from .resources import density, mac_block, rom
+from .base import IO_STREAM, CustomKind, LayerPlan
+from .dense import Dense, stream_kernel_estimate
+from .resources import rom
 
 
 @register
@@ -53,26 +51,9 @@ class SeqDense(CustomKind):
                 f"    typedef {node.get_attr('types')['accum']} accum_t;"]
 
     def estimate_stream(self, p, in_width):
-        """One token a beat at II = reuse: ``n_in n_out / reuse`` multipliers with their
-        accumulator adders, the weights a ROM read ``n_in n_out / reuse`` at a time (LUT ROM
-        when shallow, else BRAM; a zero weight keeps its multiplier unless fully unrolled), the
-        output cast per element."""
-        rf = max(1, p.reuse)
-        kernel = p.consts["kernel"]
-        w = p.types["weight"].width
-        n_w, n_out = int(kernel.size), int(kernel.shape[1])
-        live = math.ceil(n_w * density(kernel)) if rf == 1 else n_w
-        par, dsp, lut, ff, _ = mac_block(live, in_width, w, p.types["accum"].width, 0, rf)
-        bram = 0.0
-        if rf > 1:   # the weights: a ROM of rf words, one token cycle's products a word
-            rom_lut, bram = rom(par * w, rf)
-            lut += rom_lut
-        if p.out.quantizing:   # a fused quantizer's (or quantized ReLU's) cast per output
-            lut += n_out * (p.out.width + 1)
-        elif p.params.get("relu"):   # a fused plain ReLU: a clamp per output
-            lut += n_out * p.out.width
-        cycles = p.beats * rf + depth(int(kernel.shape[0]))
-        return LayerEstimate(p.name, p.kind, rf, n_w * p.beats, par, dsp, lut, ff, bram, cycles)
+        """The shared streamed-kernel estimate, the weights a ROM of ``reuse`` words (LUT ROM
+        when shallow, else BRAM)."""
+        return stream_kernel_estimate(p, in_width, rom)
 
     def next_reuse(self, p):
         higher = [rf for rf in seq_dense_reuse(*p.consts["kernel"].shape) if rf > p.reuse]
