@@ -45,19 +45,25 @@ def estimate_layer(p: LayerPlan, in_width: int, io_type: str = IO_PARALLEL) -> L
 def estimate(plans: dict[str, LayerPlan], io_type: str = IO_PARALLEL) -> list[LayerEstimate]:
     """Per-layer estimates of the HLS layers (host-side and pass-through layers excluded).
 
-    In io_stream each layer's row also carries its output FIFO and, for an output read by
+    An io_parallel DATAFLOW top (:func:`is_dataflow`) holds each layer's output array in
+    registers between the layer processes (one FF a bit). In io_stream each layer's row also
+    carries its output FIFO and, for an output read by
     several layers, hls4ml's clone's FIFO per reader, at the depths the project sets
     (:func:`~.convert.fifo_depth`: the copy to a residual add holds the sequence, others two
-    words)."""
+    words; a plan's ``fifo_depth`` parameter overrides, as hls4ml's own default of one
+    feature map does in the calibration records)."""
     rows = []
     readers = readers_of(plans)
+    dataflow = io_type == IO_PARALLEL and is_dataflow(plans)
     for p in plans.values():
         if not in_hls(p):
             continue
         in_w = plans[p.inputs[0]].out.width if p.inputs else 16
         row = estimate_layer(p, in_w, io_type)
+        if dataflow:   # its fully partitioned output array: a channel of registers
+            row.ff += p.elems * p.out.width
         if io_type == IO_STREAM:
-            fifos = [stream_fifo(p.word * p.out.width, 2)]
+            fifos = [stream_fifo(p.word * p.out.width, p.params.get("fifo_depth", 2))]
             if len(readers.get(p.name, [])) > 1:   # hls4ml's clone: one copy per reader
                 fifos += [stream_fifo(p.word * p.out.width,
                                       p.beats if plans[r].kind == "add" else 2)
@@ -67,6 +73,14 @@ def estimate(plans: dict[str, LayerPlan], io_type: str = IO_PARALLEL) -> list[La
             row.bram36 += sum(f[2] for f in fifos)
         rows.append(row)
     return rows
+
+
+def is_dataflow(plans: dict[str, LayerPlan]) -> bool:
+    """Whether hls4ml makes an io_parallel top a DATAFLOW region (its ``pipeline_style``
+    pass): once a layer has the Resource strategy (a reuse factor above 1 here, unless the
+    plan says ``strategy`` latency) or is a convolution over several partitions."""
+    return any(p.params.get("conv") or p.reuse > 1 and p.params.get("strategy") != "latency"
+               for p in plans.values() if in_hls(p))
 
 
 def totals(rows: list[LayerEstimate], io_type: str = IO_PARALLEL) -> dict:

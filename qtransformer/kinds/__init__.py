@@ -113,6 +113,7 @@ def _load_builtin() -> None:
         attention,
         dense,
         dropout,
+        hls4ml_only,
         host,
         layernorm,
         masking,

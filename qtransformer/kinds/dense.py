@@ -47,7 +47,7 @@ def stream_kernel_estimate(p: LayerPlan, in_width: int, weight_rom) -> LayerEsti
     n_w, n_in, n_out = int(kernel.size), int(kernel.shape[0]), int(kernel.shape[1])
     live = math.ceil(n_w * density(kernel)) if rf == 1 else n_w
     par, dsp, lut, ff, _ = mac_block(live, in_width, w, p.types["accum"].width, 0, rf,
-                                     po2_levels(kernel) if rf == 1 else 0)
+                                     po2_levels(kernel) if rf == 1 else 0, const=rf == 1)
     bram = 0.0
     if rf > 1:
         rom_luts, bram = weight_rom(par * w, rf)
@@ -118,15 +118,26 @@ class Dense(LayerKind):
                 f"{plan.name}_linear": {"Precision": {"result": plan.out.hls()}}}
 
     def estimate_parallel(self, p, in_width):
+        """hls4ml's io_parallel Dense. Latency strategy (reuse 1, or ``params["strategy"]``
+        latency with a reuse factor, as other hls4ml projects use it): constant weights, a
+        zero weight has no multiplier (hls4ml lowers the allocation by ``n_zeros / reuse``);
+        with a reuse factor the multipliers are shared, so their weights are selected, not
+        constant.
+        Resource strategy (what a reuse factor above 1 gets here): the weights are a ROM read
+        by ``n_w / reuse`` multipliers, zeros included. The outputs are registered."""
         rf = max(1, p.reuse)
         w = p.types["weight"].width
         kernel = p.consts["kernel"]
         n_w, n_in = int(kernel.size), int(kernel.shape[0])
         seq = max(1, p.macs // max(n_w, 1))
-        macs = p.macs if rf == 1 else n_w  # Resource: tokens go through one kernel in turn
-        live = math.ceil(macs * density(kernel))
+        latency = rf == 1 or p.params.get("strategy") == "latency"
+        macs = p.macs if rf == 1 else n_w  # folded: tokens go through one kernel in turn
+        live = math.ceil(macs * density(kernel)) if latency else macs
         par, dsp, lut, ff, bram = mac_block(live, in_width, w, p.types["accum"].width,
-                                            n_w * w, rf, po2_levels(kernel))
+                                            0 if latency else n_w * w, rf,
+                                            po2_levels(kernel) if latency else 0,
+                                            const=rf == 1)
+        ff += p.elems * p.out.width if rf == 1 else int(kernel.shape[1]) * p.out.width
         cycles = depth(n_in) if rf == 1 else seq * (rf + depth(n_in))
         if p.out.quantizing:  # a fused output quantizer: one token's casts, or all at rf 1
             lut += (p.elems if rf == 1 else int(kernel.shape[1])) * (p.out.width + 1)

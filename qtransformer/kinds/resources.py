@@ -1,40 +1,78 @@
 """Shared pieces of the resource ESTIMATE (analytical, not synthesis) that kinds build on.
 
-A multiply goes to a DSP when both operands are wider than 4 bits and the product is wider than
-16 bits (what Vivado infers), otherwise to LUTs (~ w_a * w_b / 2 LUTs; binary/ternary weights
-cost an adder only); every parallel MAC adds an accumulator-wide adder (LUTs) and register
-(FFs). With reuse > 1 (Resource strategy) the weights read per cycle come from BRAM36 (72 bits
-wide).
+A multiply by a constant weight (a fully unrolled kernel) goes to a DSP only when both operands
+are wider than 10 bits: HLS builds narrower ones in LUTs (hls4ml reports of 8-bit-weight
+networks show 0 DSPs, `benchmarks/calibration/records.json`); a multiply of two variables (ROM
+weights under the Resource strategy, activations) goes to a DSP when both are wider than 4 bits
+and the product is wider than 16. LUT multipliers cost what yosys measured for them
+(`operators.json`, from `benchmarks/ops_yosys.py`): ~0.43 LUT per ``wa * wb`` by a constant,
+~2.3 by a variable; binary/ternary weights cost an adder only. Every parallel MAC adds an
+accumulator-wide adder (LUTs) and register (FFs). With reuse > 1 the weights read per cycle come
+from BRAM36 (72 bits wide).
 """
 
 from __future__ import annotations
 
+import json
 import math
+from pathlib import Path
 
 import numpy as np
 
+# Per-operator figures measured with yosys synth_xilinx (7-series cells, not Vivado).
+OPERATORS = json.loads((Path(__file__).with_name("operators.json")).read_text())
+CONST_DSP_MIN_BITS = 10
 
-def mult(wa: int, wb: int, shifts: int = 0) -> tuple[int, int]:
-    """(DSPs, LUTs) of one ``wa x wb`` multiplier; ``shifts`` > 0: the weights are signed
-    powers of two with that many distinct exponents (po2, and binary/ternary with a po2 scale),
-    so the multiply is a shift: free wiring when the weight is a constant (``shifts`` 1), else
-    a barrel shifter."""
+
+def mult(wa: int, wb: int, shifts: int = 0, const: bool = False) -> tuple[int, int]:
+    """(DSPs, LUTs) of one ``wa x wb`` multiplier; ``const``: ``wb`` is a constant weight;
+    ``shifts`` > 0: the weights are signed powers of two with that many distinct exponents
+    (po2, and binary/ternary with a po2 scale), so the multiply is a shift: free wiring when
+    the weight is a constant (``shifts`` 1), else a barrel shifter."""
     if shifts:
-        return 0, 0 if shifts == 1 else wa * math.ceil(math.log2(shifts))
-    if min(wa, wb) > 4 and wa + wb > 16:
+        return 0, 0 if shifts == 1 else barrel_lut(wa, shifts)
+    dsp_min = CONST_DSP_MIN_BITS if const else 4
+    if min(wa, wb) > dsp_min and wa + wb > 16:
         return math.ceil(wa / 25) * math.ceil(wb / 18), 0
     if min(wa, wb) <= 2:
         return 0, 0  # sign flip / shift: folded into the adder
-    return 0, max(1, wa * wb // 2)
+    per = OPERATORS["mult_const_lut_per_bit2" if const else "mult_var_lut_per_bit2"]
+    return 0, max(1, round(per * wa * wb))
+
+
+def barrel_lut(width: int, positions: int) -> int:
+    """LUTs of a variable shift of ``width`` bits over ``positions`` places (yosys)."""
+    return math.ceil(OPERATORS["barrel_lut_per_bit_stage"] * width *
+                     math.ceil(math.log2(max(positions, 2))))
+
+
+def lzc_lut(width: int) -> int:
+    """LUTs of a leading-one detector over ``width`` bits (yosys)."""
+    return math.ceil(OPERATORS["lzc_lut_per_bit"] * width)
 
 
 def mac_block(n: int, wa: int, wb: int, acc: int, weights_bits: int, reuse: int,
-              shifts: int = 0) -> tuple[int, int, int, int, float]:
-    """(multipliers, DSP, LUT, FF, BRAM36) of ``n`` MACs folded by ``reuse``."""
+              shifts: int = 0, const: bool | None = None) -> tuple[int, int, int, int, float]:
+    """(multipliers, DSP, LUT, FF, BRAM36) of ``n`` MACs folded by ``reuse``; the weights are
+    constants (``const``, by default when fully unrolled and ``weights_bits`` are stored).
+
+    Folded (reuse > 1): each multiplier accumulates into an ``acc``-bit register and selects
+    its input among ``reuse`` values a cycle (a ``reuse``:1 mux per input bit). Unrolled: an
+    adder tree, registered every few levels (about a quarter of ``acc`` FFs per product, as
+    the calibration set's fully unrolled hls4ml layers show)."""
     par = max(1, math.ceil(n / reuse))
-    dsp1, lut1 = mult(wa, wb, 1 if shifts and reuse == 1 else shifts)
+    const = reuse == 1 and weights_bits > 0 if const is None else const
+    dsp1, lut1 = mult(wa, wb, 1 if shifts and reuse == 1 else shifts, const)
     bram = math.ceil(par * wb / 72) if reuse > 1 and weights_bits > 2048 else 0
-    return par, par * dsp1, par * (lut1 + acc), par * acc, float(bram)
+    if reuse == 1:
+        return par, par * dsp1, par * (lut1 + acc), par * math.ceil(acc / 4), float(bram)
+    return (par, par * dsp1, par * (lut1 + acc + mux_lut(wa, reuse)), par * acc,
+            float(bram))
+
+
+def mux_lut(width: int, ways: int) -> int:
+    """LUTs of a ``ways``:1 multiplexer of ``width`` bits (a LUT6 is a 4:1 mux)."""
+    return width * math.ceil((ways - 1) / 3) if ways > 1 else 0
 
 
 def density(*arrays) -> float:
@@ -62,11 +100,14 @@ def elementwise_lut(elems: int, per_element: int) -> int:
 
 
 def stream_fifo(word_bits: int, depth: int) -> tuple[int, int, float]:
-    """(LUT, FF, BRAM36) of one hls::stream FIFO of ``depth`` words of ``word_bits``: a
-    register stage up to depth 2, shift-register LUTs (SRL32) up to 64 words, else BRAM36
+    """(LUT, FF, BRAM36) of one hls::stream FIFO of ``depth`` words of ``word_bits``: up to
+    depth 2 two registers and a read mux per bit with its flags (as yosys maps it:
+    `operators.json` ``fifo_d2``), shift-register LUTs (SRL32) up to 64 words, else BRAM36
     (72 bits x 512 words each)."""
     if depth <= 2:
-        return 0, word_bits * depth, 0.0
+        f = OPERATORS["fifo_d2"]
+        return (math.ceil(f["lut_base"] + f["lut_per_bit"] * word_bits),
+                math.ceil(f["ff_base"] + f["ff_per_bit"] * word_bits), 0.0)
     if depth <= 64:
         return word_bits * math.ceil(depth / 32), word_bits, 0.0
     return 0, word_bits, float(math.ceil(word_bits / 72) * math.ceil(depth / 512))
