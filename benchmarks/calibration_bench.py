@@ -19,8 +19,15 @@ import sys
 from pathlib import Path
 
 from qtransformer.errors import QTError
-from qtransformer.hls.calibrate import (CALIBRATION, RESOURCES, band, estimate_record,
-                                        fit_scales, measured_of, rel_error)
+from qtransformer.hls.calibrate import (
+    CALIBRATION,
+    RESOURCES,
+    band,
+    estimate_record,
+    fit_scales,
+    measured_of,
+    rel_error,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 RECORDS = ROOT / "benchmarks" / "calibration" / "records.json"

@@ -18,6 +18,7 @@ from . import __version__
 from .boards import BOARDS, get_board
 from .compress.methods import METHODS, check_config
 from .config import (
+    BACKENDS,
     BIAS_KINDS,
     FFN_ACTS,
     IO_FORMS,
@@ -118,7 +119,9 @@ def parser() -> argparse.ArgumentParser:
                                              "co-verification)")
     a("--hls-output", help="HLS project directory (default hls/<run>, or <--output>/hls "
                            "when --output is given)")
-    a("--backend", choices=["Vivado", "Vitis"], help="hls4ml backend (default Vivado)")
+    a("--backend", choices=list(BACKENDS),
+      help="hls4ml backend the project is generated for (default auto: Vitis, or Vivado "
+           "where only vivado_hls is on PATH)")
     a("--io", choices=list(IO_FORMS),
       help="HLS form: parallel (hls4ml io_parallel: every tensor at once), stream (io_stream: "
            "one token a beat) or auto, the form that fits the board with the lower latency "

@@ -279,13 +279,30 @@ class PruneConfig:
                           "a whole number of tokens")
 
 
+BACKENDS = ("auto", "Vitis", "Vivado")
+
+
+def resolve_backend(backend: str) -> str:
+    """The hls4ml backend to generate for: as asked, or with ``auto`` the tool that will run
+    the project (``make synth`` prefers vitis_hls): Vivado only where ``vivado_hls`` is on
+    PATH and ``vitis_hls`` is not (Vivado HLS <= 2020.1), else Vitis (current tools; its
+    kernels and pragmas are the ones Vitis HLS expects)."""
+    import shutil
+
+    if backend != "auto":
+        return backend
+    if shutil.which("vivado_hls") and not shutil.which("vitis_hls"):
+        return "Vivado"
+    return "Vitis"
+
+
 @dataclass
 class HlsConfig:
     """The HLS stage: convert, compile, co-verify (bit for bit) and write tb_data."""
 
     enabled: bool = True
     output: str | None = None        # None: hls/<run> (or <--output>/hls when --output given)
-    backend: str = "Vivado"          # Vivado | Vitis
+    backend: str = "auto"            # auto | Vivado | Vitis (auto: resolve_backend)
     io_type: str = "auto"            # auto | parallel | stream (auto: the form that fits the
     #                                  board with the lower latency)
     min_agreement: float = 0.995     # build fails below this argmax agreement with Keras
@@ -295,8 +312,9 @@ class HlsConfig:
     def validate(self) -> None:
         if self.io_type not in IO_FORMS:
             raise QTError(f"invalid io type {self.io_type!r}: expected {', '.join(IO_FORMS)}")
-        if self.backend not in ("Vivado", "Vitis"):
-            raise QTError(f"invalid HLS backend {self.backend!r}: expected Vivado or Vitis")
+        if self.backend not in BACKENDS:
+            raise QTError(f"invalid HLS backend {self.backend!r}: expected "
+                          f"{', '.join(BACKENDS)}")
         if not 0.0 <= self.min_agreement <= 1.0:
             raise QTError(f"invalid min_agreement {self.min_agreement!r}: expected 0..1")
         if self.tb_examples < 1 or (self.clock_mhz is not None and self.clock_mhz <= 0):

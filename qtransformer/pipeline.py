@@ -21,7 +21,7 @@ from pathlib import Path
 from . import __version__
 from .boards import Board, get_board
 from .compress.methods import check_config
-from .config import BuildConfig
+from .config import BuildConfig, resolve_backend
 from .data import Dataset, load_dataset
 from .errors import QTError
 from .evaluate import accuracy_on_test, classification_metrics, model_costs, write_report
@@ -170,7 +170,8 @@ def step_hls(ctx: BuildContext) -> None:
     h = cfg.hls
     result = build_hls(ctx.model, ctx.board, ctx.hls_dir or ctx.out / "hls", data.x_train,
                        data.x_test, clock_mhz=h.clock_mhz, n_tb=h.tb_examples,
-                       backend=h.backend, y_check=data.y_test, printer=print, io=h.io_type)
+                       backend=resolve_backend(h.backend), y_check=data.y_test, printer=print,
+                       io=h.io_type)
     result["project_dir"] = str(ctx.hls_published_as or ctx.hls_dir or ctx.out / "hls")
     check = result["coverify"]
     ctx.say(f"[hls] argmax agreement {check['argmax_agreement']:.4f}, max error "

@@ -218,29 +218,6 @@ def test_integer_layernorm_close_to_float():
         assert np.mean(y != rounded) < 0.02                # mostly the float's own rounding
 
 
-def test_reports_parse_synthetic(tmp_path):
-    from qtransformer.hls.reports import collect
-
-    rep = tmp_path / "reports"
-    rep.mkdir()
-    (rep / "csynth.xml").write_text(
-        "<profile><PerformanceEstimates><SummaryOfTimingAnalysis><EstimatedClockPeriod>7.3"
-        "</EstimatedClockPeriod></SummaryOfTimingAnalysis><SummaryOfOverallLatency>"
-        "<Best-caseLatency>120</Best-caseLatency><Worst-caseLatency>130</Worst-caseLatency>"
-        "<Interval-min>64</Interval-min><Interval-max>64</Interval-max>"
-        "</SummaryOfOverallLatency></PerformanceEstimates><AreaEstimates><Resources>"
-        "<BRAM_18K>4</BRAM_18K><DSP>40</DSP><FF>9000</FF><LUT>15000</LUT><URAM>0</URAM>"
-        "</Resources></AreaEstimates></profile>")
-    (rep / "vivado_utilization.rpt").write_text(
-        "| Slice LUTs | 12345 | 0 | 53200 | 23.2 |\n| Slice Registers | 8000 | 0 | 106400 | 7 |\n"
-        "| Block RAM Tile | 2.5 | 0 | 140 | 1.8 |\n| DSPs | 38 | 0 | 220 | 17 |\n")
-    out = collect(tmp_path)
-    assert out["hls"]["latency_worst"] == 130 and out["hls"]["dsp"] == 40
-    assert out["hls"]["estimated_clock_ns"] == 7.3
-    assert out["vivado"] == {"source": str(rep / "vivado_utilization.rpt"), "lut": 12345,
-                             "ff": 8000, "bram36": 2.5, "dsp": 38}
-
-
 def test_token_pruning_bit_exact(tmp_path):
     """Top-k tokens by received attention: the selection varies per input, the C++ top-k
     picks the same rows bit for bit, and later layers are planned on the shorter sequence."""

@@ -160,3 +160,19 @@ def test_token_pruning_is_refused_streamed_with_one_line():
     with pytest.raises(QTError, match=r"^layer block0_attn: token pruning .* use --io parallel"):
         board_estimate(m, get_board("pynq-z2"), None, "stream")
     assert board_estimate(m, get_board("pynq-z2"), None, "auto")["io_type"] == "io_parallel"
+
+
+@pytest.mark.parametrize("io_type", ["io_stream", "io_parallel"])
+def test_vitis_backend_is_bit_exact(tmp_path, io_type):
+    """The project a build generates where vitis_hls is the tool (``--backend auto``): hls4ml's
+    Vitis backend, folded layers under the Resource strategy, still bit-exact in g++."""
+    x = _x()
+    m = _trained(ModelConfig(**TINY), "8", 6, x)
+    reuse = {"block0_ffn1": 4, "block0_attn": 8} if io_type == "io_stream" else \
+        {"block0_ffn1": 2, "block0_ffn2": 2}
+    conv = convert_model(m, PART, 100.0, tmp_path / "prj", backend="Vitis",
+                         calibration_x=x, io_type=io_type, reuse=reuse, strategy="Resource")
+    assert "Backend: Vitis" in (tmp_path / "prj" / "hls4ml_config.yml").read_text()
+    conv.hls_model.compile()
+    r = coverify(m, conv, x)
+    assert r["argmax_agreement"] == 1.0 and r["max_error_lsb"] == 0.0

@@ -1,5 +1,6 @@
-# Shared by hls_csim.tcl / hls_synth.tcl: open the HLS project of an hls4ml output directory.
-# Arguments: project name (top function), FPGA part, clock in MHz (empty: from the project).
+# Shared by the hls_*.tcl scripts (and, for qt_target, by vivado_common.tcl): open the HLS
+# project of an hls4ml output directory. Arguments: project name (top function), FPGA part,
+# clock in MHz (empty: the values hls4ml wrote into project.tcl).
 
 proc qt_project_config {project} {
     # The part and clock hls4ml wrote into project.tcl (set part / set clock_period).
@@ -15,20 +16,57 @@ proc qt_project_config {project} {
     return [list $part $period]
 }
 
-proc qt_open {project part clock_mhz} {
-    lassign [qt_project_config $project] def_part def_period
+proc qt_target {project part clock_mhz} {
+    # {part period_ns}: the command-line values where given, else project.tcl's.
+    lassign [qt_project_config $project] def_part period
     if {$part eq ""} { set part $def_part }
-    set period $def_period
     if {$clock_mhz ne ""} { set period [expr {1000.0 / $clock_mhz}] }
+    return [list $part $period]
+}
+
+proc qt_flavour {} {
+    # "vivado" (Vivado HLS <= 2020.1) or "vitis" (Vitis HLS). The Makefile knows which binary it
+    # launched and says so in $HLS_FLAVOUR; by hand, fall back on the interpreter's own name
+    # (.../bin/unwrapped/lnx64.o/vivado_hls or .../vitis_hls). Probing commands does not work:
+    # both tools have config_interface and config_array_partition, only the options differ.
+    if {[info exists ::env(HLS_FLAVOUR)] && $::env(HLS_FLAVOUR) ne ""} {
+        return $::env(HLS_FLAVOUR)
+    }
+    if {[string match *vivado_hls* [file tail [info nameofexecutable]]]} { return vivado }
+    return vitis
+}
+
+proc qt_add_sources {project tb_data tb_cflags} {
+    # Design and test-bench files; tb_data is the folder the test bench reads as ./tb_data.
     set cflags "-std=c++0x"
-    open_project -reset ${project}_prj
     set_top $project
     add_files firmware/${project}.cpp -cflags $cflags
-    add_files -tb ${project}_test.cpp -cflags "$cflags -DWEIGHTS_DIR=\"firmware/weights\""
+    set tb_flags [string trim "$cflags -DWEIGHTS_DIR=\"firmware/weights\" $tb_cflags"]
+    add_files -tb ${project}_test.cpp -cflags $tb_flags
     add_files -tb firmware/weights
-    add_files -tb tb_data
-    open_solution -reset "solution1"
+    add_files -tb $tb_data
+}
+
+proc qt_solution_config {part period} {
+    # The settings hls4ml's own build_prj.tcl applies, written out rather than sourced.
     set_part $part
     create_clock -period $period -name default
+    # Leave 12.5% of the period to Vivado's routing (hls4ml's default ClockUncertainty).
+    set_clock_uncertainty 12.5% default
+    # Long hls4ml template names otherwise get truncated into clashes.
+    config_compile -name_max_length 80
+    # Let HLS choose DSP pipeline registers instead of forcing all of them.
+    config_schedule -enable_dsp_full_reg=false
+    # Large weight arrays may be fully partitioned; Vitis HLS dropped -maximum_size (error).
+    if {[qt_flavour] eq "vivado"} { config_array_partition -maximum_size 4096 }
+}
+
+proc qt_open {project part clock_mhz} {
+    # Fresh project and solution (csim / synth): returns {part period_ns}.
+    lassign [qt_target $project $part $clock_mhz] part period
+    open_project -reset ${project}_prj
+    qt_add_sources $project tb_data ""
+    open_solution -reset "solution1"
+    qt_solution_config $part $period
     return [list $part $period]
 }

@@ -120,10 +120,19 @@ def _verdict_md(r: dict) -> list[str]:
     words = "FITS" if v["fits"] else "DOES NOT FIT"
     lines = [f"**{words}** on {r['board']['name']} ({v['io_type']}; {v['label']}; budget "
              f"{v['margin']:.0%} of each resource): "
-             + ", ".join(f"{k.upper()} {v[k]:,} ({_pct(u[k])})" for k in
-                         ("lut", "ff", "bram36", "dsp")) + ".",
-             f"Latency {v['cycles']:,} cycles = {v['latency_us']:,.1f} us at {v['clock_mhz']:g} "
-             f"MHz; bound {v['bound_cycles']:,} cycles (MACs / DSPs).", ""]
+             + ", ".join(v["resource_text"][k] if "resource_text" in v else
+                         f"{k.upper()} {v[k]:,} ({_pct(u[k])})"
+                         for k in ("lut", "ff", "bram36", "dsp")) + "."]
+    if "fits_pessimistic" in v:
+        up = v["utilization_pessimistic"]
+        lines += ["", f"At the pessimistic end (each resource plus its 90th-percentile error): "
+                  f"**{'FITS' if v['fits_pessimistic'] else 'DOES NOT FIT'}**, "
+                  + ", ".join(f"{k.upper()} {v['pessimistic'][k]:,} ({_pct(up[k])})"
+                              for k in ("lut", "ff", "bram36", "dsp")) + ". The bands come "
+                  "from `benchmarks/results/calibration.md` (hls4ml projects' Vivado reports; "
+                  "our attention and LayerNorm kernels have no Vivado reference yet)."]
+    lines += ["", f"Latency {v['cycles']:,} cycles = {v['latency_us']:,.1f} us at "
+              f"{v['clock_mhz']:g} MHz; bound {v['bound_cycles']:,} cycles (MACs / DSPs).", ""]
     if v["largest"]:
         lines += ["Largest users of the scarcest resource, and what shrinks them:", ""]
         lines += [f"- `{x['name']}` ({x['kind']}): {x['amount']:,} {x['resource'].upper()}; "

@@ -5,9 +5,9 @@ hls4ml projects' reports: each project's layers (kind, shape, precisions, reuse 
 strategy, io type) and what Vivado (post-synthesis) and Vitis/Vivado HLS (C synthesis) reported.
 :func:`record_plans` turns a record's layers into the same :class:`LayerPlan` objects our own
 builds produce, so :func:`estimate_record` runs the very estimator a build runs.
-``benchmarks/calibration_bench.py`` fits one scale per resource on part of the set and measures
-the error on the rest; the result ships as ``calibration.json`` beside this module, and
-:func:`calibrated` puts the scale and the error band on a build's estimate.
+``benchmarks/calibration_bench.py`` fits the scales and measures the held-out error; the result
+ships as ``calibration.json`` beside this module, and :func:`~.bands.calibrated` puts the scale
+and the error band on a build's estimate.
 
 ``python -m qtransformer.hls.calibrate add PRJ`` appends a project that was synthesized here
 (``make synth``: ``reports/synth.json``, and the ``estimate.json`` the build wrote) to the set.
@@ -27,10 +27,10 @@ from ..errors import QTError
 from ..fixed import Fx
 from ..kinds import IO_PARALLEL, IO_STREAM, LayerPlan
 from ..kinds.hls4ml_only import KINDS_OF_RECORD
+from .bands import CALIBRATION
 from .estimate import estimate, totals
 
 RESOURCES = ("lut", "ff", "dsp", "bram18")
-CALIBRATION = Path(__file__).with_name("calibration.json")
 SEED = 0
 _TYPE = re.compile(r"ap_(u?)fixed<\s*(\d+)\s*,\s*(-?\d+)\s*(,[^>]*)?>")
 
@@ -155,39 +155,6 @@ def band(errors: list[float]) -> dict:
     if not a.size:
         return {"median": None, "p90": None, "n": 0}
     return {"median": float(np.median(a)), "p90": float(np.percentile(a, 90)), "n": int(a.size)}
-
-
-def load_calibration() -> dict | None:
-    """The shipped calibration (scales and error bands), or None if there is none."""
-    return json.loads(CALIBRATION.read_text()) if CALIBRATION.is_file() else None
-
-
-def calibrated(total: dict, calibration: dict | None = None) -> dict:
-    """The calibrated estimate of a design's ``total`` (raw LUT/FF/DSP/BRAM36): per resource
-    the scaled value, its error band and the pessimistic end (``value x (1 + p90)``); without
-    a calibration, the raw figures marked uncalibrated."""
-    cal = calibration if calibration is not None else load_calibration()
-    out = {}
-    for k in ("lut", "ff", "dsp", "bram36"):
-        key = "bram18" if k == "bram36" else k
-        b = (cal or {}).get("bands", {}).get(key) or {}
-        scale = (cal or {}).get("scales", {}).get(key, 1.0)
-        value = total[k] * scale
-        high = value * (1 + b["p90"]) if b.get("p90") is not None else value
-        out[k] = {"value": math.ceil(value), "raw": total[k], "scale": round(scale, 3),
-                  "median_error": b.get("median"), "p90_error": b.get("p90"),
-                  "n": b.get("n", 0), "pessimistic": math.ceil(high)}
-    out["label"] = (f"calibrated on {cal['n_records']} Vivado reports of {cal['n_projects']} "
-                    "hls4ml projects, held-out error bands" if cal else "uncalibrated")
-    return out
-
-
-def band_text(key: str, c: dict) -> str:
-    """``LUT 31,200 (calibrated: median error 18%, 90th percentile 40%, 6 reports)``."""
-    if c.get("median_error") is None:
-        return f"{key.upper()} {c['value']:,} (uncalibrated)"
-    return (f"{key.upper()} {c['value']:,} (calibrated: median error {c['median_error']:.0%}, "
-            f"90th percentile {c['p90_error']:.0%}, {c['n']} reports)")
 
 
 # ---- adding a project synthesized here -----------------------------------------------

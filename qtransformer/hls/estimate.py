@@ -25,6 +25,8 @@ from ..boards import Board
 from ..kinds import IO_PARALLEL, IO_STREAM, LayerEstimate, LayerPlan, get_kind, in_hls
 from ..kinds.resources import stream_fifo
 from ..kinds.dense import valid_dense_reuse
+from .bands import KEYS as BAND_KEYS
+from .bands import band_text, calibrated
 from .passes import readers_of
 
 MARGIN = 0.8   # of every resource: routing needs slack
@@ -186,37 +188,54 @@ def _fitted(plans: dict[str, LayerPlan], board: Board, margin: float, io_type: s
             "strategy": "Resource" if any(v > 1 for v in reuse.values()) else "Latency",
             "total": total, "utilization": utilization(total, board),
             "layers": [asdict(r) for r in rows], "io_type": io_type,
-            "label": "estimate (analytical, uncalibrated; not synthesis)"}
+            "label": "estimate (analytical; not synthesis)"}
 
 
 def verdict(fit: dict, board: Board, macs: int, io_type: str = IO_PARALLEL, top: int = 3
             ) -> dict:
     """The fit verdict of a fitted estimate (:func:`choose_reuse`): FITS or not, each resource
-    and its share of ``board``, latency in cycles and microseconds at the board clock, and the
-    physical bound it compares with (``macs`` multiplies on every DSP at once, one per cycle:
-    ``ceil(macs / DSPs)`` cycles). A design that does not fit names its ``top`` largest users
-    of the scarcest resource and the knobs that shrink each."""
-    total, util = fit["total"], fit["utilization"]
+    (calibrated: :func:`~.bands.calibrated`, with its error band) and its share of ``board``,
+    latency in cycles and microseconds at the board clock, and the physical bound it compares
+    with (``macs`` multiplies on every DSP at once, one per cycle: ``ceil(macs / DSPs)``
+    cycles). Both verdicts are given: at the estimate (``fits``, the exit status) and at the
+    pessimistic end of every band (``fits_pessimistic``: each resource plus its 90th-percentile
+    error). A design that does not fit names its ``top`` largest users of the scarcest
+    resource and the knobs that shrink each."""
+    cal = calibrated(fit["total"])
+    total = {k: cal[k]["value"] for k in BAND_KEYS}
+    high = {k: cal[k]["pessimistic"] for k in BAND_KEYS}
+    fits_now = fits(total, board)
     largest = largest_users(fit, top)
-    return {"fits": fit["fits"], "io_type": io_type, **{k: total[k] for k in
-                                                        ("lut", "ff", "dsp", "bram36")},
-            "utilization": util, "cycles": total["cycles"],
-            "latency_us": total["cycles"] / board.clock_mhz, "clock_mhz": board.clock_mhz,
+    return {"fits": fits_now, "fits_pessimistic": fits(high, board), "io_type": io_type,
+            **total, "utilization": utilization(total, board),
+            "pessimistic": high, "utilization_pessimistic": utilization(high, board),
+            "calibration": cal, "cycles": fit["total"]["cycles"],
+            "resource_text": {k: band_text(k, cal[k], utilization(total, board)[k])
+                              for k in BAND_KEYS},
+            "latency_us": fit["total"]["cycles"] / board.clock_mhz, "clock_mhz": board.clock_mhz,
             "bound_cycles": math.ceil(macs / max(board.dsp, 1)), "margin": MARGIN,
-            "largest": largest if not fit["fits"] else [], "label": fit["label"]}
+            "largest": largest if not fits_now else [],
+            "label": f"estimate, {cal['label']}; not synthesis"}
 
 
 def headline(v: dict, board_name: str) -> list[str]:
-    """The verdict as the lines a build ends with (and report.md starts with)."""
+    """The verdict as the lines a build ends with (and report.md starts with): the estimate
+    with its error bands, the verdict at the pessimistic end, the latency."""
     u = v["utilization"]
     words = "FITS" if v["fits"] else "DOES NOT FIT"
-    lines = [f"{words} {board_name} ({v['io_type']}, {v['label']}): "
-             + ", ".join(f"{k.upper()} {v[k]:,} ({u[k]:.0%})" for k in
-                         ("lut", "ff", "bram36", "dsp"))
-             + f"; budget {v['margin']:.0%} of each",
-             f"latency {v['cycles']:,} cycles = {v['latency_us']:,.1f} us at "
-             f"{v['clock_mhz']:g} MHz ({v['cycles'] / max(v['bound_cycles'], 1):,.1f}x the "
-             f"bound of {v['bound_cycles']:,} cycles: MACs / DSPs)"]
+    resources = ", ".join(v["resource_text"][k] if "resource_text" in v else
+                          f"{k.upper()} {v[k]:,} ({u[k]:.0%})" for k in BAND_KEYS)
+    lines = [f"{words} {board_name} ({v['io_type']}, {v['label']}): {resources}; budget "
+             f"{v['margin']:.0%} of each"]
+    if "fits_pessimistic" in v:
+        up = v["utilization_pessimistic"]
+        lines.append(("FITS" if v["fits_pessimistic"] else "DOES NOT FIT")
+                     + " at the pessimistic end (each resource + its 90th-percentile error): "
+                     + ", ".join(f"{k.upper()} {v['pessimistic'][k]:,} ({up[k]:.0%})"
+                                 for k in BAND_KEYS))
+    lines.append(f"latency {v['cycles']:,} cycles = {v['latency_us']:,.1f} us at "
+                 f"{v['clock_mhz']:g} MHz ({v['cycles'] / max(v['bound_cycles'], 1):,.1f}x the "
+                 f"bound of {v['bound_cycles']:,} cycles: MACs / DSPs)")
     for r in v["largest"]:
         lines.append(f"  {r['name']} ({r['kind']}): {r['amount']:,} {r['resource'].upper()}; "
                      f"shrink with {r['shrink']}")

@@ -5,6 +5,7 @@ Returns a JSON-ready dict for the report (precision table, estimate, co-verifica
 
 from __future__ import annotations
 
+import json
 import time
 import warnings
 from pathlib import Path
@@ -36,7 +37,7 @@ def build_hls(model: tf.keras.Model, board: Board, output_dir, x_calibration: np
             printer(text, flush=True)
 
     fit = board_estimate(model, board, x_calibration, io)
-    say(f"[hls] {fit['io_type']}, reuse factors chosen for {board.name} (estimate "
+    say(f"[hls] {backend} backend, {fit['io_type']}, reuse factors chosen for {board.name} (estimate "
         f"{fit['total']['lut']:,} LUT, "
         f"{fit['total']['dsp']:,} DSP, {fit['total']['bram36']} BRAM36, "
         f"{fit['total']['cycles']:,} cycles; fits: {fit['fits']})")
@@ -57,12 +58,23 @@ def build_hls(model: tf.keras.Model, board: Board, output_dir, x_calibration: np
         f"{len(x_check)} examples")
     check = coverify(model, conv, x_check, y=y_check)
     write_tb_data(model, x_check[:n_tb], output_dir)
+    write_estimate(fit, board, output_dir)
     ranges = range_check(model, conv.plans, x_calibration[:512])
     return {"project_dir": str(Path(output_dir)), "board": board.name, "part": board.part,
             "clock_mhz": clock_mhz or board.clock_mhz, "strategy": fit["strategy"],
             "io_type": fit["io_type"],
             "precision": conv.precision_table(), "estimate": fit, "coverify": check,
             "ranges": ranges, "convert_s": round(t1 - t0, 2), "compile_s": round(t2 - t1, 2)}
+
+
+def write_estimate(fit: dict, board: Board, output_dir) -> Path:
+    """The project's own ``estimate.json`` (raw totals, layers, reuse factors, part): what
+    ``python -m qtransformer.hls.calibrate add`` compares with a synthesis of the project."""
+    dest = Path(output_dir) / "estimate.json"
+    keep = ("total", "utilization", "reuse", "strategy", "io_type", "layers", "label")
+    dest.write_text(json.dumps({"part": board.part, "board": board.name,
+                                **{k: fit[k] for k in keep}}, indent=1, default=str) + "\n")
+    return dest
 
 
 IO_CHOICES = {"auto": None, "parallel": IO_PARALLEL, "stream": IO_STREAM}

@@ -70,8 +70,15 @@ def mac_block(n: int, wa: int, wb: int, acc: int, weights_bits: int, reuse: int,
             float(bram))
 
 
+MUX_WAYS = 16
+
+
 def mux_lut(width: int, ways: int) -> int:
-    """LUTs of a ``ways``:1 multiplexer of ``width`` bits (a LUT6 is a 4:1 mux)."""
+    """LUTs of the operand select of a folded multiplier: a ``ways``:1 multiplexer of
+    ``width`` bits (a LUT6 is a 4:1 mux), up to :data:`MUX_WAYS` registers; a deeper fold
+    reads its operands from a memory the kind charges already (weight ROMs, Q/K/V RAMs), so
+    its select stops growing."""
+    ways = min(ways, MUX_WAYS)
     return width * math.ceil((ways - 1) / 3) if ways > 1 else 0
 
 

@@ -28,7 +28,9 @@ class SeqDense(CustomKind):
     io_types = (IO_STREAM,)
     reusable = True
     shrink = Dense.shrink.replace("as far as hls4ml allows", "up to n_in x n_out")
-    ir_class, function, config_base = "QtSeqDense", "qt_dense", "qt_dense_config"
+    # not "...Dense...": hls4ml's passes match layer classes by that substring (Vitis'
+    # resource-strategy check then asks for attributes an hls4ml Dense has)
+    ir_class, function, config_base = "QtTokenLinear", "qt_dense", "qt_dense_config"
     fixed_consts = ("kernel", "bias")
     args = ("kernel", "bias")
     unsigned = ("seq_len", "n_in", "n_out", "relu")
