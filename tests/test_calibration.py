@@ -14,8 +14,13 @@ import pytest
 from qtransformer.boards import get_board
 from qtransformer.errors import QTError
 from qtransformer.hls.bands import calibrated, load_calibration
-from qtransformer.hls.calibrate import (add_project, estimate_record, fit_scales, parse_type,
-                                        record_plans)
+from qtransformer.hls.calibrate import (
+    add_project,
+    estimate_record,
+    fit_scales,
+    parse_type,
+    record_plans,
+)
 from qtransformer.hls.estimate import headline, utilization, verdict
 
 ROOT = Path(__file__).resolve().parents[1]

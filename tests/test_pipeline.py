@@ -97,12 +97,15 @@ def test_a_design_that_does_not_fit_exits_3_unless_allowed(tmp_path, capsys, tex
     lines = capsys.readouterr().out.strip().splitlines()
     assert lines[-1].startswith("exit status 3: the design does not fit")
     verdict = [i for i, line in enumerate(lines) if line.startswith("DOES NOT FIT pynq-z2")]
-    assert verdict and lines[verdict[0] + 1].startswith("latency ")
+    assert verdict and "median error" in lines[verdict[0]]          # the calibration band
+    assert lines[verdict[0] + 1].startswith("DOES NOT FIT at the pessimistic end")
+    assert lines[verdict[0] + 2].startswith("latency ")
     assert len([line for line in lines[verdict[0]:] if "; shrink with " in line]) == 3
     report = json.loads((out / "report.json").read_text())
     v = report["hardware_estimate"]
     assert v["fits"] is False and v["io_type"] == "io_parallel" and v["lut"] > 53_200
-    assert {"ff", "dsp", "bram36", "cycles", "latency_us", "bound_cycles"} <= set(v)
+    assert {"ff", "dsp", "bram36", "cycles", "latency_us", "bound_cycles", "calibration",
+            "fits_pessimistic", "pessimistic"} <= set(v)
     assert v["latency_us"] == v["cycles"] / 100.0 and len(v["largest"]) == 3
     assert (out / "report.md").read_text().splitlines()[2].startswith("**DOES NOT FIT** on")
     assert verdict_exit(report, allow_overfit=True) == 0          # --allow-overfit

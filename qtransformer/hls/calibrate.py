@@ -65,7 +65,8 @@ def _kernel(n_in: int, n_out: int, weight: Fx, nonzero: float | None, rng) -> np
 WIRING = ("flatten", "zeropad", "reshape", "concat", "upsampling")
 
 
-def _layer_plan(layer: dict, prev: LayerPlan | None, io_type: str, rng) -> LayerPlan:
+def _layer_plan(layer: dict, prev: LayerPlan | None, io_type: str, rng,
+                binding: str | None = None) -> LayerPlan:
     name, kind = layer["name"], layer["kind"]
     inputs = [prev.name] if prev is not None else []
     if kind in ("dense", "conv1d", "conv2d"):
@@ -79,19 +80,24 @@ def _layer_plan(layer: dict, prev: LayerPlan | None, io_type: str, rng) -> Layer
         return LayerPlan(name, "dense", inputs, out, t, {"kernel": kernel,
                                                          "bias": np.zeros(n_out)},
                          {"strategy": (layer.get("strategy") or "latency").lower(),
-                          "conv": kind != "dense"},
+                          "conv": kind != "dense", "binding": binding},
                          reuse=int(layer.get("reuse") or 1),
                          macs=(1 if shared else seq) * n_in * n_out, elems=seq * n_out,
                          shape=(seq, n_out) if seq > 1 else (n_out,))
     n = int(layer.get("n") or (prev.elems if prev is not None else 1))
     shape = (prev.beats, n // prev.beats) if prev is not None and prev.beats > 1 and \
         n % prev.beats == 0 else (n,)
+    lname = name.lower().replace("_", "")
+    if kind == "other" and "leaky" in lname:      # a compare and a shift per value
+        kind = "relu"
+    elif kind == "other" and "quantize" in lname:  # an input quantizer: a cast per value
+        kind = "linear"
     if kind in ("relu", "linear"):
-        out = parse_type(layer.get("result"), f"{name} result")
+        out = parse_type(layer.get("result") or layer.get("input"), f"{name} result")
         return LayerPlan(name, "act", inputs, out, params={"activation": kind}, elems=n,
                          shape=shape)
     if kind in KINDS_OF_RECORD or kind in WIRING or kind == "other" and \
-            any(w in name.lower() for w in WIRING + ("zp", "pad")):
+            any(w in lname for w in WIRING + ("zp", "pad")):
         fx = layer.get("result") or layer.get("input")
         out = parse_type(fx, f"{name} result") if fx else (prev.out if prev else Fx(16, 6))
         return LayerPlan(name, KINDS_OF_RECORD.get(kind, "hls4ml_wiring"), inputs, out,
@@ -105,7 +111,7 @@ def record_plans(record: dict) -> tuple[dict[str, LayerPlan], str]:
     rng = np.random.default_rng(SEED)
     plans, prev = {}, None
     for layer in record["layers"]:
-        p = _layer_plan(layer, prev, io_type, rng)
+        p = _layer_plan(layer, prev, io_type, rng, record.get("mult_binding"))
         if io_type == IO_STREAM:   # hls4ml's default FIFO depth: one feature map
             p.params["fifo_depth"] = p.beats
         plans[p.name] = prev = p

@@ -136,7 +136,7 @@ class Dense(LayerKind):
         par, dsp, lut, ff, bram = mac_block(live, in_width, w, p.types["accum"].width,
                                             0 if latency else n_w * w, rf,
                                             po2_levels(kernel) if latency else 0,
-                                            const=rf == 1)
+                                            const=rf == 1, binding=p.params.get("binding"))
         ff += p.elems * p.out.width if rf == 1 else int(kernel.shape[1]) * p.out.width
         cycles = depth(n_in) if rf == 1 else seq * (rf + depth(n_in))
         if p.out.quantizing:  # a fused output quantizer: one token's casts, or all at rf 1

@@ -24,15 +24,18 @@ OPERATORS = json.loads((Path(__file__).with_name("operators.json")).read_text())
 CONST_DSP_MIN_BITS = 10
 
 
-def mult(wa: int, wb: int, shifts: int = 0, const: bool = False) -> tuple[int, int]:
+def mult(wa: int, wb: int, shifts: int = 0, const: bool = False,
+         binding: str | None = None) -> tuple[int, int]:
     """(DSPs, LUTs) of one ``wa x wb`` multiplier; ``const``: ``wb`` is a constant weight;
     ``shifts`` > 0: the weights are signed powers of two with that many distinct exponents
     (po2, and binary/ternary with a po2 scale), so the multiply is a shift: free wiring when
-    the weight is a constant (``shifts`` 1), else a barrel shifter."""
+    the weight is a constant (``shifts`` 1), else a barrel shifter. ``binding`` ``dsp`` /
+    ``lut``: a design that forces where multiplies go (otherwise the widths decide)."""
     if shifts:
         return 0, 0 if shifts == 1 else barrel_lut(wa, shifts)
     dsp_min = CONST_DSP_MIN_BITS if const else 4
-    if min(wa, wb) > dsp_min and wa + wb > 16:
+    if binding == "dsp" and min(wa, wb) > 2 or binding is None and min(wa, wb) > dsp_min \
+            and wa + wb > 16:
         return math.ceil(wa / 25) * math.ceil(wb / 18), 0
     if min(wa, wb) <= 2:
         return 0, 0  # sign flip / shift: folded into the adder
@@ -52,7 +55,8 @@ def lzc_lut(width: int) -> int:
 
 
 def mac_block(n: int, wa: int, wb: int, acc: int, weights_bits: int, reuse: int,
-              shifts: int = 0, const: bool | None = None) -> tuple[int, int, int, int, float]:
+              shifts: int = 0, const: bool | None = None, binding: str | None = None
+              ) -> tuple[int, int, int, int, float]:
     """(multipliers, DSP, LUT, FF, BRAM36) of ``n`` MACs folded by ``reuse``; the weights are
     constants (``const``, by default when fully unrolled and ``weights_bits`` are stored).
 
@@ -62,7 +66,7 @@ def mac_block(n: int, wa: int, wb: int, acc: int, weights_bits: int, reuse: int,
     the calibration set's fully unrolled hls4ml layers show)."""
     par = max(1, math.ceil(n / reuse))
     const = reuse == 1 and weights_bits > 0 if const is None else const
-    dsp1, lut1 = mult(wa, wb, 1 if shifts and reuse == 1 else shifts, const)
+    dsp1, lut1 = mult(wa, wb, 1 if shifts and reuse == 1 else shifts, const, binding)
     bram = math.ceil(par * wb / 72) if reuse > 1 and weights_bits > 2048 else 0
     if reuse == 1:
         return par, par * dsp1, par * (lut1 + acc), par * math.ceil(acc / 4), float(bram)
