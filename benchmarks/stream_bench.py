@@ -16,7 +16,8 @@ Two steps:
     python benchmarks/stream_bench.py --steps build --only sst2-8
 
 Writes benchmarks/results/stream_bench.json and .md. Every hardware figure is the analytical
-estimate, uncalibrated (no Xilinx tool has checked it); co-verification is g++ C simulation.
+estimate, with the error bands of the calibration (`benchmarks/calibration_bench.py`; no Xilinx
+tool has checked these designs); co-verification is g++ C simulation.
 """
 
 from __future__ import annotations
@@ -86,7 +87,8 @@ def estimate_shapes(only: list[str] | None) -> list[dict]:
                 targets = targets and bound_ratio <= ratio and (us is None or
                                                                 v["latency_us"] <= us)
             rows.append({"name": name, "io": io, "bits": bits, "tokens": seq, **shape,
-                         "fits": v["fits"], "within_targets": targets,
+                         "fits": v["fits"], "fits_pessimistic": v["fits_pessimistic"],
+                         "within_targets": targets,
                          **{k: v[k] for k in ("lut", "ff", "dsp", "bram36", "cycles",
                                               "latency_us", "bound_cycles")},
                          "utilization": v["utilization"],
@@ -114,8 +116,9 @@ def run_build(name: str, flags: list[str]) -> dict:
     return {"name": name, "command": "python -m qtransformer.build --board pynq-z2 "
             + " ".join(f.replace(str(ROOT.parent), "..") for f in flags),
             "accuracy": r["accuracy"], "test_n": r["test"]["n"], "io_type": v["io_type"],
-            "fits": v["fits"], **{k: v[k] for k in ("lut", "ff", "dsp", "bram36", "cycles",
-                                                    "latency_us", "bound_cycles")},
+            "fits": v["fits"], "fits_pessimistic": v["fits_pessimistic"],
+            **{k: v[k] for k in ("lut", "ff", "dsp", "bram36", "cycles", "latency_us",
+                                 "bound_cycles")},
             "utilization": v["utilization"],
             "argmax_agreement": h["coverify"]["argmax_agreement"],
             "max_error_lsb": h["coverify"]["max_error_lsb"],
@@ -126,28 +129,33 @@ def run_build(name: str, flags: list[str]) -> dict:
 def write(result: dict) -> None:
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "stream_bench.json").write_text(json.dumps(result, indent=2) + "\n")
-    lines = ["# Streamed hardware (estimate, uncalibrated; pynq-z2, xc7z020, 100 MHz)", "",
+    lines = ["# Streamed hardware (estimate with calibration bands; pynq-z2, xc7z020, 100 MHz)",
+             "", "`fits`: at the estimate; `pessimistic`: with every resource at the 90th "
+             "percentile of its calibration error.", "",
              "Untrained models (`python benchmarks/stream_bench.py --steps estimate`); "
              f"targets: LUT <= {TARGETS['lut']:.0%}, FF <= {TARGETS['ff']:.0%}, BRAM36 and "
              f"DSP <= {TARGETS['dsp']:.0%} of the board; SST-2 also <= 0.5 ms and <= 3x the "
              "bound (MACs / DSPs), digits <= 5x the bound.", "",
-             "| shape | io | fits | within targets | LUT | FF | DSP | BRAM36 | cycles | "
-             "us | x bound |", "|---|---|---|---|---|---|---|---|---|---|---|"]
+             "| shape | io | fits | pessimistic | within targets | LUT | FF | DSP | BRAM36 | "
+             "cycles | us | x bound |", "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in result.get("estimate", []):
         u = r["utilization"]
-        lines.append(f"| {r['name']} | {r['io']} | {r['fits']} | {r['within_targets']} | "
+        lines.append(f"| {r['name']} | {r['io']} | {r['fits']} | "
+                     f"{r.get('fits_pessimistic', '—')} | {r['within_targets']} | "
                      f"{r['lut']:,} ({u['lut']:.0%}) | {r['ff']:,} ({u['ff']:.0%}) | "
                      f"{r['dsp']} ({u['dsp']:.0%}) | {r['bram36']} | {r['cycles']:,} | "
                      f"{r['latency_us']:,.1f} | {r['bound_ratio']:.1f} |")
     if result.get("build"):
         lines += ["", "Real builds (train, convert, g++ csim on the whole test split):", "",
-                  "| run | io | accuracy | agreement / LSB | fits | LUT | FF | DSP | cycles | "
-                  "convert+compile s | command |", "|---|---|---|---|---|---|---|---|---|---|---|"]
+                  "| run | io | accuracy | agreement / LSB | fits | pessimistic | LUT | FF | DSP | "
+                  "cycles | convert+compile s | command |",
+                  "|---|---|---|---|---|---|---|---|---|---|---|---|"]
         for r in result["build"]:
             u = r["utilization"]
             lines.append(f"| {r['name']} | {r['io_type']} | {r['accuracy']:.4f} (n "
                          f"{r['test_n']}) | {r['argmax_agreement']:.4f} / "
-                         f"{r['max_error_lsb']:g} | {r['fits']} | {r['lut']:,} "
+                         f"{r['max_error_lsb']:g} | {r['fits']} | "
+                         f"{r.get('fits_pessimistic', '—')} | {r['lut']:,} "
                          f"({u['lut']:.0%}) | {r['ff']:,} ({u['ff']:.0%}) | {r['dsp']} | "
                          f"{r['cycles']:,} | {r['convert_compile_s']} | `{r['command']}` |")
     (RESULTS / "stream_bench.md").write_text("\n".join(lines) + "\n")

@@ -61,7 +61,12 @@ def test_collect_project_reports(tmp_path):
     shutil.copy(DATA / "vivado_util_7series_2022.rpt", rep / "vivado_synth_utilization.rpt")
     shutil.copy(DATA / "timing_summary_2020.rpt", rep / "vivado_impl_timing.rpt")
     shutil.copy(DATA / "vivado_util_7series_2017.rpt", rep / "vivado_impl_utilization.rpt")
+    (tmp_path / "estimate.json").write_text(json.dumps(
+        {"total": {"lut": 20000, "ff": 9000, "dsp": 4, "bram36": 12.0, "cycles": 10}}))
     out = collect(tmp_path)
+    cmp = out["estimate_vs_measured"]
+    assert cmp["against"] == "vivado_impl" and cmp["lut"]["measured"] == 18577
+    assert cmp["bram18"] == {"estimate": 24, "measured": 49, "error": round(-25 / 49, 3)}
     assert out["hls"]["lut"] == 33365 and out["hls"]["part"].startswith("xc7z020")
     assert out["vivado"]["lut"] == 5417 and out["vivado"]["bram18"] == 20
     assert out["vivado_impl"]["lut"] == 18577 and out["vivado_impl"]["wns_ns"] == 2.458

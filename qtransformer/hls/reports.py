@@ -12,7 +12,9 @@ Formats read (tested on report files of public projects, ``tests/data/reports``)
   ``Total`` row of the utilization summary, not the per-instance ones) and ``csynth.xml``.
 
 ``make synth`` / ``make impl`` run ``reports.py <project>``: it writes
-``<project>/reports/synth.json`` and prints it. ``python -m qtransformer.hls.reports FILE...``
+``<project>/reports/synth.json`` and prints it, with the build's estimate (the project's
+``estimate.json``) against what the tools measured (``estimate_vs_measured``); ``python -m
+qtransformer.hls.calibrate add <project>`` then adds the pair to the calibration set. ``python -m qtransformer.hls.reports FILE...``
 prints what it reads from report files.
 """
 
@@ -200,7 +202,29 @@ def collect(project_dir) -> dict:
                 if timing.is_file():
                     out.setdefault(key, {}).update(parse_timing(timing))
                 break
+    est = prj / "estimate.json"
+    if est.is_file():
+        out["estimate_vs_measured"] = compare_estimate(json.loads(est.read_text())["total"],
+                                                       out)
     return out
+
+
+def compare_estimate(total: dict, measured: dict) -> dict:
+    """The build's estimate (``estimate.json``) against the most final measurement there is
+    (place and route, else synthesis, else the HLS report), per resource: both figures and
+    the error (estimate - measured) / measured."""
+    source = next((k for k in ("vivado_impl", "vivado", "hls") if measured.get(k)), None)
+    if source is None:
+        return {}
+    m = measured[source]
+    est = {"lut": total["lut"], "ff": total["ff"], "dsp": total["dsp"],
+           "bram18": round(2 * total["bram36"])}
+    rows = {}
+    for key, value in est.items():
+        got = m.get(key)
+        rows[key] = {"estimate": value, "measured": got,
+                     "error": round((value - got) / got, 3) if got else None}
+    return {"against": source, **rows}
 
 
 def main(argv: list[str] | None = None) -> int:
