@@ -128,9 +128,10 @@ def _verdict_md(r: dict) -> list[str]:
         lines += ["", f"At the pessimistic end (each resource plus its 90th-percentile error): "
                   f"**{'FITS' if v['fits_pessimistic'] else 'DOES NOT FIT'}**, "
                   + ", ".join(f"{k.upper()} {v['pessimistic'][k]:,} ({_pct(up[k])})"
-                              for k in ("lut", "ff", "bram36", "dsp")) + ". The bands come "
-                  "from `benchmarks/results/calibration.md` (hls4ml projects' Vivado reports; "
-                  "our attention and LayerNorm kernels have no Vivado reference yet)."]
+                              for k in ("lut", "ff", "bram36", "dsp")) + ". The bands are "
+                  "the estimate's errors on public hls4ml projects' Vivado reports (README, "
+                  "\"HLS: what is exact and what is estimated\"); our attention and LayerNorm "
+                  "kernels have no Vivado reference yet."]
     lines += ["", f"Latency {v['cycles']:,} cycles = {v['latency_us']:,.1f} us at "
               f"{v['clock_mhz']:g} MHz; bound {v['bound_cycles']:,} cycles (MACs / DSPs).", ""]
     if v["largest"]:
