@@ -11,8 +11,8 @@ coefficients the estimate reads from `qtransformer/kinds/operators.json`:
   bits, the Latency strategy's constant kernels), per ``wa * wb``;
 - ``fifo``: an ``hls::stream`` of depth 2 as HLS builds small channels, a shift-register FIFO
   (SRL16 per bit, read address and flags): LUTs and FFs per bit and per FIFO;
-- ``barrel`` / ``lzc``: a variable right shift and a leading-one detector (the normalising
-  shifts of LayerNorm and softmax), per bit;
+- ``barrel``: a variable right shift (po2 weights read from a ROM), per bit per stage; ``lzc``:
+  a leading-one detector, recorded beside the LayerNorm / softmax scalar parts it belongs to;
 - whole datapaths (LayerNorm lane + per-token scalar part, softmax lane + row reciprocal,
   attention MAC lane) at the SST-2 build's widths: the estimate's composition of the
   coefficients above is compared with them (``check`` in the JSON).
@@ -308,16 +308,16 @@ def measure_datapaths(w: dict) -> dict:
 def composed(w: dict) -> dict:
     """What the estimate charges for the same datapaths (``kinds/resources.py`` and the kinds'
     own composition), to set beside the yosys figures: DSP form (both operands wide)."""
+    from qtransformer.kinds.attention import recip_row_lut
+    from qtransformer.kinds.layernorm import ln_lane_blocks, ln_scalar_lut
     from qtransformer.kinds.resources import mac_block
 
-    q = w["ln"]
-    lane = [mac_block(1, q["d_bits"], q["d_bits"], q["v_bits"], 0, 1),
-            mac_block(1, q["d_bits"] + q["n_bits"], q["inv_bits"], q["z_bits"], 0, 1),
-            mac_block(1, q["z_bits"], w["param_bits"], q["z_bits"] + w["param_bits"], 0, 1)]
+    lane = ln_lane_blocks(w["ln"], 1, w["param_bits"], 1)
     return {"ln_lane": {"lut": sum(x[2] for x in lane) + w["out_bits"] + 2,
                         "dsp": sum(x[1] for x in lane)},
-            "ln_scalar": {"lut": 3 * q["m_bits"] + 2 * q["inv_bits"], "dsp": 0},
-            "recip_row": {"lut": 3 * w["den_bits"] + 2 * w["rec_bits"], "dsp": 0},
+            "ln_scalar": {"lut": ln_scalar_lut(w["ln"]), "dsp": 0},
+            "recip_row": {"lut": recip_row_lut({"den_bits": w["den_bits"],
+                                                "rec_bits": w["rec_bits"]}), "dsp": 0},
             "qk_lane": dict(zip(("dsp", "lut"), mac_block(
                 1, w["act_bits"], w["act_bits"], w["qk_bits"], 0, 1)[1:3])),
             "pv_lane": dict(zip(("dsp", "lut"), mac_block(

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import math
-import re
 import sys
 from pathlib import Path
 
@@ -32,21 +31,21 @@ from .estimate import estimate, totals
 
 RESOURCES = ("lut", "ff", "dsp", "bram18")
 SEED = 0
-_TYPE = re.compile(r"ap_(u?)fixed<\s*(\d+)\s*,\s*(-?\d+)\s*(,[^>]*)?>")
 
 
 def parse_type(text: str | None, what: str) -> Fx:
     """An hls4ml precision string (``ap_fixed<16,6>``, ``ap_ufixed<8,0,AP_RND_CONV,AP_SAT>``,
-    ``ap_int<8>``) as an :class:`Fx`."""
+    ``ap_int<8>``) as an :class:`Fx`, read by hls4ml's own parser."""
+    from hls4ml.backends.fpga.fpga_backend import FPGABackend
+
     if text is None:
         raise QTError(f"{what}: precision not recorded")
-    m = _TYPE.fullmatch(text.strip())
-    if m:
-        return Fx(int(m.group(2)), int(m.group(3)), not m.group(1), bool(m.group(4)))
-    m = re.fullmatch(r"ap_(u?)int<\s*(\d+)\s*>", text.strip())
-    if m:
-        return Fx(int(m.group(2)), int(m.group(2)), not m.group(1))
-    raise QTError(f"{what}: cannot read precision {text!r}")
+    try:
+        t = FPGABackend.convert_precision_string(text.strip())
+        rounds = str(getattr(t, "rounding_mode", "TRN")) != "TRN"
+        return Fx(int(t.width), int(t.integer), bool(t.signed), rounds)
+    except (ValueError, AttributeError, TypeError) as exc:
+        raise QTError(f"{what}: cannot read precision {text!r}") from exc
 
 
 def _kernel(n_in: int, n_out: int, weight: Fx, nonzero: float | None, rng) -> np.ndarray:

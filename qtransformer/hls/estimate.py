@@ -23,10 +23,10 @@ from dataclasses import asdict
 
 from ..boards import Board
 from ..kinds import IO_PARALLEL, IO_STREAM, LayerEstimate, LayerPlan, get_kind, in_hls
+from ..kinds.base import resource_strategy
 from ..kinds.resources import stream_fifo
 from ..kinds.dense import valid_dense_reuse
-from .bands import KEYS as BAND_KEYS
-from .bands import band_text, calibrated
+from .bands import KEYS as BAND_KEYS, band_text, calibrated
 from .passes import readers_of
 
 MARGIN = 0.8   # of every resource: routing needs slack
@@ -81,8 +81,8 @@ def is_dataflow(plans: dict[str, LayerPlan]) -> bool:
     """Whether hls4ml makes an io_parallel top a DATAFLOW region (its ``pipeline_style``
     pass): once a layer has the Resource strategy (a reuse factor above 1 here, unless the
     plan says ``strategy`` latency) or is a convolution over several partitions."""
-    return any(p.params.get("conv") or p.reuse > 1 and p.params.get("strategy") != "latency"
-               for p in plans.values() if in_hls(p))
+    return any(p.params.get("conv") or resource_strategy(p) for p in plans.values()
+               if in_hls(p))
 
 
 def totals(rows: list[LayerEstimate], io_type: str = IO_PARALLEL) -> dict:
@@ -204,14 +204,13 @@ def verdict(fit: dict, board: Board, macs: int, io_type: str = IO_PARALLEL, top:
     cal = calibrated(fit["total"])
     total = {k: cal[k]["value"] for k in BAND_KEYS}
     high = {k: cal[k]["pessimistic"] for k in BAND_KEYS}
-    fits_now = fits(total, board)
+    fits_now, util = fits(total, board), utilization(total, board)
     largest = largest_users(fit, top)
     return {"fits": fits_now, "fits_pessimistic": fits(high, board), "io_type": io_type,
-            **total, "utilization": utilization(total, board),
+            **total, "utilization": util,
             "pessimistic": high, "utilization_pessimistic": utilization(high, board),
             "calibration": cal, "cycles": fit["total"]["cycles"],
-            "resource_text": {k: band_text(k, cal[k], utilization(total, board)[k])
-                              for k in BAND_KEYS},
+            "resource_text": {k: band_text(k, cal[k], util[k]) for k in BAND_KEYS},
             "latency_us": fit["total"]["cycles"] / board.clock_mhz, "clock_mhz": board.clock_mhz,
             "bound_cycles": math.ceil(macs / max(board.dsp, 1)), "margin": MARGIN,
             "largest": largest if not fits_now else [],

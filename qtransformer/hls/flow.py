@@ -37,8 +37,8 @@ def build_hls(model: tf.keras.Model, board: Board, output_dir, x_calibration: np
             printer(text, flush=True)
 
     fit = board_estimate(model, board, x_calibration, io)
-    say(f"[hls] {backend} backend, {fit['io_type']}, reuse factors chosen for {board.name} (estimate "
-        f"{fit['total']['lut']:,} LUT, "
+    say(f"[hls] {backend} backend, {fit['io_type']}, reuse factors chosen for {board.name} "
+        f"(estimate {fit['total']['lut']:,} LUT, "
         f"{fit['total']['dsp']:,} DSP, {fit['total']['bram36']} BRAM36, "
         f"{fit['total']['cycles']:,} cycles; fits: {fit['fits']})")
     if not fit["fits"]:

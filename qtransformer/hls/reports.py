@@ -31,6 +31,11 @@ _VIVADO_ROWS = {"lut": ("Slice LUTs", "CLB LUTs"), "ff": ("Slice Registers", "CL
                 "dsp": ("DSPs",), "uram": ("URAM",)}
 
 
+# result key -> column / tag names in the HLS reports (Vivado HLS: DSP48E, Vitis HLS: DSP)
+_HLS_RESOURCES = (("bram18", ("BRAM_18K",)), ("dsp", ("DSP48E", "DSP")), ("ff", ("FF",)),
+                  ("lut", ("LUT",)), ("uram", ("URAM",)))
+
+
 def _num(text: str | None):
     text = (text or "").strip()
     try:
@@ -122,8 +127,7 @@ def parse_csynth_rpt(path: Path) -> dict:
         if cells and cells[0] == "Name":
             columns = cells
         elif columns and cells and cells[0] == "Total":
-            for key, names in (("bram18", ("BRAM_18K",)), ("dsp", ("DSP48E", "DSP")),
-                               ("ff", ("FF",)), ("lut", ("LUT",)), ("uram", ("URAM",))):
+            for key, names in _HLS_RESOURCES:
                 col = next((columns.index(n) for n in names if n in columns), None)
                 if col is not None and col < len(cells):
                     out[key] = _num(cells[col])
@@ -156,8 +160,7 @@ def parse_csynth(path: Path) -> dict:
         out["clock_uncertainty_ns"] = _num(root.findtext("UserAssignments/ClockUncertainty"))
     res = root.find("AreaEstimates/Resources")
     if res is not None:
-        for key, tags in (("bram18", ("BRAM_18K",)), ("dsp", ("DSP", "DSP48E")), ("ff", ("FF",)),
-                          ("lut", ("LUT",)), ("uram", ("URAM",))):
+        for key, tags in _HLS_RESOURCES:
             for tag in tags:
                 if res.findtext(tag) is not None:
                     out[key] = _num(res.findtext(tag))

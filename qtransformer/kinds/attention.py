@@ -71,6 +71,12 @@ def attention_widths(seq: int, d_in: int, d_model: int, d_head: int, xin: Fx, ac
             "p_shift": RECIP_FRAC + s_max - prob_frac, "recip_size": 2 ** (RECIP_BITS - 1)}
 
 
+def recip_row_lut(q: dict) -> int:
+    """LUTs of a softmax row's reciprocal besides its ROM: the priority encoder and shifts of
+    the row sum (widths ``q`` of :func:`attention_widths`)."""
+    return 3 * q["den_bits"] + 2 * q["rec_bits"]
+
+
 @register
 class Attention(CustomKind):
     name = "attention"
@@ -213,7 +219,7 @@ class Attention(CustomKind):
         shifts of the row sum."""
         q = p.params
         exp_rom = rom_lut(q["table_size"] * p.types["exp"].width)
-        per_row = rom_lut(q["recip_size"] * 18) + 3 * q["den_bits"] + 2 * q["rec_bits"]
+        per_row = rom_lut(q["recip_size"] * 18) + recip_row_lut(q)
         return lanes * exp_rom + rows * per_row
 
     def estimate_stream(self, p, in_width):

@@ -259,6 +259,13 @@ def node_io_type(node) -> str:
     return node.model.config.get_config_value("IOType")
 
 
+def resource_strategy(plan: LayerPlan) -> bool:
+    """Whether a layer is folded under hls4ml's Resource strategy: any reuse factor above 1
+    in our builds; hls4ml projects may instead fold under the Latency strategy (``params``
+    ``strategy`` latency: constant weights selected per cycle, zeros dropped)."""
+    return plan.reuse > 1 and plan.params.get("strategy") != "latency"
+
+
 def depth(n: int) -> int:
     """Adder-tree depth of an ``n``-input sum, plus multiply and register stages."""
     return math.ceil(math.log2(max(n, 2))) + 2

@@ -9,7 +9,16 @@ import numpy as np
 
 from ..fixed import exact_fx, signed_fx
 from . import register
-from .base import IO_TYPES, LayerEstimate, LayerKind, LayerPlan, depth, qbits, tokens_of
+from .base import (
+    IO_TYPES,
+    LayerEstimate,
+    LayerKind,
+    LayerPlan,
+    depth,
+    qbits,
+    resource_strategy,
+    tokens_of,
+)
 from .resources import density, mac_block, po2_levels, rom_lut
 
 
@@ -130,7 +139,7 @@ class Dense(LayerKind):
         kernel = p.consts["kernel"]
         n_w, n_in = int(kernel.size), int(kernel.shape[0])
         seq = max(1, p.macs // max(n_w, 1))
-        latency = rf == 1 or p.params.get("strategy") == "latency"
+        latency = not resource_strategy(p)
         macs = p.macs if rf == 1 else n_w  # folded: tokens go through one kernel in turn
         live = math.ceil(macs * density(kernel)) if latency else macs
         par, dsp, lut, ff, bram = mac_block(live, in_width, w, p.types["accum"].width,

@@ -36,6 +36,20 @@ def ln_widths(n: int, x_bits: int, eps_raw: int) -> dict[str, int]:
             "rom_size": 3 * 2 ** (RSQRT_BITS - 2)}
 
 
+def ln_lane_blocks(q: dict, n: int, param_bits: int, reuse: int) -> list[tuple]:
+    """The ``mac_block`` figures of a token's ``n`` elements (widths ``q`` of
+    :func:`ln_widths`): ``D**2`` into ``V``, ``D n inv`` into ``z``, ``z gamma``."""
+    return [mac_block(n, q["d_bits"], q["d_bits"], q["v_bits"], 0, reuse),
+            mac_block(n, q["d_bits"] + q["n_bits"], q["inv_bits"], q["z_bits"], 0, reuse),
+            mac_block(n, q["z_bits"], param_bits, q["z_bits"] + param_bits, 0, reuse)]
+
+
+def ln_scalar_lut(q: dict) -> int:
+    """LUTs of the per-token scalar part: the priority encoder and normalising shift of
+    ``M``, the ``inv`` shift (the rsqrt ROM is a BRAM18, charged apart)."""
+    return 3 * q["m_bits"] + 2 * q["inv_bits"]
+
+
 def ln_multipliers(node) -> int:
     """The ALLOCATION limit: the D**2, D n inv and z gamma products of a token (3 n_in) over
     the reuse factor."""
@@ -98,12 +112,10 @@ class LayerNorm(CustomKind):
         rsqrt ROM (768 x 17 bits: one BRAM18), the output rounding per element."""
         rf = max(1, p.reuse)
         q = p.params
-        n, pw = q["n_in"], p.types["param"].width
-        parts = [mac_block(n, q["d_bits"], q["d_bits"], q["v_bits"], 0, rf),
-                 mac_block(n, q["d_bits"] + q["n_bits"], q["inv_bits"], q["z_bits"], 0, rf),
-                 mac_block(n, q["z_bits"], pw, q["z_bits"] + pw, 0, rf)]
+        n = q["n_in"]
+        parts = ln_lane_blocks(q, n, p.types["param"].width, rf)
         par, dsp, lut, ff = (sum(x[i] for x in parts) for i in range(4))
-        lut += 3 * q["m_bits"] + 2 * q["inv_bits"] + math.ceil(n / rf) * (p.out.width + 2)
+        lut += ln_scalar_lut(q) + math.ceil(n / rf) * (p.out.width + 2)
         ff += q["m_bits"] + q["inv_bits"] + q["v_bits"]
         seq = max(1, p.macs // (3 * n))
         cycles = seq * rf + 2 * depth(n) + 6   # one token per II (= reuse) + pipeline depth

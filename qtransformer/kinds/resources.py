@@ -49,11 +49,6 @@ def barrel_lut(width: int, positions: int) -> int:
                      math.ceil(math.log2(max(positions, 2))))
 
 
-def lzc_lut(width: int) -> int:
-    """LUTs of a leading-one detector over ``width`` bits (yosys)."""
-    return math.ceil(OPERATORS["lzc_lut_per_bit"] * width)
-
-
 def mac_block(n: int, wa: int, wb: int, acc: int, weights_bits: int, reuse: int,
               shifts: int = 0, const: bool | None = None, binding: str | None = None
               ) -> tuple[int, int, int, int, float]:
