@@ -21,6 +21,9 @@ class Board:
     bram36: int
     dsp: int
     description: str = ""
+    # Vivado board part (board files) for the block design of `make bitstream`; "" where the
+    # flow has no block design for the board yet.
+    board_part: str = ""
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -35,7 +38,7 @@ def register_board(board: Board) -> Board:
 
 
 register_board(Board("pynq-z2", "xc7z020clg400-1", 100.0, 53_200, 106_400, 140, 220,
-                     "TUL PYNQ-Z2 (Zynq-7020)"))
+                     "TUL PYNQ-Z2 (Zynq-7020)", "tul.com.tw:pynq-z2:part0:1.0"))
 register_board(Board("zedboard", "xc7z020clg484-1", 100.0, 53_200, 106_400, 140, 220,
                      "Avnet ZedBoard (Zynq-7020)"))
 register_board(Board("arty-a7-100", "xc7a100tcsg324-1", 100.0, 63_400, 126_800, 135, 240,

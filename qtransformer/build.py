@@ -238,7 +238,8 @@ def main(argv: list[str] | None = None) -> int:
             else:  # the HLS project lives inside the output directory
                 hls_stage = stage / hls_out.resolve().relative_to(out.resolve())
             report = run_pipeline(cfg, stage, out.name, verbose=not args.quiet,
-                                  hls_dir=hls_stage, hls_published_as=hls_out)
+                                  hls_dir=hls_stage, hls_published_as=hls_out,
+                                  published_as=out)
             if separate_hls and hls_stage is not None and hls_stage.exists():
                 publish(hls_stage, hls_out)
     except QTError as exc:

@@ -1,6 +1,6 @@
 """The build as a list of named steps over one context, in the order data flows.
 
-    data -> model -> train -> compress -> evaluate -> save -> hls -> report
+    data -> model -> train -> compress -> evaluate -> save -> hls -> deploy -> report
 
 Each step reads the :class:`BuildContext` (config, data, model, ...), adds what it makes and
 prints one progress line. :func:`run_pipeline` runs them all; the search and the sweep run the
@@ -40,6 +40,7 @@ class BuildContext:
     verbose: bool = True                  # per-epoch lines (step lines always print)
     hls_dir: Path | None = None           # where the HLS project is written
     hls_published_as: Path | None = None  # where the user will find it
+    published_as: Path | None = None      # where the user will find the run directory
     printer: Callable | None = print      # step lines (None: silent, e.g. search trials)
     board: Board = field(init=False)
     t0: float = field(default_factory=time.time)
@@ -185,11 +186,30 @@ def step_hls(ctx: BuildContext) -> None:
     ctx.hls = result
 
 
+def step_deploy(ctx: BuildContext) -> None:
+    """The project's own Makefile and scripts (vivado stage) and the run's deploy bundle (what
+    the board's host, or ``--emulate``, needs)."""
+    if ctx.hls is None:
+        return
+    from .axi import Layout
+    from .deploy.bundle import write_bundle
+    from .vivado import install
+
+    stage = ctx.hls_dir or ctx.out / "hls"
+    install(stage, ctx.board)
+    published = Path(ctx.hls["project_dir"])
+    write_bundle(ctx.model, ctx.data, Layout.from_dict(ctx.hls["axi"]), ctx.hls["core"],
+                 published, ctx.out, ctx.published_as)
+    ctx.say(f"[deploy] make -C {published} csim | bitstream; python -m qtransformer.deploy "
+            f"{ctx.published_as or ctx.out} --emulate")
+
+
 def step_report(ctx: BuildContext) -> None:
     cfg, data, metrics, costs, hls = ctx.cfg, ctx.data, ctx.metrics, ctx.costs, ctx.hls
     compression = ctx.compression
     report = {
-        "run": ctx.run, "version": __version__, "seed": cfg.train.seed,
+        "run": ctx.run, "run_dir": str(ctx.published_as or ctx.out), "version": __version__,
+        "seed": cfg.train.seed,
         "accuracy": metrics["accuracy"], "precision": metrics["precision"],
         "recall": metrics["recall"], "f1": metrics["f1"], "model_bits": costs["model_bits"],
         "bops": costs["bops"], "params": costs["params"],
@@ -215,7 +235,8 @@ def step_report(ctx: BuildContext) -> None:
 STEPS: list[Step] = [Step("data", step_data), Step("model", step_model),
                      Step("train", step_train), Step("compress", step_compress),
                      Step("evaluate", step_evaluate), Step("save", step_save),
-                     Step("hls", step_hls), Step("report", step_report)]
+                     Step("hls", step_hls), Step("deploy", step_deploy),
+                     Step("report", step_report)]
 STEP_NAMES = tuple(s.name for s in STEPS)
 
 
@@ -232,10 +253,13 @@ def run_steps(ctx: BuildContext, names: tuple[str, ...] | list[str] = STEP_NAMES
 
 
 def run_pipeline(cfg: BuildConfig, out: Path, run: str, verbose: bool = True,
-                 hls_dir: Path | None = None, hls_published_as: Path | None = None) -> dict:
+                 hls_dir: Path | None = None, hls_published_as: Path | None = None,
+                 published_as: Path | None = None) -> dict:
     """Run every step into ``out`` (the HLS project into ``hls_dir``, default
-    ``out/hls``); return the report dict (also written to disk)."""
-    ctx = BuildContext(cfg, out, run, verbose, hls_dir, hls_published_as)
+    ``out/hls``; the user will find them at ``published_as`` and ``hls_published_as``);
+    return the report dict (also written to disk)."""
+    ctx = BuildContext(cfg, out, run, verbose, hls_dir, hls_published_as,
+                       published_as=published_as)
     return run_steps(ctx).report
 
 

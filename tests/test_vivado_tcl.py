@@ -13,7 +13,11 @@ from pathlib import Path
 
 import pytest
 
-VIVADO = Path(__file__).resolve().parents[1] / "vivado"
+from qtransformer.boards import get_board
+from qtransformer.vivado import install
+
+REPO = Path(__file__).resolve().parents[1]
+VIVADO = REPO / "qtransformer" / "vivado"   # the scripts, as the build copies them
 TOOLS = ["open_project", "set_top", "add_files", "open_solution", "set_part", "create_clock",
          "set_clock_uncertainty", "config_compile", "config_schedule", "config_array_partition",
          "csynth_design", "export_design", "csim_design", "cosim_design", "read_verilog",
@@ -219,22 +223,31 @@ def test_csim_flow(prj):
 
 # --- Makefile -----------------------------------------------------------------------------
 
-def _make(target: str, prj: Path, **tools: str) -> subprocess.CompletedProcess:
+def _make(target: str, prj: Path, checkout: bool = False, **tools: str
+          ) -> subprocess.CompletedProcess:
+    """make in the project, as a pip user runs it (its own copy of the Makefile and scripts),
+    or (``checkout``) through a source checkout's vivado/Makefile with PRJ=."""
     env = {k: v for k, v in os.environ.items() if k != "HLS_FLAVOUR"}
     env["PATH"] = "/usr/bin:/bin"  # no Xilinx tool on PATH
     args = [f"{k}={v}" for k, v in {"VITIS_HLS": "", "VIVADO_HLS": "", "VIVADO": "",
                                     **tools}.items()]
-    return subprocess.run(["make", "-s", "-f", str(VIVADO / "Makefile"), target, f"PRJ={prj}",
-                           *args], capture_output=True, text=True, timeout=60, env=env)
+    if checkout:
+        cmd = ["make", "-s", "-C", str(REPO / "vivado"), target, f"PRJ={prj}"]
+    else:
+        install(prj, get_board("pynq-z2"))
+        cmd = ["make", "-s", "-C", str(prj), target]
+    return subprocess.run([*cmd, *args], capture_output=True, text=True, timeout=60, env=env)
 
 
 @pytest.mark.skipif(shutil.which("make") is None, reason="needs make")
 @pytest.mark.parametrize("target,tool,var", [("synth", "vitis_hls", "VITIS_HLS"),
                                              ("impl", "vivado", "VIVADO"),
                                              ("cosim", "vitis_hls", "VITIS_HLS"),
-                                             ("export", "vitis_hls", "VITIS_HLS")])
-def test_make_without_tools_fails_with_one_line(prj, target, tool, var):
-    run = _make(target, prj)
+                                             ("export", "vitis_hls", "VITIS_HLS"),
+                                             ("bitstream", "vitis_hls", "VITIS_HLS")])
+@pytest.mark.parametrize("checkout", [False, True])
+def test_make_without_tools_fails_with_one_line(prj, target, tool, var, checkout):
+    run = _make(target, prj, checkout=checkout)
     lines = (run.stdout + run.stderr).strip().splitlines()
     assert run.returncode != 0
     assert len(lines) == 1 and f"{tool} not found" in lines[0] and f"{var}=" in lines[0]
@@ -273,7 +286,49 @@ def test_make_passes_hls_flavour(prj, tmp_path_factory, name, flavour):
 
 
 @pytest.mark.skipif(shutil.which("make") is None, reason="needs make")
-def test_make_tcl_check():
-    run = subprocess.run(["make", "-s", "-f", str(VIVADO / "Makefile"), "tcl-check"],
-                         capture_output=True, text=True, timeout=60)
+@pytest.mark.parametrize("checkout", [False, True])
+def test_make_tcl_check(prj, checkout):
+    run = _make("tcl-check", prj, checkout=checkout)
     assert run.returncode == 0 and "all scripts parse" in run.stdout
+
+
+@pytest.mark.skipif(shutil.which("make") is None, reason="needs make")
+def test_make_bitstream_needs_the_board_wrapper(prj, tmp_path_factory):
+    fake = tmp_path_factory.mktemp("bin") / "vitis_hls"
+    fake.write_text("#!/bin/sh\nexit 0\n")
+    fake.chmod(0o755)
+    run = _make("bitstream", prj, VITIS_HLS=str(fake), VIVADO="/bin/true")
+    lines = (run.stdout + run.stderr).strip().splitlines()
+    assert run.returncode != 0 and len(lines) == 1 and "axi/myproject_axi.cpp missing" in lines[0]
+
+
+def test_install_copies_every_script(prj):
+    install(prj, get_board("pynq-z2"))
+    copied = {p.name for p in (prj / "scripts").iterdir()}
+    assert {s.name for s in VIVADO.glob("*.tcl")} | {"tbcheck.py", "reports.py"} == copied
+    assert 'set qt_board_part "tul.com.tw:pynq-z2:part0:1.0"' in (prj / "qt_board.tcl").read_text()
+
+
+def test_csim_of_the_board_wrapper(prj):
+    calls = _run("hls_csim.tcl", prj, "myproject", "axi")
+    assert calls[0] == "open_project -reset myproject_axi_prj"
+    assert "set_top myproject_axi" in calls and "set_top myproject" not in calls
+    assert any(c.startswith("add_files axi/myproject_axi.cpp") and "-I" in c for c in calls)
+    assert any(c.startswith("add_files -tb axi/axi_test.cpp") for c in calls)
+    assert calls[-1] == "csim_design"
+
+
+def test_board_wrapper_synthesis_and_export(prj):
+    (prj / "axi").mkdir()
+    (prj / "axi" / "myproject_axi.cpp").write_text("// wrapper\n")
+    calls = _run("hls_axi_export.tcl", prj, "myproject", "125")
+    assert calls[0] == "open_project -reset myproject_axi_prj"
+    assert "set_top myproject_axi" in calls and "create_clock -period 8.0 -name default" in calls
+    assert calls.index("csynth_design") < calls.index("export_design -format ip_catalog")
+    assert "IP exported to myproject_axi_prj/solution1/impl/ip" in _run.stdout  # type: ignore
+
+
+def test_board_wrapper_export_without_wrapper_fails(prj):
+    calls = _run("hls_axi_export.tcl", prj, "myproject", rc=1)
+    out = [ln for ln in _run.stdout.splitlines() if not ln.startswith("CALL ")]  # type: ignore
+    assert len(out) == 1 and "axi/myproject_axi.cpp missing" in out[0] and not calls

@@ -90,13 +90,20 @@ def _hls_md(r: dict) -> list[str]:
         return []
     c, e, b = h["coverify"], h["estimate"], r["board"]
     lines = ["", "## HLS (hls4ml, " + h["strategy"] + " strategy)", "",
-             f"- project: `{h['project_dir']}` for {h['part']} at {h['clock_mhz']:g} MHz; "
-             f"`cd vivado && make csim PRJ={h['project_dir']}` re-runs the C simulation",
+             f"- project: `{h['project_dir']}` for {h['part']} at {h['clock_mhz']:g} MHz, "
+             f"self-contained (its own Makefile and scripts): `make -C {h['project_dir']} csim` "
+             "re-runs the C simulation (hls4ml's testbench and the AXI wrapper's) with g++; "
+             "`make synth` / `impl` / `bitstream` need Vitis HLS and Vivado",
              f"- co-verification (compiled C++ vs Keras, {c['n']} test examples): argmax "
              f"agreement **{_pct(c['argmax_agreement'])}**, max error {c['max_error_lsb']:g} "
              f"LSB ({c['max_abs_error']:g}); accuracy HLS {_pct(c['hls_accuracy'])} vs Keras "
              f"{_pct(c['keras_accuracy'])}",
-             f"- convert {h['convert_s']:.1f} s, g++ compile {h['compile_s']:.1f} s", "",
+             f"- convert {h['convert_s']:.1f} s, g++ compile {h['compile_s']:.1f} s",
+             f"- onto the board: `make -C {h['project_dir']} bitstream` (Vitis HLS, Vivado and "
+             "the PYNQ-Z2 board files) writes `bitstream/myproject.bit` and `.hwh`; "
+             f"`python -m qtransformer.deploy {r.get('run_dir', '<run>')}` then classifies on "
+             "the board (PYNQ), and with `--emulate` runs the same driver against the C "
+             "simulation on any machine with g++", "",
              f"Resources, **{e['label']}**, against the {b['name']} budget:", "",
              "| resource | estimate | board | utilisation |", "|---|---|---|---|"]
     for key, budget in (("lut", b["lut"]), ("ff", b["ff"]), ("dsp", b["dsp"]),

@@ -16,6 +16,7 @@ import tensorflow as tf
 from ..boards import Board
 from ..errors import QTError
 from ..kinds import IO_PARALLEL, IO_STREAM
+from .axi_wrapper import write_axi
 from .convert import check_io, convert_model, model_input_fx
 from .coverify import coverify, range_check, write_tb_data
 from .estimate import choose_reuse, estimate, over_budget, totals
@@ -30,7 +31,8 @@ def build_hls(model: tf.keras.Model, board: Board, output_dir, x_calibration: np
 
     ``x_calibration`` (training data) sizes the input type and feeds the range check;
     ``x_check`` (e.g. the test split) is used for co-verification and the first ``n_tb``
-    samples become the C testbench data for ``make csim``. ``io``: see :func:`board_estimate`.
+    samples become the C testbench data for ``make csim`` (hls4ml's testbench and the board
+    wrapper's, :mod:`.axi_wrapper`). ``io``: see :func:`board_estimate`.
     """
     def say(text: str) -> None:
         if printer is not None:
@@ -58,11 +60,13 @@ def build_hls(model: tf.keras.Model, board: Board, output_dir, x_calibration: np
         f"{len(x_check)} examples")
     check = coverify(model, conv, x_check, y=y_check)
     write_tb_data(model, x_check[:n_tb], output_dir)
+    layout = write_axi(conv.hls_model, output_dir)
     write_estimate(fit, board, output_dir)
     ranges = range_check(model, conv.plans, x_calibration[:512])
     return {"project_dir": str(Path(output_dir)), "board": board.name, "part": board.part,
             "clock_mhz": clock_mhz or board.clock_mhz, "strategy": fit["strategy"],
-            "io_type": fit["io_type"],
+            "io_type": fit["io_type"], "axi": layout.to_dict(),
+            "core": conv.hls_model.config.get_project_name(),
             "precision": conv.precision_table(), "estimate": fit, "coverify": check,
             "ranges": ranges, "convert_s": round(t1 - t0, 2), "compile_s": round(t2 - t1, 2)}
 

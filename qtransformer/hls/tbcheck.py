@@ -1,6 +1,7 @@
 """Compare C-simulation results with the Keras predictions in a project's ``tb_data``.
 
-Used by ``vivado/Makefile`` (``make csim``): exit status 0 only when every output matches
+Used by the project Makefile (``make csim``, ``make cosim``; copied into every project
+with it, so it needs numpy only): exit status 0 only when every output matches
 within ``--tol-lsb`` LSBs of the HLS output type (default 0 = bit-exact).
 """
 
@@ -45,12 +46,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("project_dir")
     ap.add_argument("--results", default="csim_results.log")
     ap.add_argument("--tol-lsb", type=float, default=0.0)
+    ap.add_argument("--label", default="csim", help="what the results are (first word printed)")
     args = ap.parse_args(argv)
     r = compare(args.project_dir, args.results, args.tol_lsb)
     status = "OK" if r["ok"] else "MISMATCH"
     detail = r.get("reason") or (f"argmax agreement {r['argmax_agreement']:.4f}, max error "
                                  f"{r['max_error_lsb']:g} LSB ({r['max_abs_error']:g})")
-    print(f"csim {status}: {r['n']} samples, {detail}")
+    print(f"{args.label} {status}: {r['n']} samples, {detail}")
     return 0 if r["ok"] else 1
 
 

@@ -36,13 +36,24 @@ proc qt_flavour {} {
     return vitis
 }
 
-proc qt_add_sources {project tb_data tb_cflags} {
+proc qt_add_sources {project tb_data tb_cflags {top core}} {
     # Design and test-bench files; tb_data is the folder the test bench reads as ./tb_data.
+    # top "core": the hls4ml top function (synthesis for the estimate, C/RTL co-simulation);
+    # "axi": the board wrapper of axi/ (qtransformer.hls.axi_wrapper) around it.
     set cflags "-std=c++0x"
-    set_top $project
-    add_files firmware/${project}.cpp -cflags $cflags
-    set tb_flags [string trim "$cflags -DWEIGHTS_DIR=\"firmware/weights\" $tb_cflags"]
-    add_files -tb ${project}_test.cpp -cflags $tb_flags
+    if {$top eq "axi"} {
+        # absolute: HLS compiles C simulation in solution1/csim/build
+        set inc "-I[file normalize firmware] -I[file normalize axi]"
+        set_top ${project}_axi
+        add_files firmware/${project}.cpp -cflags $cflags
+        add_files axi/${project}_axi.cpp -cflags "$cflags $inc"
+        add_files -tb axi/axi_test.cpp -cflags [string trim "$cflags $inc $tb_cflags"]
+    } else {
+        set_top $project
+        add_files firmware/${project}.cpp -cflags $cflags
+        set tb_flags [string trim "$cflags -DWEIGHTS_DIR=\"firmware/weights\" $tb_cflags"]
+        add_files -tb ${project}_test.cpp -cflags $tb_flags
+    }
     add_files -tb firmware/weights
     add_files -tb $tb_data
 }
@@ -61,12 +72,29 @@ proc qt_solution_config {part period} {
     if {[qt_flavour] eq "vivado"} { config_array_partition -maximum_size 4096 }
 }
 
-proc qt_open {project part clock_mhz} {
-    # Fresh project and solution (csim / synth): returns {part period_ns}.
+proc qt_open {project part clock_mhz {top core}} {
+    # Fresh project and solution (csim / synth): returns {part period_ns}. The board wrapper
+    # gets a project of its own (<project>_axi_prj): an HLS project has one top function.
     lassign [qt_target $project $part $clock_mhz] part period
-    open_project -reset ${project}_prj
-    qt_add_sources $project tb_data ""
+    open_project -reset [qt_hls_project $project $top]
+    qt_add_sources $project tb_data "" $top
     open_solution -reset "solution1"
     qt_solution_config $part $period
     return [list $part $period]
+}
+
+proc qt_hls_project {project top} {
+    if {$top eq "axi"} { return ${project}_axi_prj }
+    return ${project}_prj
+}
+
+proc qt_export {} {
+    # Package the open solution as Vivado IP (impl/ip); one line and exit 1 on failure.
+    if {[catch {export_design -format ip_catalog} msg]} {
+        # HLS <= 2021.2 derives the IP revision from the date, which overflows since
+        # 2022-01-01 ("bad lexical cast"); Xilinx's fix is a patch, no script option avoids it.
+        puts "qtransformer: export_design failed ([string map {\n { }} $msg]); if the log says\
+              'bad lexical cast', apply the Y2K22 patch of Xilinx AR 76960 to this HLS install"
+        exit 1
+    }
 }

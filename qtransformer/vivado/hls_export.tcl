@@ -9,12 +9,6 @@ if {![file exists ${project}_prj/solution1/syn/verilog/${project}.v]} {
 # Reopen without -reset: the solution's csynth result is what gets packaged.
 open_project ${project}_prj
 open_solution "solution1"
-if {[catch {export_design -format ip_catalog} msg]} {
-    # HLS <= 2021.2 derives the IP revision from the date, which overflows since 2022-01-01
-    # ("bad lexical cast"); Xilinx's fix is a patch, nothing a script option can avoid.
-    puts "qtransformer: export_design failed ([string map {\n { }} $msg]); if the log says\
-          'bad lexical cast', apply the Y2K22 patch of Xilinx AR 76960 to this HLS install"
-    exit 1
-}
+qt_export
 puts "qtransformer: IP exported to ${project}_prj/solution1/impl/ip"
 exit
