@@ -38,6 +38,7 @@ class Port:
 
     @property
     def lane(self) -> int:
+        """Bits a value occupies in its word."""
         return next(b for b in LANES if b >= self.width)
 
     @property
@@ -51,6 +52,7 @@ class Port:
 
     @property
     def dtype(self) -> np.dtype:
+        """numpy's integer type of one lane (a lane array is the words' bytes)."""
         return np.dtype(f"{'i' if self.signed else 'u'}{self.lane // 8}")
 
     def raw_range(self) -> tuple[int, int]:

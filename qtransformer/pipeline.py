@@ -1,6 +1,6 @@
 """The build as a list of named steps over one context, in the order data flows.
 
-    data -> model -> train -> compress -> evaluate -> save -> hls -> deploy -> report
+    data -> model -> train -> compress -> evaluate -> save -> hls -> vivado -> deploy -> report
 
 Each step reads the :class:`BuildContext` (config, data, model, ...), adds what it makes and
 prints one progress line. :func:`run_pipeline` runs them all; the search and the sweep run the
@@ -186,17 +186,23 @@ def step_hls(ctx: BuildContext) -> None:
     ctx.hls = result
 
 
+def step_vivado(ctx: BuildContext) -> None:
+    """The project's own Makefile and scripts, so that ``make -C <project> csim`` (and synth,
+    bitstream) works wherever the project is, without a source checkout."""
+    if ctx.hls is None:
+        return
+    from .vivado import install
+
+    install(ctx.hls_dir or ctx.out / "hls", ctx.board)
+
+
 def step_deploy(ctx: BuildContext) -> None:
-    """The project's own Makefile and scripts (vivado stage) and the run's deploy bundle (what
-    the board's host, or ``--emulate``, needs)."""
+    """The run's deploy bundle: what the board's host, or ``--emulate``, needs."""
     if ctx.hls is None:
         return
     from .axi import Layout
     from .deploy.bundle import write_bundle
-    from .vivado import install
 
-    stage = ctx.hls_dir or ctx.out / "hls"
-    install(stage, ctx.board)
     published = Path(ctx.hls["project_dir"])
     write_bundle(ctx.model, ctx.data, Layout.from_dict(ctx.hls["axi"]), ctx.hls["core"],
                  published, ctx.out, ctx.published_as)
@@ -235,7 +241,8 @@ def step_report(ctx: BuildContext) -> None:
 STEPS: list[Step] = [Step("data", step_data), Step("model", step_model),
                      Step("train", step_train), Step("compress", step_compress),
                      Step("evaluate", step_evaluate), Step("save", step_save),
-                     Step("hls", step_hls), Step("deploy", step_deploy),
+                     Step("hls", step_hls), Step("vivado", step_vivado),
+                     Step("deploy", step_deploy),
                      Step("report", step_report)]
 STEP_NAMES = tuple(s.name for s in STEPS)
 

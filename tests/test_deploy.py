@@ -50,6 +50,27 @@ def test_to_raw_rounds_like_the_cpp_types():
         pack_raw(conv, [[8]])
 
 
+@pytest.mark.parametrize("rounding,saturation,width,ok", [
+    ("RND_CONV", "SAT", 8, True), ("TRN", "WRAP", 17, True), ("TRN_ZERO", "WRAP", 8, False),
+    ("RND", "SAT", 8, False), ("TRN", "WRAP", 40, False)])
+def test_ports_only_for_types_the_driver_reproduces(rounding, saturation, width, ok):
+    from types import SimpleNamespace
+
+    from hls4ml.model.types import FixedPrecisionType
+
+    from qtransformer.errors import QTError
+    from qtransformer.hls.axi_wrapper import port_of
+
+    prec = FixedPrecisionType(width, 3, True, rounding, saturation)
+    var = SimpleNamespace(name="x", shape=[4, 6], type=SimpleNamespace(precision=prec))
+    if ok:
+        port, beat = port_of(var)
+        assert (port.n, port.width, port.frac, beat) == (24, width, width - 3, 6)
+    else:
+        with pytest.raises(QTError, match="board packing"):
+            port_of(var)
+
+
 # --- plain-Python WordPiece against tokenizers ----------------------------------------------
 
 ODD_TEXTS = ["Café déjà vu — “quoted” … naïve", "日本語のテキスト and 中文",
@@ -178,6 +199,7 @@ def test_emulated_driver_on_new_inputs(text_run, digits_run, tmp_path, capsys):
 
 @pytest.mark.parametrize("argv,message", [
     (["--emulate", "--file", "/nonexistent.txt"], "input file not found"),
+    (["--emulate", "--file", "/dev/null", "a text"], "not both"),
     (["--emulate", "--batch", "0"], "--batch 0"),
     ([], "no PYNQ board here"),
 ])
@@ -185,6 +207,19 @@ def test_driver_bad_input_one_line(text_run, capsys, argv, message):
     assert deploy_main([str(text_run), *argv]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and message in err
+
+
+@needs_gxx
+def test_driver_reads_one_text_a_line(text_run, tmp_path, capsys):
+    texts = tmp_path / "texts.txt"
+    texts.write_text("a warm film\u2028still one line\r\n\nboring\n", encoding="utf-8")
+    assert deploy_main([str(text_run), "--emulate", "--file", str(texts)]) == 0
+    lines = capsys.readouterr().out.strip().split("\n")
+    assert [ln.split("\t")[2] for ln in lines[:-1]] == ["a warm film\u2028still one line", "",
+                                                      "boring"]
+    texts.write_text("")
+    assert deploy_main([str(text_run), "--emulate", "--file", str(texts)]) == 2
+    assert "no texts" in capsys.readouterr().err
 
 
 def test_driver_on_a_directory_that_is_no_run(tmp_path, capsys):

@@ -216,9 +216,26 @@ def test_export_failure_names_the_y2k22_patch(prj):
     assert len(out) == 1 and "AR 76960" in out[0] and "Y2K22" in out[0]
 
 
-def test_csim_flow(prj):
-    calls = _run("hls_csim.tcl", prj, "myproject")
+def _csim_writes(hls_prj: str, *logs: str) -> str:
+    """A csim_design stand-in leaving results where HLS runs the testbench."""
+    d = f"{hls_prj}/solution1/csim/build/tb_data"
+    return f"file mkdir {d}; " + "".join(
+        f"set fh [open {d}/{log} w]; puts $fh {{1.5 2}}; close $fh; " for log in logs)
+
+
+def test_csim_flow_copies_results_back(prj):
+    (prj / "tb_data" / "csim_results.log").write_text("stale\n")
+    calls = _run("hls_csim.tcl", prj, "myproject",
+                 stubs={"csim_design": _csim_writes("myproject_prj", "csim_results.log")})
     assert calls[-1] == "csim_design" and "set_part xc7z020clg400-1" in calls
+    assert (prj / "tb_data" / "csim_results.log").read_text() == "1.5 2\n"
+
+
+def test_csim_without_results_fails_and_removes_the_stale_ones(prj):
+    (prj / "tb_data" / "csim_results.log").write_text("stale\n")
+    _run("hls_csim.tcl", prj, "myproject", rc=1)
+    assert not (prj / "tb_data" / "csim_results.log").exists()
+    assert "wrote no" in _run.stdout  # type: ignore[attr-defined]
 
 
 # --- Makefile -----------------------------------------------------------------------------
@@ -310,12 +327,19 @@ def test_install_copies_every_script(prj):
 
 
 def test_csim_of_the_board_wrapper(prj):
-    calls = _run("hls_csim.tcl", prj, "myproject", "axi")
+    logs = ("axi_csim_results.log", "axi_input_words.log", "axi_output_words.log")
+    calls = _run("hls_csim.tcl", prj, "myproject", "axi",
+                 stubs={"csim_design": _csim_writes("myproject_axi_prj", *logs)})
+    assert all((prj / "tb_data" / log).is_file() for log in logs)
     assert calls[0] == "open_project -reset myproject_axi_prj"
     assert "set_top myproject_axi" in calls and "set_top myproject" not in calls
     assert any(c.startswith("add_files axi/myproject_axi.cpp") and "-I" in c for c in calls)
     assert any(c.startswith("add_files -tb axi/axi_test.cpp") for c in calls)
     assert calls[-1] == "csim_design"
+    vivado = _run("hls_csim.tcl", prj, "myproject", "axi", flavour="vivado",
+                  stubs={"csim_design": _csim_writes("myproject_axi_prj", *logs)})
+    assert any("-DQT_AXI_SIDEBAND" in c for c in vivado if "myproject_axi.cpp" in c)
+    assert not any("-DQT_AXI_SIDEBAND" in c for c in calls)
 
 
 def test_board_wrapper_synthesis_and_export(prj):

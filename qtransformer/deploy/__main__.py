@@ -35,6 +35,8 @@ def parser() -> argparse.ArgumentParser:
 
 
 def read_inputs(path: Path, kind: str):
+    """The inputs in ``path``: one text a line (text runs; every line, blank ones too, gets a
+    prediction) or a ``.npy`` array shaped like the model input."""
     if not path.is_file():
         raise QTError(f"input file not found: {path}")
     if path.suffix == ".npy":
@@ -43,11 +45,18 @@ def read_inputs(path: Path, kind: str):
         return np.load(path)
     if kind != "tokens":
         raise QTError(f"{path}: this run takes arrays (.npy shaped like the model input)")
-    lines = path.read_text(encoding="utf-8").splitlines()
-    return lines   # one text a line, blank ones included (a prediction per line)
+    # "\n" only: str.splitlines would also split inside a text at U+2028, \x0b, \x0c, \x85
+    lines = path.read_text(encoding="utf-8").split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    if not lines:
+        raise QTError(f"{path}: no texts in the file")
+    return [ln.removesuffix("\r") for ln in lines]
 
 
 def evaluate(driver: Driver, batch: int) -> dict:
+    """The run's stored test split through the driver, against the Keras logits stored with
+    it: the check that the IP (or its emulation) computes what Python does."""
     inputs, labels, keras = driver.bundle.test_split()
     pred = driver.predict(inputs, batch)
     lsb = 2.0 ** -driver.layout.outputs.frac
@@ -66,9 +75,11 @@ def main(argv: list[str] | None = None) -> int:
         driver = Driver(args.run_dir, emulate=args.emulate,
                         bitstream=Path(args.bitstream) if args.bitstream else None)
         kind = driver.bundle.kind
-        inputs = read_inputs(Path(args.file), kind) if args.file else args.texts
+        if args.file and args.texts:
+            raise QTError("give texts on the command line or --file, not both")
         if args.texts and kind != "tokens":
             raise QTError("this run takes arrays: pass --file inputs.npy")
+        inputs = read_inputs(Path(args.file), kind) if args.file else args.texts
         if len(inputs) == 0:
             summary = evaluate(driver, args.batch)
             print(f"[deploy] {driver.device.name}: {summary['n']} test samples, agreement with "

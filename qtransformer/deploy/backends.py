@@ -9,6 +9,7 @@ import ctypes
 import hashlib
 import shutil
 import subprocess
+import time
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +28,7 @@ class Emulator:
     name = "emulate"
 
     def __init__(self, project_dir: Path, core: str, say=print):
+        """Compiles the library on first use (``say`` reports it)."""
         lib = ctypes.CDLL(str(compile_library(Path(project_dir), core, say)))
         self._run = lib.qt_axi_run
         u64p = ctypes.POINTER(ctypes.c_uint64)
@@ -34,6 +36,7 @@ class Emulator:
         self._run.restype = ctypes.c_int
 
     def run(self, words: np.ndarray, n_samples: int, n_out: int) -> np.ndarray:
+        """A batch's input words in, its ``n_out`` output words back (as the DMA moves them)."""
         src = np.ascontiguousarray(words, np.uint64)
         dst = np.zeros(n_out, np.uint64)
         u64p = ctypes.POINTER(ctypes.c_uint64)
@@ -60,7 +63,7 @@ def compile_library(prj: Path, core: str, say=print) -> Path:
                       "board wrapper (rebuild it)")
     digest = hashlib.sha1(str(prj.resolve()).encode())   # the weights' path is compiled in
     for path in sorted([*sources, *prj.glob("firmware/*.h"), *prj.glob("firmware/weights/*"),
-                        *prj.glob("axi/*.h")]):
+                        *prj.glob("firmware/nnet_utils/*"), *prj.glob("axi/*.h")]):
         digest.update(path.name.encode() + path.read_bytes())
     lib = prj / "csim" / f"emu-{digest.hexdigest()[:12]}.so"
     if lib.is_file():
@@ -70,7 +73,7 @@ def compile_library(prj: Path, core: str, say=print) -> Path:
         raise QTError("g++ not found: the emulator compiles the project's C simulation "
                       "(install g++)")
     lib.parent.mkdir(exist_ok=True)
-    say(f"[deploy] compiling the emulated IP of {prj} with g++ (once per project)", flush=True)
+    say(f"[deploy] compiling the emulated IP of {prj} with g++ (once per project)")
     tmp = lib.with_suffix(".tmp")
     # Vitis-backend cores read their weights at start from WEIGHTS_DIR: absolute here, as
     # the driver may run from anywhere.
@@ -93,7 +96,7 @@ class Board:
 
     name = "board"
 
-    def __init__(self, bitstream: Path, core: str):
+    def __init__(self, bitstream: Path, core: str, timeout_s: float = 10.0):
         try:
             import pynq
         except ImportError:
@@ -103,25 +106,33 @@ class Board:
         if not Path(bitstream).is_file():
             raise QTError(f"bitstream {bitstream} not found: run make -C <project> bitstream "
                           "and copy its .bit and .hwh here, or pass --bitstream")
-        self.pynq = pynq
+        self.pynq, self.timeout_s = pynq, timeout_s
         self.overlay = pynq.Overlay(str(bitstream))
         self.dma = self.overlay.axi_dma_0
         self.ip = getattr(self.overlay, f"{core}_axi_0")
+        self.buffers: dict[tuple[int, int], tuple] = {}   # contiguous memory, kept per size
+
+    def _buffers(self, n_in: int, n_out: int) -> tuple:
+        if (n_in, n_out) not in self.buffers:
+            alloc = self.pynq.allocate
+            self.buffers[n_in, n_out] = (alloc(shape=(n_in,), dtype=np.uint64),
+                                         alloc(shape=(n_out,), dtype=np.uint64))
+        return self.buffers[n_in, n_out]
 
     def run(self, words: np.ndarray, n_samples: int, n_out: int) -> np.ndarray:
-        src = self.pynq.allocate(shape=(len(words),), dtype=np.uint64)
-        dst = self.pynq.allocate(shape=(n_out,), dtype=np.uint64)
-        try:
-            src[:] = words
-            src.flush()
-            self.ip.register_map.n_samples = n_samples
-            self.ip.register_map.CTRL.AP_START = 1
-            self.dma.recvchannel.transfer(dst)
-            self.dma.sendchannel.transfer(src)
-            self.dma.sendchannel.wait()
-            self.dma.recvchannel.wait()
-            dst.invalidate()
-            return np.array(dst, np.uint64)
-        finally:
-            src.freebuffer()
-            dst.freebuffer()
+        """Start the IP for ``n_samples``, then one DMA transfer each way (``transfer`` flushes
+        and ``wait`` invalidates the caches); a stalled IP is an error, not a hang."""
+        src, dst = self._buffers(len(words), n_out)
+        src[:] = words
+        self.ip.register_map.n_samples = n_samples
+        self.ip.register_map.CTRL.AP_START = 1
+        self.dma.recvchannel.transfer(dst)
+        self.dma.sendchannel.transfer(src)
+        deadline = time.monotonic() + self.timeout_s
+        while not (self.dma.sendchannel.idle and self.dma.recvchannel.idle):
+            if time.monotonic() > deadline:
+                raise QTError(f"the IP did not answer {n_samples} samples within "
+                              f"{self.timeout_s:g} s (DMA still busy): check the bitstream")
+        self.dma.sendchannel.wait()
+        self.dma.recvchannel.wait()
+        return np.array(dst, np.uint64)

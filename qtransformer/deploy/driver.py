@@ -77,6 +77,9 @@ class Driver:
         return port.to_raw(x.reshape(len(x), -1))
 
     def predict(self, inputs, batch: int = 256) -> Prediction:
+        """Labels and scores for ``inputs`` (texts, or arrays shaped like the model input), in
+        transfers of up to ``batch`` samples (fewer where the DMA's length register ends);
+        each stage's time adds to :attr:`timings`."""
         n = len(inputs)
         lin, lout = self.layout.inputs, self.layout.outputs
         per_transfer = max(1, min(batch, MAX_TRANSFER_BYTES // (8 * max(lin.words, lout.words))))

@@ -39,6 +39,7 @@ def _is_cjk(c: str) -> bool:
 
 
 def normalize(text: str) -> str:
+    """BertNormalizer(lowercase=True): clean, space out CJK, strip accents, lower-case."""
     out = []
     for c in text:
         if c in ("\0", "\ufffd") or _is_control(c):
@@ -54,6 +55,7 @@ def normalize(text: str) -> str:
 
 
 def pre_tokenize(text: str) -> list[str]:
+    """BertPreTokenizer: words split at whitespace, each punctuation character its own word."""
     words, cur = [], []
     for c in text:
         if c.isspace() or c in _WHITESPACE:

@@ -100,7 +100,8 @@ def _hls_md(r: dict) -> list[str]:
              f"{_pct(c['keras_accuracy'])}",
              f"- convert {h['convert_s']:.1f} s, g++ compile {h['compile_s']:.1f} s",
              f"- onto the board: `make -C {h['project_dir']} bitstream` (Vitis HLS, Vivado and "
-             "the PYNQ-Z2 board files) writes `bitstream/myproject.bit` and `.hwh`; "
+             "the PYNQ-Z2 board files) writes "
+             f"`bitstream/{h.get('core', 'myproject')}.bit` and `.hwh`; "
              f"`python -m qtransformer.deploy {r.get('run_dir', '<run>')}` then classifies on "
              "the board (PYNQ), and with `--emulate` runs the same driver against the C "
              "simulation on any machine with g++", "",

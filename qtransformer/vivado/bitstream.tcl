@@ -63,7 +63,8 @@ proc qt_dma {dma} {
     # Simple (register) mode: pynq's DMA driver programs one buffer per transfer. 64-bit on
     # the memory and the stream side to match the IP's TDATA, so no width converter. The
     # length register is 14 bits by default (16 KiB per transfer); 26 bits allows 64 MiB, so
-    # a whole batch of samples goes in one transfer and comes back with one TLAST.
+    # a whole batch of samples goes in one transfer and comes back with one TLAST. Bursts of
+    # 256 beats (the default is 16) keep the HP port busy.
     create_bd_cell -type ip -vlnv xilinx.com:ip:axi_dma:7.1 $dma
     # The S2MM stream width is otherwise derived from the connected master, not from here.
     set_property CONFIG.c_s_axis_s2mm_tdata_width.VALUE_SRC USER [get_bd_cells $dma]
@@ -73,7 +74,9 @@ proc qt_dma {dma} {
                             CONFIG.c_m_axi_mm2s_data_width 64 \
                             CONFIG.c_m_axis_mm2s_tdata_width 64 \
                             CONFIG.c_m_axi_s2mm_data_width 64 \
-                            CONFIG.c_s_axis_s2mm_tdata_width 64] [get_bd_cells $dma]
+                            CONFIG.c_s_axis_s2mm_tdata_width 64 \
+                            CONFIG.c_mm2s_burst_size 256 \
+                            CONFIG.c_s2mm_burst_size 256] [get_bd_cells $dma]
 }
 
 proc qt_axi {master slave pin} {
@@ -92,14 +95,12 @@ proc qt_block_design {bd ps dma ip mhz} {
     set ip ${ip}_0
     connect_bd_intf_net [get_bd_intf_pins $dma/M_AXIS_MM2S] [get_bd_intf_pins $ip/x_in]
     connect_bd_intf_net [get_bd_intf_pins $ip/y_out] [get_bd_intf_pins $dma/S_AXIS_S2MM]
-    # Clock the IP first: the AXI automation below then finds ap_clk on FCLK_CLK0 and puts
-    # the DMA and both interconnects on the same clock (no clock crossing on the streams).
+    # Clocks and resets come with the AXI automation below: every slave it connects (the DMA,
+    # the IP's s_axi_control, hence its ap_clk and the streams) runs on FCLK_CLK0, the clock
+    # of the PS's GP0 master; no clock crossing anywhere.
     set hz [get_property CONFIG.FREQ_HZ [get_bd_pins $ps/FCLK_CLK0]]
     if {![string is double -strict $hz]} { set hz [expr {$mhz * 1e6}] }
     set fclk [qt_num [expr {$hz / 1e6}]]
-    apply_bd_automation -rule xilinx.com:bd_rule:clkrst \
-        -config [list Clk "/$ps/FCLK_CLK0 ([expr {int($hz / 1e6)}] MHz)"] \
-        [get_bd_pins $ip/ap_clk]
     qt_axi /$ps/M_AXI_GP0 /$dma/S_AXI_LITE $dma/S_AXI_LITE
     qt_axi /$ps/M_AXI_GP0 /$ip/s_axi_control $ip/s_axi_control
     qt_axi /$dma/M_AXI_MM2S /$ps/S_AXI_HP0 $dma/M_AXI_MM2S

@@ -42,8 +42,10 @@ proc qt_add_sources {project tb_data tb_cflags {top core}} {
     # "axi": the board wrapper of axi/ (qtransformer.hls.axi_wrapper) around it.
     set cflags "-std=c++0x"
     if {$top eq "axi"} {
-        # absolute: HLS compiles C simulation in solution1/csim/build
+        # absolute: HLS compiles C simulation in solution1/csim/build. Vivado HLS's ap_axiu
+        # takes no zero-width side channels (qt_axi.h).
         set inc "-I[file normalize firmware] -I[file normalize axi]"
+        if {[qt_flavour] eq "vivado"} { append inc " -DQT_AXI_SIDEBAND" }
         set_top ${project}_axi
         add_files firmware/${project}.cpp -cflags $cflags
         add_files axi/${project}_axi.cpp -cflags "$cflags $inc"

@@ -22,7 +22,10 @@ namespace qt_axi {
 
 static const int WORD_BITS = 64;
 
-#ifdef QT_HAVE_AXI_SDATA
+#if defined(QT_HAVE_AXI_SDATA) && defined(QT_AXI_SIDEBAND)
+// Vivado HLS <= 2020.1 does not take zero-width TUSER/TID/TDEST (hls_axi_export.tcl sets this).
+typedef ap_axiu<WORD_BITS, 1, 1, 1> word_t;
+#elif defined(QT_HAVE_AXI_SDATA)
 typedef ap_axiu<WORD_BITS, 0, 0, 0> word_t;
 #else
 struct word_t {
@@ -57,19 +60,22 @@ template <class T, int LANE> T from_lane(const ap_uint<LANE> &bits) {
 }
 
 // Values are moved one per cycle, a word read (written) every PER_WORD values: a sample costs
-// N cycles each way, next to the model's thousands, and needs no buffer of its own.
+// N cycles each way, next to the model's thousands, and needs no buffer of its own. Counters
+// wrap instead of k % PER_WORD and k % D (D need not be a power of two: 10 classes).
 
 // One sample of N values into an array (an io_parallel top's input).
 template <class T, int N, int LANE> void read_array(hls::stream<word_t> &in, T x[N]) {
     const int PER_WORD = WORD_BITS / LANE;
     ap_uint<WORD_BITS> data = 0;
+    unsigned lane = 0;
 ReadValues:
-    for (int k = 0; k < N; k++) {
+    for (unsigned k = 0; k < N; k++) {
 #pragma HLS PIPELINE II = 1
-        if (k % PER_WORD == 0)
+        if (lane == 0)
             data = in.read().data;
         x[k] = from_lane<T, LANE>(ap_uint<LANE>(data.range(LANE - 1, 0)));
         data >>= LANE;
+        lane = lane == PER_WORD - 1 ? 0 : lane + 1;
     }
 }
 
@@ -78,54 +84,67 @@ ReadValues:
 template <class A, int BEATS, int LANE> void read_stream(hls::stream<word_t> &in, hls::stream<A> &s) {
     typedef typename A::value_type T;
     const int PER_WORD = WORD_BITS / LANE;
-    const int D = A::size;
+    const unsigned D = A::size;
     ap_uint<WORD_BITS> data = 0;
+    unsigned lane = 0, j = 0;
     T vals[D];
 #pragma HLS ARRAY_PARTITION variable = vals complete
 ReadValues:
-    for (int k = 0; k < BEATS * D; k++) {
+    for (unsigned k = 0; k < BEATS * D; k++) {
 #pragma HLS PIPELINE II = 1
-        if (k % PER_WORD == 0)
+        if (lane == 0)
             data = in.read().data;
-        vals[k % D] = from_lane<T, LANE>(ap_uint<LANE>(data.range(LANE - 1, 0)));
+        vals[j] = from_lane<T, LANE>(ap_uint<LANE>(data.range(LANE - 1, 0)));
         data >>= LANE;
-        if (k % D == D - 1) {
+        lane = lane == PER_WORD - 1 ? 0 : lane + 1;
+        if (j == D - 1) {
             A beat;
-            for (int j = 0; j < D; j++) {
+            for (unsigned i = 0; i < D; i++) {
 #pragma HLS UNROLL
-                beat[j] = vals[j];
+                beat[i] = vals[i];
             }
             s.write(beat);
+            j = 0;
+        } else {
+            j++;
         }
     }
 }
 
-// Appends value k of a sample of N to the word being filled; writes it when full or at the end.
-template <class T, int N, int LANE, bool SIGNED>
-void put_value(hls::stream<word_t> &out, ap_uint<WORD_BITS> &data, int k, const T &v, bool last) {
-    const int PER_WORD = WORD_BITS / LANE;
-    if (k % PER_WORD == 0)
-        data = 0;
-    ap_uint<WORD_BITS> bits = lane_bits<T, LANE, SIGNED>::get(v);
-    data |= bits << ((k % PER_WORD) * LANE);
-    if (k % PER_WORD == PER_WORD - 1 || k == N - 1) {
-        word_t word;
-        word.data = data;
-        word.keep = -1;
-        word.strb = -1;
-        word.last = last && k == N - 1;
-        out.write(word);
+// Packs the values of one sample into words: put() one value at a time; a word goes out when
+// full or with the sample's last value (TLAST there when the sample ends the batch).
+template <class T, int N, int LANE, bool SIGNED> struct packer {
+    static const int PER_WORD = WORD_BITS / LANE;
+    ap_uint<WORD_BITS> data;
+    unsigned lane, k;
+    packer() : data(0), lane(0), k(0) {}
+    void put(hls::stream<word_t> &out, const T &v, bool last) {
+        ap_uint<WORD_BITS> bits = lane_bits<T, LANE, SIGNED>::get(v);
+        data |= bits << (lane * LANE);
+        if (lane == PER_WORD - 1 || k == N - 1) {
+            word_t word;
+            word.data = data;
+            word.keep = -1;
+            word.strb = -1;
+            word.last = last && k == N - 1;
+            out.write(word);
+            data = 0;
+            lane = 0;
+        } else {
+            lane++;
+        }
+        k++;
     }
-}
+};
 
 // One sample's N values out of an array; LAST: it ends the batch (TLAST on its last word).
 template <class T, int N, int LANE, bool SIGNED>
 void write_array(const T y[N], hls::stream<word_t> &out, bool last) {
-    ap_uint<WORD_BITS> data = 0;
+    packer<T, N, LANE, SIGNED> p;
 WriteValues:
-    for (int k = 0; k < N; k++) {
+    for (unsigned k = 0; k < N; k++) {
 #pragma HLS PIPELINE II = 1
-        put_value<T, N, LANE, SIGNED>(out, data, k, y[k], last);
+        p.put(out, y[k], last);
     }
 }
 
@@ -133,21 +152,23 @@ WriteValues:
 template <class A, int BEATS, int LANE, bool SIGNED>
 void write_stream(hls::stream<A> &s, hls::stream<word_t> &out, bool last) {
     typedef typename A::value_type T;
-    const int D = A::size;
-    ap_uint<WORD_BITS> data = 0;
+    const unsigned D = A::size;
+    packer<T, BEATS * D, LANE, SIGNED> p;
+    unsigned j = 0;
     T vals[D];
 #pragma HLS ARRAY_PARTITION variable = vals complete
 WriteValues:
-    for (int k = 0; k < BEATS * D; k++) {
+    for (unsigned k = 0; k < BEATS * D; k++) {
 #pragma HLS PIPELINE II = 1
-        if (k % D == 0) {
+        if (j == 0) {
             A beat = s.read();
-            for (int j = 0; j < D; j++) {
+            for (unsigned i = 0; i < D; i++) {
 #pragma HLS UNROLL
-                vals[j] = beat[j];
+                vals[i] = beat[i];
             }
         }
-        put_value<T, BEATS * D, LANE, SIGNED>(out, data, k, vals[k % D], last);
+        p.put(out, vals[j], last);
+        j = j == D - 1 ? 0 : j + 1;
     }
 }
 
