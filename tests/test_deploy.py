@@ -247,3 +247,78 @@ def test_checkout_makefile_runs_a_project(text_run, tmp_path):
     run = subprocess.run(["make", "-s", "-C", str(REPO / "vivado"), "tcl-check",
                           f"PRJ={text_run / 'hls'}"], capture_output=True, text=True)
     assert run.returncode == 0 and "all scripts parse" in run.stdout
+
+
+class _FakePynq:
+    """A stand-in for the pynq package (NOT a board): allocate gives numpy arrays, the Overlay
+    has the block design's cells, and the DMA's receive channel fills its buffer by running the
+    emulated IP on what was sent, once the IP was started with its sample count."""
+
+    def __init__(self, emulator, stall: bool = False):
+        self.emulator, self.stall, self.calls = emulator, stall, []
+        fake = self
+
+        class Channel:
+            def __init__(self, name):
+                self.name, self.buf = name, None
+
+            def transfer(self, buf):
+                fake.calls.append(f"{self.name}.transfer")
+                self.buf = buf
+
+            @property
+            def idle(self):
+                return not fake.stall
+
+            def wait(self):
+                if self.name == "recv":
+                    regs = fake.overlay.myproject_axi_0.register_map
+                    assert regs.CTRL.AP_START == 1
+                    src = fake.overlay.axi_dma_0.sendchannel.buf
+                    self.buf[:] = fake.emulator.run(np.asarray(src), regs.n_samples,
+                                                    len(self.buf))
+
+        class Overlay:
+            def __init__(self, path):
+                fake.calls.append(f"Overlay {Path(path).name}")
+                fake.overlay = self
+                ctrl = type("Ctrl", (), {"AP_START": 0})()
+                regs = type("Regs", (), {"n_samples": 0, "CTRL": ctrl})()
+                self.myproject_axi_0 = type("Ip", (), {"register_map": regs})()
+                self.axi_dma_0 = type("Dma", (), {"sendchannel": Channel("send"),
+                                                  "recvchannel": Channel("recv")})()
+
+        self.Overlay = Overlay
+
+    def allocate(self, shape, dtype):
+        self.calls.append(f"allocate {shape[0]}")
+        return np.zeros(shape, dtype)
+
+
+@needs_gxx
+def test_board_backend_wiring_with_a_stand_in_pynq(text_run, tmp_path, monkeypatch):
+    from qtransformer.deploy.backends import Emulator
+    from qtransformer.deploy.driver import Driver
+    from qtransformer.errors import QTError
+
+    emu = Emulator(text_run / "hls", "myproject", say=lambda *_: None)
+    fake = _FakePynq(emu)
+    monkeypatch.setitem(sys.modules, "pynq", fake)
+    bit = tmp_path / "myproject.bit"
+    bit.write_bytes(b"bit")
+    board = Driver(text_run, bitstream=bit)
+    texts = ["a warm film", "a boring mess", "great fun"]
+    got = board.predict(texts, batch=2)
+    want = Driver(text_run, emulate=True, say=lambda *_: None).predict(texts, batch=2)
+    assert np.array_equal(got.logits, want.logits)
+    assert fake.calls[0] == "Overlay myproject.bit"
+    assert fake.calls[1:5] == [f"allocate {2 * board.layout.inputs.words}",
+                               f"allocate {2 * board.layout.outputs.words}",
+                               "recv.transfer", "send.transfer"]
+    again = len([c for c in fake.calls if c.startswith("allocate")])
+    board.predict(texts[:2], batch=2)                       # same size: buffers reused
+    assert len([c for c in fake.calls if c.startswith("allocate")]) == again
+    fake.stall = True
+    board.device.timeout_s = 0.05
+    with pytest.raises(QTError, match="did not answer"):
+        board.predict(texts[:1])

@@ -51,7 +51,7 @@ def read_inputs(path: Path, kind: str):
         lines.pop()
     if not lines:
         raise QTError(f"{path}: no texts in the file")
-    return [ln.removesuffix("\r") for ln in lines]
+    return [ln[:-1] if ln.endswith("\r") else ln for ln in lines]   # Python 3.8 on PYNQ v2.7
 
 
 def evaluate(driver: Driver, batch: int) -> dict:
