@@ -356,3 +356,14 @@ def test_board_wrapper_export_without_wrapper_fails(prj):
     calls = _run("hls_axi_export.tcl", prj, "myproject", rc=1)
     out = [ln for ln in _run.stdout.splitlines() if not ln.startswith("CALL ")]  # type: ignore
     assert len(out) == 1 and "axi/myproject_axi.cpp missing" in out[0] and not calls
+
+
+@pytest.mark.skipif(shutil.which("make") is None, reason="needs make")
+def test_checkout_makefile_takes_a_relative_project(prj):
+    """`make -C vivado csim PRJ=<relative>` means relative to where make was started."""
+    env = {**os.environ, "PWD": str(prj.parent)}
+    run = subprocess.run(["make", "-n", "-C", str(REPO / "vivado"), "csim-gxx",
+                          f"PRJ={prj.name}"], cwd=prj.parent, capture_output=True, text=True,
+                         timeout=60, env=env)
+    assert run.returncode == 0, run.stderr
+    assert f"{prj}/firmware/myproject.cpp" in run.stdout
