@@ -85,6 +85,9 @@ class ModelConfig:
     drop_mlp: list[int] = field(default_factory=list)        # blocks without FFN
     token_keep: int = 0              # token pruning: tokens kept after token_block's attention
     token_block: int = 0             # (0 = no token pruning)
+    # block-circulant FFN weights (QCirculantDense): block size b, 1 = dense. The attention
+    # projections and a CLI flag follow (the circulant issue).
+    circulant: int = 1
     seq_len: int | None = None
     classes: int | None = None
     vocab_size: int | None = None    # None: patch input (digits), else token ids
@@ -102,6 +105,10 @@ class ModelConfig:
             raise QTError(f"invalid dropout {self.dropout!r}: expected 0 <= dropout < 1")
         if self.token_keep:
             self._validate_token_pruning()
+        if self.circulant != 1:
+            from .layers.circulant import check_block
+
+            check_block(self.circulant, self.d_model, self.ff_dim, "the FFN (--circulant)")
 
     def _validate_token_pruning(self) -> None:
         if not isinstance(self.token_keep, int) or self.token_keep < 1 or \

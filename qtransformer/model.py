@@ -22,6 +22,7 @@ from qkeras import QActivation, QDense
 from .config import ModelConfig, QuantConfig
 from .layers import (
     ClsPooling,
+    QCirculantDense,
     QLayerNorm,
     QMultiHeadSelfAttention,
     QPositionEmbedding,
@@ -32,8 +33,12 @@ from .quantize import LayerQuantizers, layer_quantizers
 Quantizers = Callable[[str], LayerQuantizers]  # layer name -> its quantizers (overrides)
 
 
-def _dense(units: int, qz: Quantizers, name: str) -> QDense:
+def _dense(units: int, qz: Quantizers, name: str, circulant: int = 1):
+    """A quantized dense layer; ``circulant`` > 1: block-circulant weights of that block."""
     q = qz(name)
+    if circulant > 1:
+        return QCirculantDense(units, circulant, kernel_quantizer=q.kernel,
+                               bias_quantizer=q.bias, name=name)
     return QDense(units, kernel_quantizer=q.kernel, bias_quantizer=q.bias, name=name,
                   kernel_initializer="glorot_uniform")
 
@@ -73,11 +78,11 @@ def _attention(x, i: int, cfg: ModelConfig, qz: Quantizers):
 
 def _mlp(x, i: int, cfg: ModelConfig, qz: Quantizers):
     h = _norm(x, qz, f"block{i}_ln2")
-    f = _dense(cfg.ff_dim, qz, f"block{i}_ffn1")(h)
+    f = _dense(cfg.ff_dim, qz, f"block{i}_ffn1", cfg.circulant)(h)
     act = qz(f"block{i}_ffn1_act").ffn_act
     f = _act(f, act, f"block{i}_ffn1_act") if act else \
         tf.keras.layers.Activation("relu", name=f"block{i}_ffn1_act")(f)
-    f = _dense(cfg.d_model, qz, f"block{i}_ffn2")(f)
+    f = _dense(cfg.d_model, qz, f"block{i}_ffn2", cfg.circulant)(f)
     f = _act(f, qz(f"block{i}_ffn2_act").activation, f"block{i}_ffn2_act")
     if cfg.dropout:
         f = tf.keras.layers.Dropout(cfg.dropout, name=f"block{i}_ffn_drop")(f)

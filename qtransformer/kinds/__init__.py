@@ -111,6 +111,7 @@ def _load_builtin() -> None:
         activation,
         add,
         attention,
+        circulant,
         dense,
         dropout,
         hls4ml_only,

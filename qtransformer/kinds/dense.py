@@ -28,6 +28,19 @@ def _quantized(layer, which: str) -> np.ndarray:
     return np.asarray(q(value) if q else value.numpy(), np.float64)
 
 
+def dense_plan(name: str, inputs: list[str], xin, w: np.ndarray, b: np.ndarray,
+               tokens: int) -> LayerPlan:
+    """The plan of ``x @ w + b`` (quantized constants): exact weight, bias and accumulator
+    types from the values and the input type. Shared with the kinds that are a Dense in
+    hardware (block-circulant)."""
+    wfx, bfx = exact_fx(w), exact_fx(b)
+    frac = max(xin.frac + wfx.frac, bfx.frac)
+    bound = xin.max_abs() * float(np.abs(w).sum(axis=0).max()) + float(np.abs(b).max())
+    acc = signed_fx(bound, frac)
+    return LayerPlan(name, "dense", inputs, acc, {"weight": wfx, "bias": bfx, "accum": acc},
+                     {"kernel": w, "bias": b}, macs=tokens * w.size)
+
+
 def valid_dense_reuse(n_in: int, n_out: int, per_token: bool) -> list[int]:
     """Reuse factors hls4ml 1.3.0 accepts for a Dense layer (its FPGA backend's rule).
 
@@ -99,15 +112,8 @@ class Dense(LayerKind):
         return values
 
     def plan(self, layer, name, inputs, xins):
-        xin = xins[0]
-        w, b = _quantized(layer, "kernel"), _quantized(layer, "bias")
-        wfx, bfx = exact_fx(w), exact_fx(b)
-        frac = max(xin.frac + wfx.frac, bfx.frac)
-        bound = xin.max_abs() * float(np.abs(w).sum(axis=0).max()) + float(np.abs(b).max())
-        acc = signed_fx(bound, frac)
-        return LayerPlan(name, self.name, inputs, acc,
-                         {"weight": wfx, "bias": bfx, "accum": acc}, {"kernel": w, "bias": b},
-                         macs=tokens_of(layer.input_shape) * w.size)
+        return dense_plan(name, inputs, xins[0], _quantized(layer, "kernel"),
+                          _quantized(layer, "bias"), tokens_of(layer.input_shape))
 
     def clone(self, plan, srcs, out_shape):
         import tensorflow as tf

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from .attention import QMultiHeadSelfAttention
+from .circulant import QCirculantDense
 from .embedding import ClsPooling, QPositionEmbedding, QTokenEmbedding
 from .masking import MaskedMeanPooling, PadMask
 from .norm import QLayerNorm
 
 LAYERS = (QMultiHeadSelfAttention, QLayerNorm, QTokenEmbedding, QPositionEmbedding, ClsPooling,
-          PadMask, MaskedMeanPooling)
+          PadMask, MaskedMeanPooling, QCirculantDense)
 
 
 def custom_objects() -> dict:
@@ -20,5 +21,6 @@ def custom_objects() -> dict:
     return objects
 
 
-__all__ = ["LAYERS", "custom_objects", "ClsPooling", "MaskedMeanPooling", "PadMask", "QLayerNorm",
+__all__ = ["LAYERS", "custom_objects", "ClsPooling", "MaskedMeanPooling", "PadMask",
+           "QCirculantDense", "QLayerNorm",
            "QMultiHeadSelfAttention", "QPositionEmbedding", "QTokenEmbedding"]

@@ -1,0 +1,120 @@
+"""Block-circulant dense layer (the start of the circulant issue): equal to the dense layer of
+its expanded matrix, float and quantized; still circulant after quantization; trained through
+its defining vectors; config and h5 round trip; impossible block sizes refused in one line."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from qtransformer.errors import QTError
+from qtransformer.layers import QCirculantDense, custom_objects
+from qtransformer.layers.circulant import circulant_index
+
+PRESETS = [None, "quantized_bits(8,0,alpha='auto_po2')", "ternary(alpha='auto_po2')",
+           "binary(alpha='auto_po2')"]
+
+
+def _layer(quantizer, block=4, n_in=8, units=12, seed=0):
+    tf.keras.utils.set_random_seed(seed)
+    layer = QCirculantDense(units, block, kernel_quantizer=quantizer,
+                            bias_quantizer=None if quantizer is None else "quantized_bits(8,3)")
+    layer.build((None, n_in))
+    layer.bias.assign(np.random.default_rng(seed).uniform(-1, 1, units))
+    return layer
+
+
+def test_index_places_vector_entries_as_circulant_blocks():
+    idx = circulant_index(4, 4, 2)   # 2x2 blocks of 2x2, vectors (2, 2, 2) flattened
+    assert idx.tolist() == [[0, 1, 2, 3], [1, 0, 3, 2], [4, 5, 6, 7], [5, 4, 7, 6]]
+
+
+@pytest.mark.parametrize("quantizer", PRESETS)
+def test_equals_the_dense_layer_of_its_matrix(quantizer):
+    layer = _layer(quantizer)
+    w = layer.quantized_kernel().numpy()
+    b = 4
+    for p in range(8 // b):   # every block circulant: row i is row 0 rotated by i
+        for q in range(12 // b):
+            blk = w[p * b:(p + 1) * b, q * b:(q + 1) * b]
+            for i in range(b):
+                assert np.array_equal(blk[i], np.roll(blk[0], i))
+    if quantizer and "ternary" in quantizer:
+        assert max(len(np.unique(col)) for col in w.T) <= 3
+    dense = tf.keras.layers.Dense(12)
+    dense.build((None, 8))
+    bias = layer.bias.numpy() if quantizer is None else layer._bq(layer.bias).numpy()
+    dense.set_weights([w, bias])
+    x = np.random.default_rng(1).normal(size=(5, 3, 8)).astype("float32")
+    np.testing.assert_allclose(layer(x).numpy(), dense(x).numpy(), rtol=1e-6, atol=1e-6)
+
+
+def test_gradients_reach_the_defining_vectors():
+    layer = _layer("quantized_bits(8,0,alpha=1)")
+    x = tf.constant(np.random.default_rng(2).normal(size=(4, 8)), tf.float32)
+    with tf.GradientTape() as tape:
+        loss = tf.reduce_sum(layer(x) ** 2)
+    grad = tape.gradient(loss, layer.vectors)
+    assert layer.trainable_weights[0] is layer.vectors and grad is not None
+    assert grad.shape == (2, 3, 4) and float(tf.reduce_max(tf.abs(grad))) > 0
+    assert layer.count_params() == 2 * 3 * 4 + 12   # b = 4 times fewer weights than 8 x 12
+
+
+def test_config_and_h5_round_trip(tmp_path):
+    inp = tf.keras.Input((3, 8))
+    out = QCirculantDense(16, 8, kernel_quantizer=PRESETS[1], name="circ")(inp)
+    model = tf.keras.Model(inp, out)
+    path = tmp_path / "m.h5"
+    model.save(path)
+    again = tf.keras.models.load_model(path, custom_objects=custom_objects(), compile=False)
+    x = np.random.default_rng(3).normal(size=(2, 3, 8)).astype("float32")
+    assert np.array_equal(model(x).numpy(), again(x).numpy())
+    assert again.get_layer("circ").get_config()["block"] == 8
+
+
+@pytest.mark.parametrize("block,n_in,units,message", [
+    (3, 8, 8, "not a power of two"), (128, 128, 128, "not a power of two"),
+    (8, 12, 16, "does not divide its shape (12 x 16)"), (4, 8, 6, "(8 x 6)")])
+def test_impossible_block_is_one_line_naming_the_layer(block, n_in, units, message):
+    layer = QCirculantDense(units, block, name="block0_ffn1")
+    with pytest.raises(QTError) as err:
+        layer.build((None, n_in))
+    assert str(err.value).startswith("block0_ffn1:") and message in str(err.value)
+
+
+def test_stochastic_presets_refused():
+    with pytest.raises(QTError, match="stochastic"):
+        QCirculantDense(8, 4, kernel_quantizer="stochastic_ternary(alpha='auto_po2')")
+
+
+# --- in a model: FFN in circulant form, costs, bit-exact HLS in both io types -------------
+
+@pytest.mark.parametrize("io_type,bits", [("io_parallel", "8"), ("io_stream", "ternary")])
+def test_circulant_ffn_model_converts_bit_exact(tmp_path, io_type, bits):
+    from qtransformer.config import ModelConfig
+    from qtransformer.evaluate.costs import model_costs
+    from qtransformer.hls.convert import convert_model
+    from qtransformer.hls.coverify import coverify
+    from tests.test_hls_convert import PART, TINY, _trained, _x
+
+    x = _x()
+    m = _trained(ModelConfig(**TINY, circulant=4), bits, 6, x)
+    ffn1 = m.get_layer("block0_ffn1")
+    assert isinstance(ffn1, QCirculantDense) and ffn1.count_params() == 8 * 16 // 4 + 16
+    costs = {r["name"]: r for r in model_costs(m, 5)["layers"]}
+    assert costs["block0_ffn1"]["params"] == 8 * 16 // 4 + 16
+    assert costs["block0_ffn1"]["macs"] == 4 * 8 * 16      # the hardware's dense product
+    conv = convert_model(m, PART, 100.0, tmp_path / "prj", calibration_x=x, io_type=io_type)
+    conv.hls_model.compile()
+    r = coverify(m, conv, x)
+    assert r["argmax_agreement"] == 1.0 and r["max_error_lsb"] == 0.0
+
+
+def test_impossible_circulant_block_for_the_model():
+    from qtransformer.config import ModelConfig, QuantConfig
+    from qtransformer.model import build_model
+
+    with pytest.raises(QTError, match=r"does not divide its shape \(8 x 12\)"):
+        build_model(ModelConfig(d_model=8, heads=2, ff_dim=12, layers=1, seq_len=4, classes=3,
+                                circulant=8), QuantConfig(bits="8"), features=6)
