@@ -121,7 +121,7 @@ def measure(name: str, n: int) -> dict:
     report = json.loads((run / "report.json").read_text())
     driver = Driver(run, emulate=True)
     inputs, labels, keras_logits = driver.bundle.test_split()
-    pred = driver.predict(inputs, 256)
+    split = driver.evaluate_test_split(256)
     batched = driver.timings.per_sample_us()
     one = Driver(run, emulate=True)          # batch 1: the board's latency case
     for i in range(min(n, len(labels))):
@@ -149,12 +149,9 @@ def measure(name: str, n: int) -> dict:
     cycles = est["cycles"] + lay.inputs.n + lay.outputs.n
     fpga_us = cycles / est["clock_mhz"]
     return {"run": name, "command": "python -m qtransformer.build --board pynq-z2 "
-            + " ".join(RUNS[name]), "n_test": int(len(labels)),
-            "agreement": float(np.mean(pred.labels == keras_logits.argmax(-1))),
-            "max_error_lsb": float(np.abs(pred.logits - keras_logits).max()
-                                   / 2.0 ** -driver.layout.outputs.frac),
-            "accuracy": float(np.mean(pred.labels == labels)),
-            "keras_accuracy": float(np.mean(keras_logits.argmax(-1) == labels)),
+            + " ".join(RUNS[name]), "n_test": split["n"],
+            **{k: split[k] for k in ("agreement", "max_error_lsb", "accuracy",
+                                     "keras_accuracy")},
             "driver_us_batch256": batched, "driver_us_batch1": single, "cpu": cpu,
             "fpga_estimate": {"core_cycles": est["cycles"], "wrapper_cycles": cycles
                               - est["cycles"], "clock_mhz": est["clock_mhz"],

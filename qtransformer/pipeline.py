@@ -50,6 +50,7 @@ class BuildContext:
     distillation: dict | None = None
     compression: dict | None = None
     metrics: dict | None = None
+    test_logits: object = None            # the final model's logits on the test split
     costs: dict | None = None
     hls: dict | None = None
     report: dict | None = None
@@ -141,7 +142,7 @@ def step_compress(ctx: BuildContext) -> None:
 
 def step_evaluate(ctx: BuildContext) -> None:
     data = ctx.data
-    logits = ctx.model.predict(data.x_test, batch_size=256, verbose=0)
+    logits = ctx.test_logits = ctx.model.predict(data.x_test, batch_size=256, verbose=0)
     ctx.metrics = classification_metrics(data.y_test, logits, data.class_names)
     ctx.costs = costs_of(ctx.model, data)
     ctx.say(f"[evaluate] test accuracy {ctx.metrics['accuracy']:.4f}, macro-F1 "
@@ -204,8 +205,8 @@ def step_deploy(ctx: BuildContext) -> None:
     from .deploy.bundle import write_bundle
 
     published = Path(ctx.hls["project_dir"])
-    write_bundle(ctx.model, ctx.data, Layout.from_dict(ctx.hls["axi"]), ctx.hls["core"],
-                 published, ctx.out, ctx.published_as)
+    write_bundle(ctx.model, ctx.data, ctx.test_logits, Layout.from_dict(ctx.hls["axi"]),
+                 ctx.hls["core"], published, ctx.out, ctx.published_as)
     ctx.say(f"[deploy] make -C {published} csim | bitstream; python -m qtransformer.deploy "
             f"{ctx.published_as or ctx.out} --emulate")
 

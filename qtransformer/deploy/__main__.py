@@ -54,19 +54,6 @@ def read_inputs(path: Path, kind: str):
     return [ln[:-1] if ln.endswith("\r") else ln for ln in lines]   # Python 3.8 on PYNQ v2.7
 
 
-def evaluate(driver: Driver, batch: int) -> dict:
-    """The run's stored test split through the driver, against the Keras logits stored with
-    it: the check that the IP (or its emulation) computes what Python does."""
-    inputs, labels, keras = driver.bundle.test_split()
-    pred = driver.predict(inputs, batch)
-    lsb = 2.0 ** -driver.layout.outputs.frac
-    return {"n": len(labels),
-            "agreement": float(np.mean(pred.labels == keras.argmax(-1))),
-            "accuracy": float(np.mean(pred.labels == labels)),
-            "keras_accuracy": float(np.mean(keras.argmax(-1) == labels)),
-            "max_error_lsb": float(np.abs(pred.logits - keras).max() / lsb)}
-
-
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_intermixed_args(argv)   # texts may follow --emulate
     try:
@@ -81,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
             raise QTError("this run takes arrays: pass --file inputs.npy")
         inputs = read_inputs(Path(args.file), kind) if args.file else args.texts
         if len(inputs) == 0:
-            summary = evaluate(driver, args.batch)
+            summary = driver.evaluate_test_split(args.batch)
             print(f"[deploy] {driver.device.name}: {summary['n']} test samples, agreement with "
                   f"Keras {summary['agreement']:.4f}, accuracy {summary['accuracy']:.4f}")
         else:

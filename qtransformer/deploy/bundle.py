@@ -57,9 +57,10 @@ class Bundle:
         return inputs, np.load(d / "test_labels.npy"), np.load(d / "test_keras_logits.npy")
 
 
-def write_bundle(model, data, layout: Layout, core: str, hls_project: Path, run_dir: Path,
-                 published_run: Path | None = None) -> Path:
-    """Write ``run_dir/deploy``; ``core`` is the HLS top function (the IP is ``<core>_axi``),
+def write_bundle(model, data, keras_logits, layout: Layout, core: str, hls_project: Path,
+                 run_dir: Path, published_run: Path | None = None) -> Path:
+    """Write ``run_dir/deploy``; ``keras_logits``: the model's on the test split (the
+    evaluate step's); ``core`` is the HLS top function (the IP is ``<core>_axi``),
     ``hls_project`` where the user will find the HLS project and ``published_run`` where the
     run will be (paths are stored relative to the bundle)."""
     from ..hls.convert import host_input_name
@@ -88,8 +89,7 @@ def write_bundle(model, data, layout: Layout, core: str, hls_project: Path, run_
     else:
         np.save(out / "test_inputs.npy", np.asarray(data.x_test, np.float32))
     np.save(out / "test_labels.npy", np.asarray(data.y_test))
-    logits = np.asarray(model.predict(data.x_test, batch_size=256, verbose=0), np.float64)
-    np.save(out / "test_keras_logits.npy", logits)
+    np.save(out / "test_keras_logits.npy", np.asarray(keras_logits, np.float64))
     (out / META).write_text(json.dumps(meta, indent=1) + "\n")
     return out
 

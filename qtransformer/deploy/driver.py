@@ -104,3 +104,15 @@ class Driver:
         z = np.exp(logits - logits.max(-1, keepdims=True))
         names = self.bundle.class_names
         return Prediction(labels, [names[i] for i in labels], logits, z / z.sum(-1, keepdims=True))
+
+    def evaluate_test_split(self, batch: int = 256) -> dict:
+        """The run's stored test split through the device, against the Keras logits stored
+        with it: the check that the IP (or its emulation) computes what Python does."""
+        inputs, labels, keras = self.bundle.test_split()
+        pred = self.predict(inputs, batch)
+        lsb = 2.0 ** -self.layout.outputs.frac
+        return {"n": len(labels),
+                "agreement": float(np.mean(pred.labels == keras.argmax(-1))),
+                "accuracy": float(np.mean(pred.labels == labels)),
+                "keras_accuracy": float(np.mean(keras.argmax(-1) == labels)),
+                "max_error_lsb": float(np.abs(pred.logits - keras).max() / lsb)}

@@ -55,13 +55,15 @@ def port_of(var) -> tuple[Port, int]:
     return port, shape[-1]
 
 
-def layout_of(hls_model) -> Layout:
-    """The wrapper's layout for an hls4ml model with one input and one output."""
+def top_ports(hls_model) -> tuple[Layout, int, int]:
+    """The wrapper's layout and the values per beat of its input and output, for an hls4ml
+    model with one input and one output."""
     ins, outs = hls_model.get_input_variables(), hls_model.get_output_variables()
     if len(ins) != 1 or len(outs) != 1:
         raise QTError(f"the board wrapper takes one input and one output (the model has "
                       f"{len(ins)} and {len(outs)})")
-    return Layout(port_of(ins[0])[0], port_of(outs[0])[0])
+    (p_in, d_in), (p_out, d_out) = port_of(ins[0]), port_of(outs[0])
+    return Layout(p_in, p_out), d_in, d_out
 
 
 def write_axi(hls_model, project_dir) -> Layout:
@@ -70,9 +72,7 @@ def write_axi(hls_model, project_dir) -> Layout:
     prj = Path(project_dir)
     name = hls_model.config.get_project_name()
     io_stream = hls_model.config.get_config_value("IOType") == "io_stream"
-    inp, out = hls_model.get_input_variables()[0], hls_model.get_output_variables()[0]
-    layout = layout_of(hls_model)
-    (_, d_in), (_, d_out) = port_of(inp), port_of(out)
+    layout, d_in, d_out = top_ports(hls_model)
     axi = prj / AXI_DIR
     axi.mkdir(exist_ok=True)
     for src, dest in STATIC_FILES.items():

@@ -38,13 +38,16 @@ class CirculantDense(Dense):
         return [np.asarray(layer.quantized_kernel(), np.float64)]
 
     def stored_values(self, layer):
-        # each block's first row is its defining vector (the quantized matrix stays circulant)
-        w, b = self.kernels(layer)[0], layer.block
-        vectors = w[::b, :]
-        bias = np.asarray(layer.bias if layer._bq is None else layer._bq(layer.bias), np.float64)
-        return {"vectors": vectors, "bias": bias}
+        return _stored(layer, self.kernels(layer)[0])
 
     def plan(self, layer, name, inputs, xins):
         w = self.kernels(layer)[0]
-        return dense_plan(name, inputs, xins[0], w, self.stored_values(layer)["bias"],
+        return dense_plan(name, inputs, xins[0], w, _stored(layer, w)["bias"],
                           tokens_of(layer.input_shape))
+
+
+def _stored(layer, w: np.ndarray) -> dict[str, np.ndarray]:
+    """What is stored: each block's first row is its defining vector (the quantized matrix
+    ``w`` stays circulant), and the quantized bias."""
+    bias = np.asarray(layer.bias if layer._bq is None else layer._bq(layer.bias), np.float64)
+    return {"vectors": w[::layer.block, :], "bias": bias}
