@@ -79,6 +79,10 @@ def parser() -> argparse.ArgumentParser:
     a("--heads", type=int, help="attention heads (default 4)")
     a("--ff-dim", type=int, help="FFN hidden width (default 64)")
     a("--layers", type=int, help="encoder blocks (default 2)")
+    a("--circulant", type=int, help="block-circulant weights (CirCNN) for the attention "
+                                    "projections and the FFN: block size B, a power of two "
+                                    "2..64 dividing their shapes; 1 = dense (default 1); "
+                                    "per-layer: YAML model.circulant_overrides")
     a("--pooling", choices=list(POOLINGS), help="sequence pooling (default mean)")
     a("--dropout", type=float, help="dropout after attention and FFN (default 0.1)")
     a("--prune", choices=list(METHODS),
@@ -151,6 +155,7 @@ _FLAGS = {  # flag dest -> (section, field)
     "ffn_act": ("quant", "ffn_act"),
     "d_model": ("model", "d_model"), "heads": ("model", "heads"), "ff_dim": ("model", "ff_dim"),
     "layers": ("model", "layers"), "pooling": ("model", "pooling"),
+    "circulant": ("model", "circulant"),
     "dropout": ("model", "dropout"),
     "epochs": ("train", "epochs"), "patience": ("train", "patience"),
     "batch_size": ("train", "batch_size"),

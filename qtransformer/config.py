@@ -85,9 +85,11 @@ class ModelConfig:
     drop_mlp: list[int] = field(default_factory=list)        # blocks without FFN
     token_keep: int = 0              # token pruning: tokens kept after token_block's attention
     token_block: int = 0             # (0 = no token pruning)
-    # block-circulant FFN weights (QCirculantDense): block size b, 1 = dense. The attention
-    # projections and a CLI flag follow (the circulant issue).
+    # block-circulant weights (--circulant B): block size of the attention projections and
+    # the FFN, 1 = dense; circulant_overrides (layer-name glob -> block, in order, the glob
+    # syntax of quant.overrides) set single layers, the classifier and patch_proj included
     circulant: int = 1
+    circulant_overrides: dict[str, int] = field(default_factory=dict)
     seq_len: int | None = None
     classes: int | None = None
     vocab_size: int | None = None    # None: patch input (digits), else token ids
@@ -105,10 +107,38 @@ class ModelConfig:
             raise QTError(f"invalid dropout {self.dropout!r}: expected 0 <= dropout < 1")
         if self.token_keep:
             self._validate_token_pruning()
-        if self.circulant != 1:
-            from .layers.circulant import check_block
+        self._validate_circulant()
 
-            check_block(self.circulant, self.d_model, self.ff_dim, "the FFN (--circulant)")
+    def _validate_circulant(self) -> None:
+        """Block sizes, and the encoder's shapes they must divide (known before the data;
+        the classifier and patch projection are checked when the model is built)."""
+        from .layers.circulant import BLOCK_SIZES, check_block
+
+        for where, block in [("--circulant", self.circulant),
+                             *((f"circulant_overrides {k!r}", v)
+                               for k, v in self.circulant_overrides.items())]:
+            if block != 1 and block not in BLOCK_SIZES:
+                raise QTError(f"invalid {where} {block!r}: expected 1 (dense) or a power of "
+                              "two in 2..64")
+        for i in range(self.layers):
+            for name, n_in, units in ((f"block{i}_attn", self.d_model, self.d_model),
+                                      (f"block{i}_ffn1", self.d_model, self.ff_dim),
+                                      (f"block{i}_ffn2", self.ff_dim, self.d_model)):
+                if self.circulant_for(name) > 1:
+                    check_block(self.circulant_for(name), n_in, units, name)
+
+    def circulant_for(self, name: str) -> int:
+        """The circulant block of layer ``name`` (1 = dense): ``circulant`` for the attention
+        projections and the FFN, then every matching ``circulant_overrides`` glob in order."""
+        block = self.circulant if fnmatch.fnmatchcase(name, "block*_attn") or \
+            fnmatch.fnmatchcase(name, "block*_ffn[12]") else 1
+        for pattern, value in self.circulant_overrides.items():
+            if fnmatch.fnmatchcase(name, pattern):
+                block = value
+        return block
+
+    def uses_circulant(self) -> bool:
+        return self.circulant != 1 or any(v != 1 for v in self.circulant_overrides.values())
 
     def _validate_token_pruning(self) -> None:
         if not isinstance(self.token_keep, int) or self.token_keep < 1 or \

@@ -28,19 +28,22 @@ from .layers import (
     QPositionEmbedding,
     QTokenEmbedding,
 )
+from .layers.circulant import check_block
 from .quantize import LayerQuantizers, layer_quantizers
 
 Quantizers = Callable[[str], LayerQuantizers]  # layer name -> its quantizers (overrides)
 
 
-def _dense(units: int, qz: Quantizers, name: str, circulant: int = 1):
-    """A quantized dense layer; ``circulant`` > 1: block-circulant weights of that block."""
+def _dense(x, units: int, qz: Quantizers, name: str, circulant: int = 1):
+    """A quantized dense layer applied to ``x``; ``circulant`` > 1: block-circulant weights of
+    that block (checked here against the layer's shape: one line naming it)."""
     q = qz(name)
     if circulant > 1:
+        check_block(circulant, int(x.shape[-1]), units, name)
         return QCirculantDense(units, circulant, kernel_quantizer=q.kernel,
-                               bias_quantizer=q.bias, name=name)
+                               bias_quantizer=q.bias, name=name)(x)
     return QDense(units, kernel_quantizer=q.kernel, bias_quantizer=q.bias, name=name,
-                  kernel_initializer="glorot_uniform")
+                  kernel_initializer="glorot_uniform")(x)
 
 
 def _act(x, quantizer: str | None, name: str):
@@ -65,9 +68,12 @@ def _attention(x, i: int, cfg: ModelConfig, qz: Quantizers):
     h = _norm(x, qz, f"block{i}_ln1")
     q = qz(f"block{i}_attn")
     prune = cfg.token_keep if cfg.token_keep and i == cfg.token_block else None
+    block = cfg.circulant_for(f"block{i}_attn")
+    if block > 1:
+        check_block(block, cfg.d_model, cfg.d_model, f"block{i}_attn")
     layer = QMultiHeadSelfAttention(cfg.d_model, cfg.heads, q.kernel, q.bias, q.activation,
                                     q.score, q.prob_bits, q.exp_bits, keep_tokens=prune,
-                                    name=f"block{i}_attn")
+                                    circulant=block, name=f"block{i}_attn")
     if prune:  # residual add and top-k token selection inside the layer (no dropout here)
         return layer([h, x])
     a = layer(h)
@@ -78,11 +84,11 @@ def _attention(x, i: int, cfg: ModelConfig, qz: Quantizers):
 
 def _mlp(x, i: int, cfg: ModelConfig, qz: Quantizers):
     h = _norm(x, qz, f"block{i}_ln2")
-    f = _dense(cfg.ff_dim, qz, f"block{i}_ffn1", cfg.circulant)(h)
+    f = _dense(h, cfg.ff_dim, qz, f"block{i}_ffn1", cfg.circulant_for(f"block{i}_ffn1"))
     act = qz(f"block{i}_ffn1_act").ffn_act
     f = _act(f, act, f"block{i}_ffn1_act") if act else \
         tf.keras.layers.Activation("relu", name=f"block{i}_ffn1_act")(f)
-    f = _dense(cfg.d_model, qz, f"block{i}_ffn2", cfg.circulant)(f)
+    f = _dense(f, cfg.d_model, qz, f"block{i}_ffn2", cfg.circulant_for(f"block{i}_ffn2"))
     f = _act(f, qz(f"block{i}_ffn2_act").activation, f"block{i}_ffn2_act")
     if cfg.dropout:
         f = tf.keras.layers.Dropout(cfg.dropout, name=f"block{i}_ffn_drop")(f)
@@ -96,7 +102,7 @@ def _stem(cfg: ModelConfig, qz: Quantizers, features: int | None):
                             name="embedding")(inp)
     else:
         inp = tf.keras.Input((cfg.seq_len, features), name="patches")
-        x = _dense(cfg.d_model, qz, "patch_proj")(inp)
+        x = _dense(inp, cfg.d_model, qz, "patch_proj", cfg.circulant_for("patch_proj"))
         x = _act(x, qz("patch_proj_act").activation, "patch_proj_act")
     return inp, QPositionEmbedding(qz("position").embedding, name="position")(x)
 
@@ -117,7 +123,7 @@ def build_model(cfg: ModelConfig, quant: QuantConfig, features: int | None = Non
     x = ClsPooling(name="pool")(x) if cfg.pooling == "cls" else \
         tf.keras.layers.GlobalAveragePooling1D(name="pool")(x)
     x = _act(x, qz("pool_act").activation, "pool_act")
-    out = _dense(cfg.classes, qz, "classifier")(x)
+    out = _dense(x, cfg.classes, qz, "classifier", cfg.circulant_for("classifier"))
     return tf.keras.Model(inp, out, name=name)
 
 

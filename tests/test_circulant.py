@@ -118,3 +118,54 @@ def test_impossible_circulant_block_for_the_model():
     with pytest.raises(QTError, match=r"does not divide its shape \(8 x 12\)"):
         build_model(ModelConfig(d_model=8, heads=2, ff_dim=12, layers=1, seq_len=4, classes=3,
                                 circulant=8), QuantConfig(bits="8"), features=6)
+
+
+# --- circulant attention projections, --circulant and its per-layer overrides ------------
+
+def test_circulant_attention_equals_attention_with_the_expanded_kernels():
+    from qtransformer.layers import QMultiHeadSelfAttention
+
+    q = ("quantized_bits(8,0,alpha='auto_po2')", "quantized_bits(8,3)", "quantized_bits(8,3)",
+         "quantized_bits(10,5)", 9)
+    tf.keras.utils.set_random_seed(0)
+    circ = QMultiHeadSelfAttention(8, 2, *q, circulant=4)
+    dense = QMultiHeadSelfAttention(8, 2, *q)
+    x = np.random.default_rng(4).normal(size=(3, 4, 8)).astype("float32")
+    circ(x), dense(x)
+    assert circ.count_params() == 4 * (8 * 8 // 4 + 8)
+    w = circ.quantized_weights()
+    for name in ("query", "key", "value", "output"):
+        k = w[f"{name}_kernel"].numpy()
+        assert np.array_equal(k[1], np.roll(k[0][:4], 1).tolist() + np.roll(k[0][4:], 1).tolist())
+        dense.get_weights()   # same order: kernel, bias per projection
+    dense.set_weights([w[f"{n}_{t}"].numpy() if t == "kernel" else getattr(circ, f"{n}_bias")
+                       .numpy() for n in ("query", "key", "value", "output")
+                       for t in ("kernel", "bias")])
+    np.testing.assert_allclose(circ(x).numpy(), dense(x).numpy(), atol=1e-6)
+    again = QMultiHeadSelfAttention.from_config(circ.get_config())
+    assert again.circulant == 4
+
+
+def test_circulant_flag_and_overrides_choose_layers():
+    from qtransformer.config import ModelConfig, QuantConfig
+    from qtransformer.evaluate.costs import model_costs
+    from qtransformer.model import build_model
+
+    cfg = ModelConfig(d_model=8, heads=2, ff_dim=16, layers=2, seq_len=4, classes=4,
+                      circulant=4, circulant_overrides={"block1_*": 1, "classifier": 2})
+    m = build_model(cfg, QuantConfig(bits="ternary"), features=6)
+    assert m.get_layer("block0_attn").circulant == 4
+    assert isinstance(m.get_layer("block0_ffn2"), QCirculantDense)
+    assert m.get_layer("block1_attn").circulant == 1
+    assert not isinstance(m.get_layer("block1_ffn1"), QCirculantDense)
+    assert m.get_layer("classifier").block == 2
+    assert not isinstance(m.get_layer("patch_proj"), QCirculantDense)
+    costs = {r["name"]: r for r in model_costs(m, 5)["layers"]}
+    assert costs["block0_attn"]["params"] == 4 * (8 * 8 // 4 + 8)
+    assert costs["block0_attn"]["bits"] == 4 * (16 * 2 + 8 * 8)   # ternary vectors, 8-bit bias
+    with pytest.raises(QTError, match=r"circulant_overrides 'classifier' 3"):
+        ModelConfig(circulant_overrides={"classifier": 3}).validate()
+    with pytest.raises(QTError, match=r"^classifier: circulant block 8 does not divide its "
+                                      r"shape \(8 x 4\)"):
+        build_model(ModelConfig(d_model=8, heads=2, ff_dim=16, layers=1, seq_len=4, classes=4,
+                                circulant_overrides={"classifier": 8}), QuantConfig(), 6)

@@ -70,6 +70,11 @@ def test_text_file_flow(tmp_path, text_file):
     (["--bits", "abc"], "invalid bits 'abc'"),
     (["--heads", "3"], "divisible"),
     (["--patience", "0"], "invalid patience 0"),
+    (["--circulant", "3"], "invalid --circulant 3: expected 1 (dense) or a power of two"),
+    (["--circulant", "0"], "invalid --circulant 0"),
+    (["--circulant", "64"], "block0_attn: circulant block 64 does not divide its shape "
+                            "(32 x 32)"),
+    (["--circulant", "4", "--prune", "magnitude"], "not offered on circulant layers"),
     (["--config", "/nonexistent/c.yaml"], "config file not found"),
 ])
 def test_bad_flags(tmp_path, capsys, argv, message):

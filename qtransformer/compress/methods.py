@@ -66,6 +66,10 @@ def _weights(model, data: Dataset, cfg: BuildConfig, verbose: bool, say: Callabl
 
 
 def _needs_zero(cfg: BuildConfig, seq_len: int | None) -> None:
+    if cfg.model.uses_circulant():
+        raise QTError(f"--prune {cfg.prune.method} is not offered on circulant layers (their "
+                      "weights are already b times fewer); use --circulant 1, or token "
+                      "pruning / layer drop")
     if not cfg.quant.has_zero_weight():
         raise QTError(f"--prune {cfg.prune.method} needs weights with a zero level (an "
                       f"integer width, ternary or float); {cfg.quant.bits} has none")

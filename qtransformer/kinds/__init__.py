@@ -91,9 +91,10 @@ def inbound_names(model, layer) -> list[str]:
 
 
 def prunable(layer) -> bool:
-    """Whether TF-MOT prunes ``layer``'s kernels (its kind says so)."""
+    """Whether TF-MOT prunes ``layer``'s kernels (its kind says so; an attention layer with
+    circulant projections has none to prune)."""
     kind = _BY_CLASS.get(type(layer).__name__)
-    return bool(kind and kind.prunable)
+    return bool(kind and kind.prunable) and getattr(layer, "circulant", 1) == 1
 
 
 def passes_through(plan_kind: str) -> bool:

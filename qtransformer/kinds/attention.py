@@ -96,7 +96,8 @@ class Attention(CustomKind):
 
     # ---- costs
     def weight_bits(self, layer, weight_name):
-        return qbits(layer.kernel_quantizer if "kernel" in weight_name else layer.bias_quantizer)
+        weight = "kernel" in weight_name or "vectors" in weight_name
+        return qbits(layer.kernel_quantizer if weight else layer.bias_quantizer)
 
     def out_bits(self, layer, in_bits):
         return qbits(layer.activation_quantizer)
@@ -121,7 +122,12 @@ class Attention(CustomKind):
                 if k.endswith("kernel")]
 
     def stored_values(self, layer):
-        return {k: np.asarray(v) for k, v in layer.quantized_weights().items()}
+        """What is stored; a circulant projection stores its blocks' first rows (the
+        quantized defining vectors), not the expanded kernel the hardware computes with."""
+        b = layer.circulant
+        return {k.replace("_kernel", "_vectors") if b > 1 else k:
+                np.asarray(v)[::b] if b > 1 and k.endswith("kernel") else np.asarray(v)
+                for k, v in layer.quantized_weights().items()}
 
     # ---- plan
     def plan(self, layer, name, inputs, xins):

@@ -10,6 +10,10 @@ Every tensor the hardware stores has a QKeras quantizer:
 
 With all quantizers ``None`` the layer is an ordinary float attention layer.
 
+Block-circulant projections (``circulant=b`` > 1): each projection is trained as its defining
+vectors ``{name}_vectors`` (see :mod:`.circulant`); the kernel the layer computes with is the
+expanded matrix, quantized (still circulant), so everything downstream sees ordinary kernels.
+
 Token pruning (``keep_tokens=k``, after PoWER-BERT / SpAtten): the layer is called on
 ``[LN(x), x]``, adds its output to the residual ``x`` and keeps the ``k`` tokens that
 received the most attention (probabilities summed over heads and queries; ties go to the
@@ -22,8 +26,11 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import tensorflow as tf
 
+from ..errors import QTError
+from .circulant import check_block, circulant_index
 from .quant import apply, make_quantizer
 from .softmax import exp_table, fixed_softmax, ste
 
@@ -34,7 +41,8 @@ class QMultiHeadSelfAttention(tf.keras.layers.Layer):
     def __init__(self, d_model: int, heads: int, kernel_quantizer: str | None = None,
                  bias_quantizer: str | None = None, activation_quantizer: str | None = None,
                  score_quantizer: str | None = None, prob_bits: int | None = None,
-                 exp_bits: int = 12, keep_tokens: int | None = None, **kwargs):
+                 exp_bits: int = 12, keep_tokens: int | None = None, circulant: int = 1,
+                 **kwargs):
         super().__init__(**kwargs)
         if d_model % heads:
             raise ValueError(f"d_model={d_model} is not divisible by heads={heads}")
@@ -43,6 +51,10 @@ class QMultiHeadSelfAttention(tf.keras.layers.Layer):
         self.activation_quantizer, self.score_quantizer = activation_quantizer, score_quantizer
         self.prob_bits, self.exp_bits = prob_bits, exp_bits
         self.keep_tokens = keep_tokens
+        self.circulant = int(circulant)
+        if self.circulant > 1 and kernel_quantizer and "stochastic" in kernel_quantizer:
+            raise QTError(f"{self.name}: stochastic weight quantizers draw per element and "
+                          "would break the circulant blocks; choose a deterministic preset")
         self.scale = 1.0 / math.sqrt(self.d_head)
         self._kq, self._bq = make_quantizer(kernel_quantizer), make_quantizer(bias_quantizer)
         self._aq, self._sq = make_quantizer(activation_quantizer), make_quantizer(score_quantizer)
@@ -56,24 +68,44 @@ class QMultiHeadSelfAttention(tf.keras.layers.Layer):
         if self.keep_tokens:
             input_shape = input_shape[0]
         d = int(input_shape[-1])
+        b = self.circulant
+        self._index = {}
         for name, n_in in (("query", d), ("key", d), ("value", d), ("output", self.d_model)):
-            setattr(self, f"{name}_kernel",
-                    self.add_weight(name=f"{name}_kernel", shape=(n_in, self.d_model),
-                                    initializer="glorot_uniform"))
+            if b > 1:
+                check_block(b, n_in, self.d_model, f"{self.name} ({name} projection)")
+                limit = float(np.sqrt(6.0 / (n_in + self.d_model)))
+                setattr(self, f"{name}_vectors", self.add_weight(
+                    name=f"{name}_vectors", shape=(n_in // b, self.d_model // b, b),
+                    initializer=tf.keras.initializers.RandomUniform(-limit, limit)))
+                self._index[name] = tf.constant(circulant_index(n_in, self.d_model, b))
+            else:
+                setattr(self, f"{name}_kernel",
+                        self.add_weight(name=f"{name}_kernel", shape=(n_in, self.d_model),
+                                        initializer="glorot_uniform"))
             setattr(self, f"{name}_bias",
                     self.add_weight(name=f"{name}_bias", shape=(self.d_model,),
                                     initializer="zeros"))
         super().build(input_shape)
 
     def get_prunable_weights(self) -> list:
-        """TF-MOT's PrunableLayer hook: the four projection kernels (biases stay dense)."""
+        """TF-MOT's PrunableLayer hook: the four projection kernels (biases stay dense);
+        circulant projections are not pruned (magnitude/block pruning refuses them)."""
+        if self.circulant > 1:
+            return []
         return [self.query_kernel, self.key_kernel, self.value_kernel, self.output_kernel]
+
+    def kernel(self, name: str) -> tf.Tensor:
+        """Projection ``name``'s float kernel (a circulant one expanded from its vectors)."""
+        if self.circulant > 1:
+            vectors = getattr(self, f"{name}_vectors")
+            return tf.gather(tf.reshape(vectors, [-1]), self._index[name])
+        return getattr(self, f"{name}_kernel")
 
     def quantized_weights(self) -> dict[str, tf.Tensor]:
         """The weights as the hardware sees them (after their quantizers)."""
         out = {}
         for name in ("query", "key", "value", "output"):
-            out[f"{name}_kernel"] = apply(self._kq, getattr(self, f"{name}_kernel"))
+            out[f"{name}_kernel"] = apply(self._kq, self.kernel(name))
             out[f"{name}_bias"] = apply(self._bq, getattr(self, f"{name}_bias"))
         return out
 
@@ -137,7 +169,8 @@ class QMultiHeadSelfAttention(tf.keras.layers.Layer):
                    bias_quantizer=self.bias_quantizer,
                    activation_quantizer=self.activation_quantizer,
                    score_quantizer=self.score_quantizer, prob_bits=self.prob_bits,
-                   exp_bits=self.exp_bits, keep_tokens=self.keep_tokens)
+                   exp_bits=self.exp_bits, keep_tokens=self.keep_tokens,
+                   circulant=self.circulant)
         return cfg
 
 
