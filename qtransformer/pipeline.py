@@ -95,7 +95,9 @@ def step_model(ctx: BuildContext) -> None:
     check_config(cfg, m.seq_len)   # e.g. a bad --keep-tokens fails now, before training
     ctx.model = build_model(m, cfg.quant, data.features)
     ctx.say(f"[model] {m.layers} blocks, d_model {m.d_model}, {m.heads} heads, FFN "
-            f"{m.ff_dim}; weights {cfg.quant.bits}; {ctx.model.count_params():,} parameters")
+            f"{m.ff_dim}; weights {cfg.quant.bits}"
+            f"{f'; circulant blocks {m.circulant}' if m.circulant > 1 else ''}"
+            f"; {ctx.model.count_params():,} parameters")
 
 
 def step_train(ctx: BuildContext) -> None:
@@ -221,7 +223,8 @@ def step_report(ctx: BuildContext) -> None:
         "recall": metrics["recall"], "f1": metrics["f1"], "model_bits": costs["model_bits"],
         "bops": costs["bops"], "params": costs["params"],
         "effective_macs": costs["effective_macs"], "nonzero_bits": costs["nonzero_bits"],
-        **{k: costs[k] for k in ("device_params", "device_bits", "device_nonzero_bits")},
+        **{k: costs[k] for k in ("device_params", "device_dense_params", "device_bits",
+                                 "device_nonzero_bits")},
         "sparsity": compression.get("sparsity", 0.0) if compression else 0.0,
         "compression": compression, "distillation": ctx.distillation,
         "argmax_agreement": hls["coverify"]["argmax_agreement"] if hls else None,

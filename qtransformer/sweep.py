@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import itertools
 import json
 import os
 import sys
@@ -23,6 +24,7 @@ from .boards import get_board
 from .compress.methods import check_config
 from .config import BuildConfig, load_config, parse_bits
 from .errors import QTError
+from .evaluate.report import float32_ratio
 from .outputs import check_output, staged
 
 COST_AXES = [("nonzero_bits", "non-zero weight bits"), ("bops", "BOPs"),
@@ -43,6 +45,8 @@ def parser() -> argparse.ArgumentParser:
                    help="activation widths to sweep (default: the config's, 8)")
     p.add_argument("--sparsity", nargs="+", type=float, default=[0.0, 0.5, 0.75],
                    help="magnitude-pruning levels (0 = none)")
+    p.add_argument("--circulant", nargs="+", type=int, default=None,
+                   help="circulant blocks (1 = dense), e.g. 1 4 8 16 (default: the config's)")
     p.add_argument("--autoq", metavar="SEARCH_DIR",
                    help="add the best configuration of a finished search as a point")
     p.add_argument("--epochs", type=int, help="training epochs per point")
@@ -58,27 +62,34 @@ def parser() -> argparse.ArgumentParser:
 
 
 def points(base: BuildConfig, bits: list[str], sparsities: list[float],
-           act_bits: list[int] | None = None) -> list[tuple[str, BuildConfig]]:
-    """One build config per (weights preset, activation width, pruning sparsity)."""
+           act_bits: list[int] | None = None,
+           circulant: list[int] | None = None) -> list[tuple[str, BuildConfig]]:
+    """One build config per (weights preset, activation width, pruning sparsity, circulant
+    block); pruning is not combined with circulant blocks (the build refuses it)."""
     out = []
-    for b in bits:
-        for a in act_bits or [base.quant.act_bits]:
-            for s in sparsities:
-                cfg = copy.deepcopy(base)
-                cfg.quant.bits = parse_bits(b)
-                if s > 0 and not cfg.quant.has_zero_weight():
-                    print(f"[sweep] skipping {cfg.quant.bits} at sparsity {s:g}: its weights "
-                          "have no zero level", flush=True)
-                    continue
-                if a != cfg.quant.act_bits:
-                    cfg.quant.set_act_bits(a)
-                if s > 0:
-                    cfg.prune.method, cfg.prune.sparsity = "magnitude", s
-                else:
-                    cfg.prune.method = None
-                name = f"w{cfg.quant.bits}" + (f"-a{a}" if act_bits else "") + \
-                    (f"-s{int(round(100 * s))}" if s else "")
-                out.append((name, cfg))
+    for b, a, s, c in itertools.product(bits, act_bits or [base.quant.act_bits], sparsities,
+                                        circulant or [base.model.circulant]):
+        cfg = copy.deepcopy(base)
+        cfg.quant.bits = parse_bits(b)
+        cfg.model.circulant = c
+        if s > 0 and not cfg.quant.has_zero_weight():
+            print(f"[sweep] skipping {cfg.quant.bits} at sparsity {s:g}: its weights "
+                  "have no zero level", flush=True)
+            continue
+        if s > 0 and c != 1:
+            print(f"[sweep] skipping circulant {c} at sparsity {s:g}: pruning is not "
+                  "offered on circulant layers", flush=True)
+            continue
+        cfg.model.validate()   # an impossible block: one line before anything trains
+        if a != cfg.quant.act_bits:
+            cfg.quant.set_act_bits(a)
+        if s > 0:
+            cfg.prune.method, cfg.prune.sparsity = "magnitude", s
+        else:
+            cfg.prune.method = None
+        name = f"w{cfg.quant.bits}" + (f"-a{a}" if act_bits else "") + \
+            (f"-s{int(round(100 * s))}" if s else "") + (f"-c{c}" if c != 1 else "")
+        out.append((name, cfg))
     return out
 
 
@@ -102,7 +113,8 @@ def summarise(name: str, r: dict) -> dict:
             "accuracy": r["accuracy"], "f1": r["f1"], "model_bits": r["model_bits"],
             "nonzero_bits": r["nonzero_bits"],
             # On the FPGA's parameters: a text model's token table stays on the host.
-            "compression_vs_float32": 32 * r["device_params"] / max(r["device_nonzero_bits"], 1),
+            "circulant": r["config"]["model"].get("circulant", 1),
+            "compression_vs_float32": float32_ratio(r),
             "bops": r["bops"], "effective_macs": r["effective_macs"],
             "lut_estimate": hw.get("lut"), "dsp_estimate": hw.get("dsp"),
             "lut_parallel_estimate": hw.get("parallel", {}).get("lut"),
@@ -191,7 +203,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.no_hls:
             base.hls.enabled = False
         get_board(base.board)
-        grid = points(base, args.bits, args.sparsity, args.act_bits)
+        grid = points(base, args.bits, args.sparsity, args.act_bits, args.circulant)
         if args.autoq:
             grid.append(autoq_point(base, args.autoq))
         for _, cfg in grid:

@@ -163,6 +163,8 @@ def test_circulant_flag_and_overrides_choose_layers():
     costs = {r["name"]: r for r in model_costs(m, 5)["layers"]}
     assert costs["block0_attn"]["params"] == 4 * (8 * 8 // 4 + 8)
     assert costs["block0_attn"]["bits"] == 4 * (16 * 2 + 8 * 8)   # ternary vectors, 8-bit bias
+    assert costs["block0_attn"]["dense_params"] == 4 * (8 * 8 + 8)
+    assert costs["classifier"]["dense_params"] == 8 * 4 + 4 and costs["classifier"]["params"] == 20
     with pytest.raises(QTError, match=r"circulant_overrides 'classifier' 3"):
         ModelConfig(circulant_overrides={"classifier": 3}).validate()
     with pytest.raises(QTError, match=r"^classifier: circulant block 8 does not divide its "

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from qtransformer.evaluate.pareto import pareto_front
 from qtransformer.sweep import main
 
@@ -63,3 +65,17 @@ def test_sweep_autoq_without_search(tmp_path, capsys):
     assert main(["--autoq", str(tmp_path), "--output", str(tmp_path / "s")]) == 2
     assert "no best_config.yaml" in capsys.readouterr().err
     assert not (tmp_path / "s").exists()
+
+
+def test_sweep_circulant_points(capsys):
+    from qtransformer.config import BuildConfig
+    from qtransformer.errors import QTError
+    from qtransformer.sweep import points
+
+    grid = points(BuildConfig(), ["8", "ternary"], [0.0, 0.5], None, [1, 8])
+    assert [n for n, _ in grid] == ["w8", "w8-c8", "w8-s50", "wternary", "wternary-c8",
+                                    "wternary-s50"]
+    assert dict(grid)["wternary-c8"].model.circulant == 8
+    assert "skipping circulant 8 at sparsity 0.5" in capsys.readouterr().out
+    with pytest.raises(QTError, match="invalid --circulant 3"):
+        points(BuildConfig(), ["8"], [0.0], None, [3])

@@ -58,8 +58,8 @@ def model_costs(model: tf.keras.Model, input_bits: int = FLOAT_BITS) -> dict:
     data; token ids feed a lookup and multiply nothing)."""
     bits_out: dict[str, int] = {}
     layers, total_bits, total_bops, total_macs, params = [], 0, 0, 0, 0
-    total_effective = total_nonzero_bits = 0
-    host = {"params": 0, "bits": 0, "nonzero_bits": 0}
+    total_effective = total_nonzero_bits = total_dense = 0
+    host = {"params": 0, "bits": 0, "nonzero_bits": 0, "dense_params": 0}
     for layer in model.layers:
         kind = kind_of(layer)
         inbound = [n.inbound_layers for n in model_nodes(model, layer)]
@@ -73,6 +73,8 @@ def model_costs(model: tf.keras.Model, input_bits: int = FLOAT_BITS) -> dict:
         size = sum(int(np.prod(w.shape)) * kind.weight_bits(layer, w.name)
                    for w in layer.weights)
         n_params = sum(int(np.prod(w.shape)) for w in layer.weights)
+        dense = kind.dense_params(layer)
+        total_dense += dense
         bops = macs = effective = 0
         # a multiply by a zero (pruned or quantized-to-0) weight is not built in hardware
         density = kernel_density(*kind.kernels(layer))
@@ -88,16 +90,20 @@ def model_costs(model: tf.keras.Model, input_bits: int = FLOAT_BITS) -> dict:
         nonzero = _nonzero_bits(kind, layer)
         total_nonzero_bits += nonzero
         if kind.host:   # a token model's lookup table stays on the host
-            host = {"params": n_params, "bits": size, "nonzero_bits": nonzero}
+            host = {"params": n_params, "bits": size, "nonzero_bits": nonzero,
+                    "dense_params": dense}
         total_bops += bops
         total_macs += macs
         layers.append({"name": layer.name, "type": type(layer).__name__, "params": n_params,
+                       "dense_params": dense,
                        "bits": size, "macs": macs, "effective_macs": effective, "bops": bops,
                        "output_bits": bits_out[layer.name]})
     return {"params": params, "model_bits": total_bits, "model_kib": total_bits / 8 / 1024,
             "nonzero_bits": total_nonzero_bits,
             # What the FPGA stores: everything but a token model's host-side lookup table.
             "device_params": params - host["params"], "device_bits": total_bits - host["bits"],
+            # the same shapes with dense weights: the float32 reference of a compression ratio
+            "device_dense_params": total_dense - host["dense_params"],
             "device_nonzero_bits": total_nonzero_bits - host["nonzero_bits"],
             "macs": total_macs, "effective_macs": total_effective, "bops": total_bops,
             "layers": layers}

@@ -28,6 +28,13 @@ def _metrics_md(r: dict) -> list[str]:
     return lines
 
 
+def float32_ratio(c: dict) -> float:
+    """How many times smaller the FPGA part's non-zero bits are than float32 weights of the
+    same shapes, dense (circulant layers count the matrix they stand for)."""
+    return 32 * c.get("device_dense_params", c["device_params"]) / \
+        max(c["device_nonzero_bits"], 1)
+
+
 def _costs_md(r: dict) -> list[str]:
     c = r["costs"]
     lines = ["", "## Size and operations", "",
@@ -35,13 +42,16 @@ def _costs_md(r: dict) -> list[str]:
              f"({c['model_kib']:.2f} KiB); MACs: {c['macs']:,}; BOPs: {c['bops']:,}",
              f"- on the FPGA (without a host-side token table): {c['device_params']:,} "
              f"parameters, {c['device_bits']:,} bits, {c['device_nonzero_bits']:,} of them "
-             f"non-zero ({32 * c['device_params'] / max(c['device_nonzero_bits'], 1):.1f}x "
-             "smaller than float32)", "",
-             "| layer | type | params | bits | MACs | BOPs | output bits |",
-             "|---|---|---|---|---|---|---|"]
+             f"non-zero ({float32_ratio(c):.1f}x smaller than float32 with dense weights)", "",
+             "| layer | type | params | vs dense (biases incl.) | bits | MACs | BOPs | "
+             "output bits |", "|---|---|---|---|---|---|---|---|"]
     for lay in c["layers"]:
-        lines.append(f"| {lay['name']} | {lay['type']} | {lay['params']:,} | {lay['bits']:,} | "
-                     f"{lay['macs']:,} | {lay['bops']:,} | {lay['output_bits']} |")
+        dense = lay.get("dense_params", lay["params"])
+        ratio = f"{dense / lay['params']:.2f}x fewer" if lay["params"] and \
+            dense != lay["params"] else "-"
+        lines.append(f"| {lay['name']} | {lay['type']} | {lay['params']:,} | {ratio} | "
+                     f"{lay['bits']:,} | {lay['macs']:,} | {lay['bops']:,} | "
+                     f"{lay['output_bits']} |")
     return lines
 
 
