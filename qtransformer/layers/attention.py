@@ -29,8 +29,7 @@ import math
 import numpy as np
 import tensorflow as tf
 
-from ..errors import QTError
-from .circulant import check_block, circulant_index
+from .circulant import check_block, check_quantizer, circulant_index
 from .quant import apply, make_quantizer
 from .softmax import exp_table, fixed_softmax, ste
 
@@ -52,9 +51,8 @@ class QMultiHeadSelfAttention(tf.keras.layers.Layer):
         self.prob_bits, self.exp_bits = prob_bits, exp_bits
         self.keep_tokens = keep_tokens
         self.circulant = int(circulant)
-        if self.circulant > 1 and kernel_quantizer and "stochastic" in kernel_quantizer:
-            raise QTError(f"{self.name}: stochastic weight quantizers draw per element and "
-                          "would break the circulant blocks; choose a deterministic preset")
+        if self.circulant > 1:
+            check_quantizer(kernel_quantizer, self.name)
         self.scale = 1.0 / math.sqrt(self.d_head)
         self._kq, self._bq = make_quantizer(kernel_quantizer), make_quantizer(bias_quantizer)
         self._aq, self._sq = make_quantizer(activation_quantizer), make_quantizer(score_quantizer)

@@ -32,6 +32,13 @@ def check_block(block: int, n_in: int, units: int, name: str) -> None:
                       f"({n_in} x {units})")
 
 
+def check_quantizer(kernel_quantizer: str | None, name: str) -> None:
+    """Stochastic quantizers draw per element, which would break the circulant blocks."""
+    if kernel_quantizer and "stochastic" in kernel_quantizer:
+        raise QTError(f"{name}: stochastic weight quantizers draw per element and would "
+                      "break the circulant blocks; choose a deterministic preset")
+
+
 def circulant_index(n_in: int, units: int, block: int) -> np.ndarray:
     """``(n_in, units)`` indices into the flattened ``(n_in/b, units/b, b)`` vectors."""
     r, c = np.arange(n_in)[:, None], np.arange(units)[None, :]
@@ -48,9 +55,7 @@ class QCirculantDense(tf.keras.layers.Layer):
         super().__init__(**kwargs)
         self.units, self.block = int(units), int(block)
         self.kernel_quantizer, self.bias_quantizer = kernel_quantizer, bias_quantizer
-        if kernel_quantizer and "stochastic" in kernel_quantizer:
-            raise QTError(f"{self.name}: stochastic weight quantizers draw per element and "
-                          "would break the circulant blocks; choose a deterministic preset")
+        check_quantizer(kernel_quantizer, self.name)
         self._kq, self._bq = make_quantizer(kernel_quantizer), make_quantizer(bias_quantizer)
 
     def build(self, input_shape):
