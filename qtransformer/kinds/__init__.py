@@ -91,10 +91,9 @@ def inbound_names(model, layer) -> list[str]:
 
 
 def prunable(layer) -> bool:
-    """Whether TF-MOT prunes ``layer``'s kernels (its kind says so; an attention layer with
-    circulant projections has none to prune)."""
+    """Whether TF-MOT prunes ``layer``'s kernels (its kind says so)."""
     kind = _BY_CLASS.get(type(layer).__name__)
-    return bool(kind and kind.prunable) and getattr(layer, "circulant", 1) == 1
+    return bool(kind and kind.is_prunable(layer))
 
 
 def passes_through(plan_kind: str) -> bool:

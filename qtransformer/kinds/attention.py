@@ -94,6 +94,10 @@ class Attention(CustomKind):
                 "act_bits", "score_bits", "exp_bits", "keep", "recv_bits", "proj_bits",
                 "qk_bits", "ctx_bits", "den_bits", "recip_bits", "rec_bits", "recip_size")
 
+    def is_prunable(self, layer):
+        """Circulant projections have no kernels to prune (pruning refuses them)."""
+        return layer.circulant == 1
+
     # ---- costs
     def weight_bits(self, layer, weight_name):
         weight = "kernel" in weight_name or "vectors" in weight_name

@@ -142,6 +142,11 @@ class LayerKind:
         """Stored parameters after quantization, by name (for non-zero bits)."""
         return {w.name: np.asarray(w) for w in layer.weights}
 
+    def is_prunable(self, layer) -> bool:
+        """Whether TF-MOT prunes this layer's kernels (``prunable``; a kind may refuse some
+        configurations of its layer)."""
+        return self.prunable
+
     def dense_params(self, layer) -> int:
         """Parameters of the layer with dense weights (the float32 reference a compression
         ratio is taken against): its own count, except where a kind stores fewer (circulant

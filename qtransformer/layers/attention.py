@@ -26,10 +26,9 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 import tensorflow as tf
 
-from .circulant import check_block, check_quantizer, circulant_index
+from .circulant import add_vectors, check_block, check_quantizer, expand
 from .quant import apply, make_quantizer
 from .softmax import exp_table, fixed_softmax, ste
 
@@ -71,11 +70,9 @@ class QMultiHeadSelfAttention(tf.keras.layers.Layer):
         for name, n_in in (("query", d), ("key", d), ("value", d), ("output", self.d_model)):
             if b > 1:
                 check_block(b, n_in, self.d_model, f"{self.name} ({name} projection)")
-                limit = float(np.sqrt(6.0 / (n_in + self.d_model)))
-                setattr(self, f"{name}_vectors", self.add_weight(
-                    name=f"{name}_vectors", shape=(n_in // b, self.d_model // b, b),
-                    initializer=tf.keras.initializers.RandomUniform(-limit, limit)))
-                self._index[name] = tf.constant(circulant_index(n_in, self.d_model, b))
+                vectors, self._index[name] = add_vectors(self, f"{name}_vectors", n_in,
+                                                         self.d_model, b)
+                setattr(self, f"{name}_vectors", vectors)
             else:
                 setattr(self, f"{name}_kernel",
                         self.add_weight(name=f"{name}_kernel", shape=(n_in, self.d_model),
@@ -95,8 +92,7 @@ class QMultiHeadSelfAttention(tf.keras.layers.Layer):
     def kernel(self, name: str) -> tf.Tensor:
         """Projection ``name``'s float kernel (a circulant one expanded from its vectors)."""
         if self.circulant > 1:
-            vectors = getattr(self, f"{name}_vectors")
-            return tf.gather(tf.reshape(vectors, [-1]), self._index[name])
+            return expand(getattr(self, f"{name}_vectors"), self._index[name])
         return getattr(self, f"{name}_kernel")
 
     def quantized_weights(self) -> dict[str, tf.Tensor]:

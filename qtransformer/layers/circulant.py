@@ -46,6 +46,21 @@ def circulant_index(n_in: int, units: int, block: int) -> np.ndarray:
     return ((p * (units // block) + q) * block + (j - i) % block).astype(np.int32)
 
 
+def add_vectors(layer: tf.keras.layers.Layer, name: str, n_in: int, units: int, block: int):
+    """Add the defining vectors of an ``(n_in, units)`` circulant matrix to ``layer`` (the
+    dense layer's Glorot range: each entry plays one dense weight's part); returns them and
+    the gather index that expands them."""
+    limit = float(np.sqrt(6.0 / (n_in + units)))
+    vectors = layer.add_weight(name=name, shape=(n_in // block, units // block, block),
+                               initializer=tf.keras.initializers.RandomUniform(-limit, limit))
+    return vectors, tf.constant(circulant_index(n_in, units, block))
+
+
+def expand(vectors, index) -> tf.Tensor:
+    """The float matrix the vectors define (a gather: gradients flow back to the vectors)."""
+    return tf.gather(tf.reshape(vectors, [-1]), index)
+
+
 class QCirculantDense(tf.keras.layers.Layer):
     """``x @ W + bias`` with block-circulant ``W`` (see the module docstring); quantizers as
     QKeras strings, like our other layers."""
@@ -61,19 +76,13 @@ class QCirculantDense(tf.keras.layers.Layer):
     def build(self, input_shape):
         n_in = int(input_shape[-1])
         check_block(self.block, n_in, self.units, self.name)
-        b = self.block
-        # the dense layer's Glorot range: each vector entry plays one dense weight's part
-        limit = float(np.sqrt(6.0 / (n_in + self.units)))
-        self.vectors = self.add_weight(
-            name="vectors", shape=(n_in // b, self.units // b, b),
-            initializer=tf.keras.initializers.RandomUniform(-limit, limit))
+        self.vectors, self._index = add_vectors(self, "vectors", n_in, self.units, self.block)
         self.bias = self.add_weight(name="bias", shape=(self.units,), initializer="zeros")
-        self._index = tf.constant(circulant_index(n_in, self.units, b))
         super().build(input_shape)
 
     def expanded_kernel(self) -> tf.Tensor:
         """The float ``(n_in, units)`` matrix the vectors define."""
-        return tf.gather(tf.reshape(self.vectors, [-1]), self._index)
+        return expand(self.vectors, self._index)
 
     def quantized_kernel(self) -> tf.Tensor:
         """The matrix the layer computes with: expanded, then quantized (still circulant)."""
