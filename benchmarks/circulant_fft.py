@@ -11,6 +11,9 @@ spectrum, per output block one inverse FFT; real-input FFTs, Gauss' 3-multiply c
   against the exact integer result, and how many outputs then round to a different 8-bit
   activation (any one breaks bit-exactness against the integer definition).
 
+It then looks at the designs the flow actually fits to the board (``fitted``): there the
+multipliers are folded and few, so what the FFT form could save is bounded by their LUTs.
+
     python benchmarks/circulant_fft.py   # seconds; writes results/circulant_fft.{json,md}
 """
 
@@ -72,6 +75,65 @@ def fft_error(b: int, frac: int, ternary: bool, rng) -> dict:
             "fft_identity_checked": bool(exact_check)}
 
 
+# the board-fitted streamed designs of the benchmark's two models (circulant_bench.py)
+FITTED = {"digits": (dict(d_model=32, heads=4, ff_dim=64, layers=2, seq_len=8, classes=10), 8),
+          "sst2": (dict(d_model=64, heads=4, ff_dim=128, layers=2, seq_len=48, classes=2,
+                        vocab_size=8000), None)}
+BLOCK_PAIR = {"direct": (16, 8, 8), "fft": (5, 10, 10)}   # b = 4: multiplies, operand bits
+
+
+def fitted(name: str, block: int = 4) -> dict:
+    """In the design the flow fits to the PYNQ-Z2 (io_stream, 8-bit weights, circulant
+    ``block``, untrained: the estimate depends on the weights only through widths and zeros),
+    the LUTs of the multipliers that multiply by weights (FFN and attention projections; the
+    FFT form changes nothing else) against the whole design, and what the exact b = 4 FFT form
+    would change: per block pair 5 multiplies of 10 x 10 bits (2 real bins, one complex bin by
+    Gauss' 3) instead of 16 of 8 x 8 (both at the yosys LUT coefficient of a variable
+    multiply, whatever the DSP binding), and per token a 4-point FFT of each input block (6
+    adders of 10 bits) and an inverse FFT of each output block (8 adders as wide as the
+    spectral sums), at 1 LUT a bit (the yosys figure of an add): either unrolled (every add of
+    a token its own adder) or folded over the layer's reuse factor like its products (each
+    shared adder then selects its operands, :func:`mux_lut`)."""
+    import tensorflow as tf
+
+    from qtransformer.boards import get_board
+    from qtransformer.config import ModelConfig, QuantConfig
+    from qtransformer.hls.flow import board_estimate
+    from qtransformer.kinds.resources import mux_lut
+    from qtransformer.model import build_model
+
+    shape, features = FITTED[name]
+    tf.keras.utils.set_random_seed(0)
+    model = build_model(ModelConfig(**shape, circulant=block), QuantConfig(bits="8"), features)
+    x = (np.random.default_rng(0).integers(0, 17, (64, shape["seq_len"], features)) / 16
+         if features else np.random.default_rng(0).integers(0, 8000, (64, shape["seq_len"])))
+    fit = board_estimate(model, get_board("pynq-z2"), x, "stream")
+    d, ff = shape["d_model"], shape["ff_dim"]
+    shapes = {}                     # weight layer -> its (n_in, n_out) matrices
+    for k in range(shape["layers"]):
+        shapes |= {f"block{k}_ffn1": [(d, ff)], f"block{k}_ffn2": [(ff, d)],
+                   f"block{k}_attn": [(d, d)] * 4}
+    per_bit2 = OPS["mult_var_lut_per_bit2"]
+    weight_mults = unrolled = folded = 0
+    for r in fit["layers"]:
+        for n_in, n_out in shapes.get(r["name"], []):
+            weight_mults += math.ceil(n_in * n_out / r["reuse"])
+            spectral = 20 + math.ceil(math.log2(n_in // block))
+            for count, width in ((n_in // block * 6, 10), (n_out // block * 8, spectral)):
+                unrolled += count * width
+                folded += math.ceil(count / r["reuse"]) * (width + mux_lut(width, r["reuse"]))
+    n, a, b = BLOCK_PAIR["fft"]
+    m, c, e = BLOCK_PAIR["direct"]
+    lut_direct = round(weight_mults * per_bit2 * c * e)
+    saving = lut_direct * (1 - n * a * b / (m * c * e))
+    return {"model": name, "block": block, "fits": fit["fits"], "design_lut": fit["total"]["lut"],
+            "cycles": fit["total"]["cycles"], "weight_multipliers": weight_mults,
+            "weight_multiplier_lut": lut_direct, "fft_multiplier_saving_lut": round(saving),
+            "fft_adders_lut_unrolled": unrolled, "fft_adders_lut_folded": folded,
+            **{f"fft_net_pct_of_design_{k}": round(100 * (saving - a) / fit["total"]["lut"], 1)
+               for k, a in (("unrolled", unrolled), ("folded", folded))}}
+
+
 def main() -> None:
     rng = np.random.default_rng(0)
     rows = []
@@ -84,10 +146,11 @@ def main() -> None:
                 e = fft_error(b, frac, tern, rng)
                 rows.append({"weights": weights, "block": b, "spectrum_frac_bits": frac,
                              "direct": d, "fft": f, "fft_error": e})
+    designs = [fitted(name) for name in FITTED]
     out = HERE / "results"
     out.mkdir(exist_ok=True)
-    (out / "circulant_fft.json").write_text(json.dumps({"layer": [N_IN, N_OUT], "rows": rows},
-                                                       indent=2))
+    (out / "circulant_fft.json").write_text(json.dumps({"layer": [N_IN, N_OUT], "rows": rows,
+                                                        "fitted": designs}, indent=2))
     lines = [f"# Circulant FFT form vs direct form ({N_IN}x{N_OUT} layer, 8-bit inputs; numpy "
              "and yosys per-operator coefficients, not synthesis)", "",
              "| weights | b | spectrum frac bits | direct mults | direct mult LUT | FFT mults | "
@@ -99,6 +162,17 @@ def main() -> None:
                      f"{d['multiplies']:,} | {d['lut_multipliers']:,} | {f['multiplies']:,} | "
                      f"{f['lut_multipliers']:,} | {d['stored_values']:,} / {f['stored_values']:,}"
                      f" | {100 * e['outputs_off_by_an_lsb']:.2f}% | {e['fft_identity_checked']} |")
+    lines += ["", "## In the designs that fit the PYNQ-Z2 (io_stream, 8-bit weights, b = 4; "
+              "the estimate)", "",
+              "| model | fits | design LUT | cycles | weight multipliers | their LUT | "
+              "FFT form: multiplier LUT saved | FFT adders unrolled / folded | net, of the "
+              "design: unrolled / folded |", "|---" * 9 + "|"]
+    for r in designs:
+        lines.append(f"| {r['model']} | {r['fits']} | {r['design_lut']:,} | {r['cycles']:,} | "
+                     f"{r['weight_multipliers']:,} | {r['weight_multiplier_lut']:,} | "
+                     f"{r['fft_multiplier_saving_lut']:,} | {r['fft_adders_lut_unrolled']:,} / "
+                     f"{r['fft_adders_lut_folded']:,} | {r['fft_net_pct_of_design_unrolled']}% / "
+                     f"{r['fft_net_pct_of_design_folded']}% |")
     (out / "circulant_fft.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 

@@ -90,8 +90,28 @@ def test_stochastic_presets_refused():
 
 # --- in a model: FFN in circulant form, costs, bit-exact HLS in both io types -------------
 
-@pytest.mark.parametrize("io_type,bits", [("io_parallel", "8"), ("io_stream", "ternary")])
-def test_circulant_ffn_model_converts_bit_exact(tmp_path, io_type, bits):
+def test_diagonal_rows_store_each_block_once():
+    """The streamed kernel's order: row t = p b + d holds v[p][q][d] for every q, and
+    W[p b + (j - d) mod b][j] = v[p][j / b][d] for every output j (what the C++ reads)."""
+    from qtransformer.kinds.circulant import diagonal_rows
+
+    b, n_in, n_out = 4, 8, 12
+    vec = np.arange(n_in * n_out // b) + 1.0
+    w = vec[circulant_index(n_in, n_out, b)]
+    rows = diagonal_rows(w, b)
+    assert rows.shape == (n_in, n_out // b) and sorted(rows.ravel()) == sorted(vec)
+    for t in range(n_in):
+        p, d = divmod(t, b)
+        for j in range(n_out):
+            assert w[p * b + (j - d) % b, j] == rows[t, j // b]
+
+
+@pytest.mark.parametrize("io_type,bits,block", [("io_parallel", "8", 4),
+                                                ("io_parallel", "ternary", 2)])
+def test_circulant_model_converts_bit_exact(tmp_path, io_type, bits, block):
+    """Attention and FFN circulant in io_parallel: the attention stores the vectors (its
+    index arithmetic picks w[(j - i) mod b]), the FFN is hls4ml's Dense on the expanded
+    matrix."""
     from qtransformer.config import ModelConfig
     from qtransformer.evaluate.costs import model_costs
     from qtransformer.hls.convert import convert_model
@@ -99,16 +119,77 @@ def test_circulant_ffn_model_converts_bit_exact(tmp_path, io_type, bits):
     from tests.test_hls_convert import PART, TINY, _trained, _x
 
     x = _x()
-    m = _trained(ModelConfig(**TINY, circulant=4), bits, 6, x)
+    m = _trained(ModelConfig(**TINY, circulant=block), bits, 6, x)
     ffn1 = m.get_layer("block0_ffn1")
-    assert isinstance(ffn1, QCirculantDense) and ffn1.count_params() == 8 * 16 // 4 + 16
+    assert isinstance(ffn1, QCirculantDense) and ffn1.count_params() == 8 * 16 // block + 16
     costs = {r["name"]: r for r in model_costs(m, 5)["layers"]}
-    assert costs["block0_ffn1"]["params"] == 8 * 16 // 4 + 16
+    assert costs["block0_ffn1"]["params"] == 8 * 16 // block + 16
     assert costs["block0_ffn1"]["macs"] == 4 * 8 * 16      # the hardware's dense product
     conv = convert_model(m, PART, 100.0, tmp_path / "prj", calibration_x=x, io_type=io_type)
+    attn = conv.plans["block0_attn"]
+    assert attn.params["circ_block"] == block and attn.consts["query_kernel"].size == 64 // block
     conv.hls_model.compile()
     r = coverify(m, conv, x)
     assert r["argmax_agreement"] == 1.0 and r["max_error_lsb"] == 0.0
+
+
+@pytest.mark.parametrize("bits, block, reuse", [
+    # ffn1 8x16 at 8 = n_in: one row a cycle (fewer than b); ffn2 16x8 at 64: 4 output
+    # blocks of 2 = b per row; attention folded
+    ("8", 2, {"block0_ffn1": 8, "block0_ffn2": 64, "block0_attn": 4}),
+    # ffn1 at 2: 4 rows a cycle (= b); ffn2 at 128: one output a cycle (fewer than b)
+    ("ternary", 4, {"block0_ffn1": 2, "block0_ffn2": 128}),
+])
+def test_streamed_circulant_kernel_is_bit_exact_folded(tmp_path, bits, block, reuse):
+    """io_stream: the FFN runs the circulant fold of qt_dense_stream, its ROM the stored
+    vectors only (n_in n_out / b values, M / b a word), at reuse factors on both sides of
+    n_in and of the block; bit-exact."""
+    from qtransformer.config import ModelConfig
+    from qtransformer.hls.convert import convert_model
+    from qtransformer.hls.coverify import coverify
+    from tests.test_hls_convert import PART, TINY, _trained, _x
+
+    x = _x()
+    m = _trained(ModelConfig(**TINY, circulant=block), bits, 6, x)
+    conv = convert_model(m, PART, 100.0, tmp_path / "prj", calibration_x=x, io_type="io_stream",
+                         reuse=reuse)
+    for name in ("block0_ffn1", "block0_ffn2"):
+        plan = conv.plans[name]
+        assert plan.kind == "seqcirc" and plan.consts["vectors"].size == 8 * 16 // block
+    params = (tmp_path / "prj" / "firmware" / "parameters.h").read_text()
+    assert f"circ_block = {block};" in params
+    words = {8 * 16 // reuse[n] // block for n in ("block0_ffn1", "block0_ffn2")}
+    assert all(f"rom_word = {max(1, n)};" in params for n in words)
+    conv.hls_model.compile()
+    r = coverify(m, conv, x)
+    assert r["argmax_agreement"] == 1.0 and r["max_error_lsb"] == 0.0
+
+
+def test_circulant_estimate_stores_one_value_per_block_diagonal():
+    """The streamed estimate: same multipliers as the dense fold, a ROM b times smaller."""
+    from qtransformer.fixed import Fx
+    from qtransformer.kinds import get_kind
+    from qtransformer.kinds.base import LayerPlan
+    from qtransformer.kinds.circulant import diagonal_rows
+
+    rng = np.random.default_rng(0)
+    n_in, n_out, b = 64, 128, 8
+    w = (rng.integers(-127, 128, n_in * n_out // b) / 128)[circulant_index(n_in, n_out, b)]
+    t8, acc = Fx(8, 1), Fx(24, 10)
+
+    def plan(kind, extra):
+        p = LayerPlan("ffn", kind, ["x"], t8, {"weight": t8, "bias": t8, "accum": acc,
+                                               "kernel": t8, "vectors": t8},
+                      {"kernel": w, "bias": np.zeros(n_out), **extra},
+                      {"seq_len": 48, "n_in": n_in, "n_out": n_out, "relu": 1,
+                       "circ_block": b}, reuse=256, elems=48 * n_out, shape=(48, n_out))
+        return get_kind(kind).estimate(p, 8, "io_stream")
+
+    dense = plan("seqdense", {})
+    circ = plan("seqcirc", {"vectors": diagonal_rows(w, b)})
+    assert circ.multipliers == dense.multipliers == n_in * n_out // 256
+    # 64 kbit of dense weights: 4 RAMB36 (256-bit words); the vectors, 8 kbit: one
+    assert (dense.bram36, circ.bram36) == (4.0, 1.0) and circ.lut == dense.lut
 
 
 def test_impossible_circulant_block_for_the_model():
@@ -171,3 +252,37 @@ def test_circulant_flag_and_overrides_choose_layers():
                                       r"shape \(8 x 4\)"):
         build_model(ModelConfig(d_model=8, heads=2, ff_dim=16, layers=1, seq_len=4, classes=4,
                                 circulant_overrides={"classifier": 8}), QuantConfig(), 6)
+
+
+# --- token pruning and layer drop keep working on circulant models ---------------------------
+
+@pytest.mark.parametrize("flags,hls", [
+    # token pruning: the pruned attention (qt_attention_prune) with circulant projections,
+    # converted and co-verified
+    (["--prune", "token", "--keep-tokens", "0.5"], True),
+    # joint layer drop of one module of two blocks: the kept circulant layers keep their vectors
+    (["--layers", "2", "--prune", "layer-drop", "--drop", "joint", "--drop-count", "1"], False),
+])
+def test_token_pruning_and_layer_drop_on_a_circulant_model(tmp_path, flags, hls):
+    import json
+
+    from qtransformer.build import main
+    from qtransformer.model import load_model
+    from tests.conftest import TINY_FLAGS
+
+    out = tmp_path / "run"
+    base = [f for f in TINY_FLAGS if not (hls and f == "--no-hls")]
+    assert main([*base, "--circulant", "4", *flags, "--prune-epochs", "1", "--max-examples",
+                 "256", "--output", str(out)]) == 0   # a later --layers wins
+    r = json.loads((out / "report.json").read_text())
+    c = r["compression"]
+    assert c["effective_macs_after"] < c["effective_macs_before"]
+    model = load_model(out / "model.h5")
+    circ = [layer for layer in model.layers if isinstance(layer, QCirculantDense)]
+    assert circ and all(layer.block == 4 for layer in circ)
+    assert all(layer.circulant == 4 for layer in model.layers if hasattr(layer, "circulant"))
+    if hls:
+        assert c["tokens_kept"] == 4
+        assert r["argmax_agreement"] == 1.0 and r["max_error_lsb"] == 0
+    else:
+        assert len(c["dropped_attention"]) + len(c["dropped_mlp"]) == 1

@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..kinds import IO_STREAM, LayerPlan, passes_through
+from ..kinds.circulant import SeqCirculant
 from ..kinds.seqdense import SeqDense
 
 
@@ -58,15 +59,15 @@ class FuseOutputQuantizers(PlanPass):
     name = "fuse-output-quantizers"
 
     def apply(self, plans):
-        return fuse_activations(plans, "dense",
+        return fuse_activations(plans, ("dense",),
                                 lambda a: a.params.get("activation") == "linear" and
                                 a.out.quantizing)
 
 
-def fuse_activations(plans: dict[str, LayerPlan], into: str, accepts, extra: dict | None = None
-                     ) -> bool:
-    """Fold each activation that ``accepts`` and that alone reads a plan of kind ``into``
-    into that plan: the plan's output type becomes the activation's, it records the
+def fuse_activations(plans: dict[str, LayerPlan], into: tuple[str, ...], accepts,
+                     extra: dict | None = None) -> bool:
+    """Fold each activation that ``accepts`` and that alone reads a plan of a kind in
+    ``into`` into that plan: the plan's output type becomes the activation's, it records the
     activation in ``params["fused"]`` (whose Keras output its HLS output now equals) plus
     ``extra``, and the activation stays as kind ``fused``. A plan takes one activation."""
     readers, changed = consumers(plans), False
@@ -74,7 +75,7 @@ def fuse_activations(plans: dict[str, LayerPlan], into: str, accepts, extra: dic
         if p.kind != "act" or not accepts(p):
             continue
         src = plans[p.inputs[0]]
-        if src.kind == into and readers.get(src.name) == 1 and "fused" not in src.params:
+        if src.kind in into and readers.get(src.name) == 1 and "fused" not in src.params:
             src.out, src.params["fused"], p.kind = p.out, p.name, "fused"
             src.params.update(extra or {})
             changed = True
@@ -84,7 +85,7 @@ def fuse_activations(plans: dict[str, LayerPlan], into: str, accepts, extra: dic
 @dataclass
 class StreamDense(PlanPass):
     """io_stream: a Dense on a token sequence becomes our per-token kernel (kind
-    ``seqdense``), which folds to any reuse factor; hls4ml's streamed pointwise Conv1D stops at
+    ``seqdense``, or ``seqcirc`` with circulant blocks), which folds to any reuse factor; hls4ml's streamed pointwise Conv1D stops at
     ``reuse = n_in``. A Dense on the pooled vector (one beat) stays hls4ml's."""
 
     name = "stream-dense"
@@ -93,7 +94,7 @@ class StreamDense(PlanPass):
         changed = False
         for p in plans.values():
             if p.kind == "dense" and p.beats > 1:
-                SeqDense.from_dense(p)
+                (SeqCirculant if SeqDense.block(p.params) > 1 else SeqDense).from_dense(p)
                 changed = True
         return changed
 
@@ -107,7 +108,7 @@ class FuseStreamRelu(PlanPass):
     name = "fuse-stream-relu"
 
     def apply(self, plans):
-        return fuse_activations(plans, SeqDense.name,
+        return fuse_activations(plans, (SeqDense.name, SeqCirculant.name),
                                 lambda a: a.params.get("activation") == "relu", {"relu": 1})
 
 

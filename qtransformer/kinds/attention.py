@@ -92,13 +92,19 @@ class Attention(CustomKind):
         ("exp_table", "recip_table")
     unsigned = ("seq_len", "d_in", "d_model", "heads", "d_head", "table_size", "in_bits",
                 "act_bits", "score_bits", "exp_bits", "keep", "recv_bits", "proj_bits",
-                "qk_bits", "ctx_bits", "den_bits", "recip_bits", "rec_bits", "recip_size")
+                "qk_bits", "ctx_bits", "den_bits", "recip_bits", "rec_bits", "recip_size",
+                "circ_block")
 
     def is_prunable(self, layer):
         """Circulant projections have no kernels to prune (pruning refuses them)."""
         return layer.circulant == 1
 
     # ---- costs
+    def dense_params(self, layer):
+        """A circulant projection's vector entries each stand for ``b`` weights."""
+        vectors = sum(int(np.prod(w.shape)) for w in layer.weights if "vectors" in w.name)
+        return layer.count_params() + (layer.circulant - 1) * vectors
+
     def weight_bits(self, layer, weight_name):
         weight = "kernel" in weight_name or "vectors" in weight_name
         return qbits(layer.kernel_quantizer if weight else layer.bias_quantizer)
@@ -147,7 +153,10 @@ class Attention(CustomKind):
         s_lo, s_hi = -(2 ** (int(sq.bits) - 1)), 2 ** (int(sq.bits) - 1) - 1
         table = np.asarray(layer.exp_table, np.int64)
         tfx = Fx(int(table.max()).bit_length() + 1, int(table.max()).bit_length() + 1)
-        consts = {k: to_raw(v, wfx.frac if "kernel" in k else bfx.frac) for k, v in w.items()}
+        # circulant projections: each block's first row, its defining vector (qt_weight_index)
+        b = layer.circulant
+        consts = {k: to_raw(v[::b] if "kernel" in k else v, wfx.frac if "kernel" in k
+                            else bfx.frac) for k, v in w.items()}
         consts["exp_table"], consts["recip_table"] = table, recip_table()
         shape = layer.input_shape[0] if layer.keep_tokens else layer.input_shape
         seq, d_in = int(shape[1]), int(shape[2])
@@ -158,7 +167,7 @@ class Attention(CustomKind):
                   "score_frac": layer.score_frac, "score_min": s_lo, "score_max": s_hi,
                   "prob_frac": layer.prob_bits - 1, "table_size": int(table.size),
                   "in_bits": xin.width + 1, "act_bits": act.width, "score_bits": int(sq.bits),
-                  "exp_bits": tfx.width,
+                  "exp_bits": tfx.width, "circ_block": b,
                   **attention_widths(seq, d_in, layer.d_model, layer.d_head, xin, act, wfx, bfx,
                                      layer.prob_bits - 1, int(table[0]))}
         score = Fx(int(sq.bits), int(sq.bits) - layer.score_frac, True, True)
@@ -206,8 +215,9 @@ class Attention(CustomKind):
         mm = 2 * s * d                                      # QK^T and PV per token
         kernels = [p.consts[f"{n}_kernel"] for n in PROJECTIONS]
         live = math.ceil(proj * density(*kernels))
-        a = mac_block(live, act, w, q["proj_bits"], (3 * d_in + d) * d * w, rf,
-                      po2_levels(*kernels))
+        cb = q.get("circ_block", 1)     # circulant: 1 / cb of the weights stored
+        a = mac_block(live, act, w, q["proj_bits"], (3 * d_in + d) * d * w // cb, rf,
+                      po2_levels(*kernels), fanout=cb)
         b = mac_block(mm, act, act + 2, q["ctx_bits"], 0, rf)
         soft_lut = self._softmax(p, math.ceil(s / rf), 1)  # one row per II
         # projections per token, then a score/softmax/context row per (head, token), then
@@ -237,8 +247,9 @@ class Attention(CustomKind):
         reuse as it arrives (in the segment before), then one query token a row at II = reuse
         (all heads' scores, softmax and context, and the output projection; in the segment
         after). Weights are ROMs read by the folded multipliers, so zero weights keep theirs
-        unless fully unrolled; Q, K, V are memories of words of at most 72 bits, K and V each
-        over ``kv_banks`` memories (:func:`kv_layout`)."""
+        unless fully unrolled (block-circulant projections store and read ``1 / b`` of
+        them, each value feeding ``b`` multipliers); Q, K, V are memories of words of at most
+        72 bits, K and V each over ``kv_banks`` memories (:func:`kv_layout`)."""
         rf = max(1, p.reuse)
         q = p.params
         s, d_in, d, act = q["seq_len"], q["d_in"], q["d_model"], q["act_bits"]
@@ -246,10 +257,11 @@ class Attention(CustomKind):
         kernels = [p.consts[f"{n}_kernel"] for n in PROJECTIONS]
         dens = density(*kernels) if rf == 1 else 1.0
         shifts = po2_levels(*kernels) if rf == 1 else 0
+        cb = q.get("circ_block", 1)     # circulant: 1 / cb of the weights stored
         blocks = [mac_block(math.ceil(3 * d_in * d * dens), in_width, w, q["proj_bits"],
-                            3 * d_in * d * w, rf, shifts),
-                  mac_block(math.ceil(d * d * dens), act, w, q["proj_bits"], d * d * w, rf,
-                            shifts),
+                            3 * d_in * d * w // cb, rf, shifts, fanout=cb),
+                  mac_block(math.ceil(d * d * dens), act, w, q["proj_bits"], d * d * w // cb,
+                            rf, shifts, fanout=cb),
                   mac_block(s * d, act, act, q["qk_bits"], 0, rf),
                   mac_block(s * d, q["prob_frac"] + 1, act, q["ctx_bits"], 0, rf)]
         par, dsp, lut, ff, bram = (sum(x[i] for x in blocks) for i in range(5))

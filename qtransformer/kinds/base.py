@@ -92,11 +92,6 @@ def tokens_of(shape) -> int:
     return int(np.prod(shape[1:-1])) if len(shape) > 2 else 1
 
 
-def circulant_block(layer) -> int:
-    """The circulant block of a layer's ``*_vectors`` weights (1: none)."""
-    return int(getattr(layer, "block", None) or getattr(layer, "circulant", 1) or 1)
-
-
 class LayerKind:
     """One layer kind. Subclass, set ``name`` and ``keras_classes``, override what applies,
     and decorate with :func:`~qtransformer.kinds.register`.
@@ -149,10 +144,8 @@ class LayerKind:
 
     def dense_params(self, layer) -> int:
         """Parameters of the layer with dense weights (the float32 reference a compression
-        ratio is taken against): its own count, except where a kind stores fewer (circulant
-        blocks: each defining-vector entry stands for ``b`` weights)."""
-        return sum(int(np.prod(w.shape)) * (circulant_block(layer) if "vectors" in w.name
-                                            else 1) for w in layer.weights)
+        ratio is taken against): its own count; a kind that stores fewer overrides it."""
+        return sum(int(np.prod(w.shape)) for w in layer.weights)
 
     # ---- HLS plan ----------------------------------------------------------------------
     def plan(self, layer, name: str, inputs: list[str], xins: list[Fx]) -> LayerPlan:

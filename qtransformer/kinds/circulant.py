@@ -1,22 +1,37 @@
-"""Block-circulant dense (``QCirculantDense``): costs of the defining vectors; in hardware, for
-now, the expanded matrix as an ordinary Dense plan.
+"""Block-circulant dense (``QCirculantDense``): costs of the defining vectors; in hardware the
+direct form, each block's vector stored once.
 
 Parameters and bits count what is stored (the vectors, ``b`` times fewer than dense); MACs
 count what the hardware computes, a dense product. The plan is the Dense kind's, built from the
-quantized expanded matrix, so every later stage (fusion, the streamed per-token kernel, reuse
-factors, estimate, C++) treats it as a Dense and the C simulation stays bit-exact; the estimate
-then charges dense storage, which is what that hardware stores. The direct form (each block's
-vector stored once, ``w[(j - i) mod b]`` picked by index) and the FFT form are still to come.
+quantized expanded matrix (exact types, fusion, reuse factors and the estimate's multipliers are
+a Dense's), with ``circ_block`` and the stored ``vectors`` added:
+
+* io_stream (``seqcirc``, :class:`SeqCirculant`): our per-token kernel in its circulant fold
+  (``qt_dense_stream`` with ``circ_block``): rows are (block row, diagonal) pairs, so a cycle
+  reads ``M / b`` stored values and each feeds ``b`` multipliers; the weight ROM is ``b`` times
+  smaller and no rotation mux is added (a multiplier's input select spans the reuse factor, as
+  in the dense fold).
+* io_parallel: hls4ml's Dense on the expanded matrix. Fully unrolled, its weights are constants
+  inside the multipliers, so there is nothing stored to shrink; folded (Resource strategy), its
+  ROM is the dense one, and the estimate charges that.
+
+The FFT form (CirCNN's O(b log b) per block) is not built: ``benchmarks/circulant_fft.py``
+measured that it needs multipliers where ternary/binary weights need none, and that its rounded
+spectra break bit-exactness above ``b = 4`` (docs/benchmarks.md).
 """
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 
 from ..layers.quant import make_quantizer
 from . import register
-from .base import qbits, tokens_of
-from .dense import Dense, dense_plan
+from .base import LayerPlan, qbits, tokens_of
+from .dense import Dense, dense_plan, stream_kernel_estimate
+from .resources import rom
+from .seqdense import SeqDense
 
 
 @register
@@ -31,6 +46,10 @@ class CirculantDense(Dense):
         spec = layer.kernel_quantizer if "vectors" in weight_name else layer.bias_quantizer
         return qbits(make_quantizer(spec))
 
+    def dense_params(self, layer):
+        """Each defining-vector entry stands for ``b`` weights of the matrix."""
+        return layer.count_params() + (layer.block - 1) * int(np.prod(layer.vectors.shape))
+
     def macs(self, layer):
         return [(tokens_of(layer.input_shape) * int(layer.input_shape[-1]) * layer.units, "w")]
 
@@ -42,8 +61,20 @@ class CirculantDense(Dense):
 
     def plan(self, layer, name, inputs, xins):
         w = self.kernels(layer)[0]
-        return dense_plan(name, inputs, xins[0], w, _stored(layer, w)["bias"],
-                          tokens_of(layer.input_shape))
+        p = dense_plan(name, inputs, xins[0], w, _stored(layer, w)["bias"],
+                       tokens_of(layer.input_shape))
+        p.params["circ_block"] = layer.block
+        p.consts["vectors"] = diagonal_rows(w, layer.block)
+        return p
+
+
+def diagonal_rows(w: np.ndarray, block: int) -> np.ndarray:
+    """The stored values of a block-circulant ``w`` (``n_in x n_out``) in the streamed kernel's
+    order: row ``t = p b + d`` holds diagonal ``d`` of block row ``p`` for every block column
+    ``q``, ``v[p][q][d] = w[p b][q b + d]`` (``n_in x n_out / b``)."""
+    n_in, n_out = w.shape
+    first = w[::block].reshape(n_in // block, n_out // block, block)     # [p][q][d]
+    return first.transpose(0, 2, 1).reshape(n_in, n_out // block)
 
 
 def _stored(layer, w: np.ndarray) -> dict[str, np.ndarray]:
@@ -51,3 +82,35 @@ def _stored(layer, w: np.ndarray) -> dict[str, np.ndarray]:
     ``w`` stays circulant), and the quantized bias."""
     bias = np.asarray(layer.bias if layer._bq is None else layer._bq(layer.bias), np.float64)
     return {"vectors": w[::layer.block, :], "bias": bias}
+
+
+@register
+class SeqCirculant(SeqDense):
+    """A block-circulant Dense on a token sequence in io_stream: ``qt_dense_stream`` in its
+    circulant fold (module docstring), the ``vectors`` stored instead of the kernel. The
+    ``StreamDense`` pass rewrites a ``dense`` plan with ``circ_block`` > 1 into this kind."""
+
+    name = "seqcirc"
+    ir_class = "QtTokenCirculant"
+    fixed_consts = ("vectors", "bias")
+    args = ("vectors", "bias")
+    unsigned = SeqDense.unsigned + ("circ_block",)
+    shrink = CirculantDense.shrink
+
+    @staticmethod
+    def from_dense(p: LayerPlan) -> None:
+        SeqDense.from_dense(p)
+        p.kind = SeqCirculant.name
+        p.types = {**p.types, "vectors": p.types["weight"]}
+
+    def estimate_stream(self, p, in_width):
+        """The streamed Dense's multipliers, accumulators and input selects; the weight ROM
+        holds ``1 / b`` of the values, a cycle's word ``M / b`` of them (at least one)."""
+        b, w = self.block(p.params), p.types["weight"].width
+        n_stored = int(p.consts["kernel"].size) // b
+
+        def weight_rom(width: int, depth: int) -> tuple[int, float]:
+            values = max(1, width // w // b)
+            return rom(values * w, math.ceil(n_stored / values))
+
+        return stream_kernel_estimate(p, in_width, weight_rom)

@@ -50,10 +50,11 @@ def barrel_lut(width: int, positions: int) -> int:
 
 
 def mac_block(n: int, wa: int, wb: int, acc: int, weights_bits: int, reuse: int,
-              shifts: int = 0, const: bool | None = None, binding: str | None = None
-              ) -> tuple[int, int, int, int, float]:
+              shifts: int = 0, const: bool | None = None, binding: str | None = None,
+              fanout: int = 1) -> tuple[int, int, int, int, float]:
     """(multipliers, DSP, LUT, FF, BRAM36) of ``n`` MACs folded by ``reuse``; the weights are
-    constants (``const``, by default when fully unrolled and ``weights_bits`` are stored).
+    constants (``const``, by default when fully unrolled and ``weights_bits`` are stored);
+    ``fanout``: multipliers each stored weight read feeds (block-circulant weights: the block).
 
     Folded (reuse > 1): each multiplier accumulates into an ``acc``-bit register and selects
     its input among ``reuse`` values a cycle (a ``reuse``:1 mux per input bit). Unrolled: an
@@ -62,7 +63,7 @@ def mac_block(n: int, wa: int, wb: int, acc: int, weights_bits: int, reuse: int,
     par = max(1, math.ceil(n / reuse))
     const = reuse == 1 and weights_bits > 0 if const is None else const
     dsp1, lut1 = mult(wa, wb, 1 if shifts and reuse == 1 else shifts, const, binding)
-    bram = math.ceil(par * wb / 72) if reuse > 1 and weights_bits > 2048 else 0
+    bram = math.ceil(par * wb / fanout / 72) if reuse > 1 and weights_bits > 2048 else 0
     if reuse == 1:
         return par, par * dsp1, par * (lut1 + acc), par * math.ceil(acc / 4), float(bram)
     return (par, par * dsp1, par * (lut1 + acc + mux_lut(wa, reuse)), par * acc,

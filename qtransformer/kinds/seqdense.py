@@ -47,10 +47,17 @@ class SeqDense(CustomKind):
 
     def extra_config(self, node):
         q, rf = node.get_attr("qt_params"), max(1, int(node.get_attr("reuse_factor", 1)))
-        return [f"    static const unsigned multipliers = {q['n_in'] * q['n_out'] // rf};",
-                f"    typedef {node.get_weights('kernel').type.name} weight_t;",
+        mults = q["n_in"] * q["n_out"] // rf
+        return [f"    static const unsigned multipliers = {mults};",
+                f"    static const unsigned rom_word = {max(1, mults // self.block(q))};",
+                f"    typedef {node.get_weights(self.args[0]).type.name} weight_t;",
                 f"    typedef {node.get_weights('bias').type.name} bias_t;",
                 f"    typedef {node.get_attr('types')['accum']} accum_t;"]
+
+    @staticmethod
+    def block(params: dict) -> int:
+        """The circulant block of a plan's parameters (1: dense)."""
+        return int(params.get("circ_block", 1))
 
     def estimate_stream(self, p, in_width):
         """The shared streamed-kernel estimate, the weights a ROM of ``reuse`` words (LUT ROM

@@ -172,18 +172,30 @@ struct qt_attention_config {
     static const int prob_frac = 0;
     static const unsigned table_size = 1;
     static const unsigned reuse_factor = 1;
+    static const unsigned circ_block = 1;   // block-circulant projections (1: dense)
     // token pruning (qt_attention_prune): tokens kept, residual/output fractional bits,
     // width of the received-attention sums
     static const unsigned keep = 1, recv_bits = 32;
     static const int resid_frac = 0, out_frac = 0;
 };
 
+// Where weight (i, j) of an n_in x n_out matrix is stored: dense, row-major; block-circulant
+// (B > 1, a power of two), only each B x B block's defining vector, [block row][block column]
+// [offset], and W[i][j] = w[(j - i) mod B] of its block (qtransformer/layers/circulant.py:
+// circulant_index). Unsigned wrap-around keeps (j - i) mod B right for any i, j.
+template <unsigned N_OUT, unsigned B>
+inline unsigned qt_weight_index(unsigned i, unsigned j) {
+    #pragma HLS INLINE
+    if (B == 1) return i * N_OUT + j;
+    return ((i / B) * (N_OUT / B) + j / B) * B + ((j - i) % B);
+}
+
 // act_quantizer(x W + b) per token; x raw at x_frac, weights raw (ap_int) at w_frac / b_frac.
 // Operands keep their narrow raw widths so multipliers stay small; sums are proj_bits wide
 // (the planner's bound: exact).
 template <typename CONFIG_T, unsigned N_IN, class X_T>
 void qt_project_token(X_T x[N_IN], int x_frac,
-                      typename CONFIG_T::weight_t w[N_IN * CONFIG_T::d_model],
+                      typename CONFIG_T::weight_t w[N_IN * CONFIG_T::d_model / CONFIG_T::circ_block],
                       typename CONFIG_T::bias_t b[CONFIG_T::d_model],
                       ap_int<CONFIG_T::act_bits> y[CONFIG_T::d_model]) {
     #pragma HLS INLINE
@@ -191,7 +203,7 @@ void qt_project_token(X_T x[N_IN], int x_frac,
     const int acc_frac = prod_frac > CONFIG_T::b_frac ? prod_frac : CONFIG_T::b_frac;
     for (unsigned j = 0; j < CONFIG_T::d_model; j++) {
         ap_int<CONFIG_T::proj_bits> acc = 0;
-        for (unsigned i = 0; i < N_IN; i++) acc += x[i] * w[i * CONFIG_T::d_model + j];
+        for (unsigned i = 0; i < N_IN; i++) acc += x[i] * w[qt_weight_index<CONFIG_T::d_model, CONFIG_T::circ_block>(i, j)];
         acc = (acc << (acc_frac - prod_frac)) + ((ap_int<CONFIG_T::proj_bits>)b[j]
                                                  << (acc_frac - CONFIG_T::b_frac));
         y[j] = qt_clip(qt_round_shift(acc.to_int64(), acc_frac - CONFIG_T::act_frac),
@@ -201,7 +213,7 @@ void qt_project_token(X_T x[N_IN], int x_frac,
 
 template <typename CONFIG_T, unsigned N_IN, class X_T>
 void qt_project(X_T x[CONFIG_T::seq_len][N_IN], int x_frac,
-                typename CONFIG_T::weight_t w[N_IN * CONFIG_T::d_model],
+                typename CONFIG_T::weight_t w[N_IN * CONFIG_T::d_model / CONFIG_T::circ_block],
                 typename CONFIG_T::bias_t b[CONFIG_T::d_model],
                 ap_int<CONFIG_T::act_bits> y[CONFIG_T::seq_len][CONFIG_T::d_model]) {
     for (unsigned t = 0; t < CONFIG_T::seq_len; t++) {
@@ -277,13 +289,13 @@ template <class data_T, typename CONFIG_T>
 void qt_attention_core(data_T data[CONFIG_T::seq_len * CONFIG_T::d_in],
                        ap_int<CONFIG_T::act_bits> o[CONFIG_T::seq_len][CONFIG_T::d_model],
                        ap_uint<CONFIG_T::recv_bits> received[CONFIG_T::seq_len],
-                       typename CONFIG_T::weight_t wq[CONFIG_T::d_in * CONFIG_T::d_model],
+                       typename CONFIG_T::weight_t wq[CONFIG_T::d_in * CONFIG_T::d_model / CONFIG_T::circ_block],
                        typename CONFIG_T::bias_t bq[CONFIG_T::d_model],
-                       typename CONFIG_T::weight_t wk[CONFIG_T::d_in * CONFIG_T::d_model],
+                       typename CONFIG_T::weight_t wk[CONFIG_T::d_in * CONFIG_T::d_model / CONFIG_T::circ_block],
                        typename CONFIG_T::bias_t bk[CONFIG_T::d_model],
-                       typename CONFIG_T::weight_t wv[CONFIG_T::d_in * CONFIG_T::d_model],
+                       typename CONFIG_T::weight_t wv[CONFIG_T::d_in * CONFIG_T::d_model / CONFIG_T::circ_block],
                        typename CONFIG_T::bias_t bv[CONFIG_T::d_model],
-                       typename CONFIG_T::weight_t wo[CONFIG_T::d_model * CONFIG_T::d_model],
+                       typename CONFIG_T::weight_t wo[CONFIG_T::d_model * CONFIG_T::d_model / CONFIG_T::circ_block],
                        typename CONFIG_T::bias_t bo[CONFIG_T::d_model],
                        typename CONFIG_T::table_t exp_table[CONFIG_T::table_size],
                        typename CONFIG_T::recip_t recip_table[CONFIG_T::recip_size]) {
@@ -316,13 +328,13 @@ Heads:
 template <class data_T, class res_T, typename CONFIG_T>
 void qt_attention(data_T data[CONFIG_T::seq_len * CONFIG_T::d_in],
                   res_T res[CONFIG_T::seq_len * CONFIG_T::d_model],
-                  typename CONFIG_T::weight_t wq[CONFIG_T::d_in * CONFIG_T::d_model],
+                  typename CONFIG_T::weight_t wq[CONFIG_T::d_in * CONFIG_T::d_model / CONFIG_T::circ_block],
                   typename CONFIG_T::bias_t bq[CONFIG_T::d_model],
-                  typename CONFIG_T::weight_t wk[CONFIG_T::d_in * CONFIG_T::d_model],
+                  typename CONFIG_T::weight_t wk[CONFIG_T::d_in * CONFIG_T::d_model / CONFIG_T::circ_block],
                   typename CONFIG_T::bias_t bk[CONFIG_T::d_model],
-                  typename CONFIG_T::weight_t wv[CONFIG_T::d_in * CONFIG_T::d_model],
+                  typename CONFIG_T::weight_t wv[CONFIG_T::d_in * CONFIG_T::d_model / CONFIG_T::circ_block],
                   typename CONFIG_T::bias_t bv[CONFIG_T::d_model],
-                  typename CONFIG_T::weight_t wo[CONFIG_T::d_model * CONFIG_T::d_model],
+                  typename CONFIG_T::weight_t wo[CONFIG_T::d_model * CONFIG_T::d_model / CONFIG_T::circ_block],
                   typename CONFIG_T::bias_t bo[CONFIG_T::d_model],
                   typename CONFIG_T::table_t exp_table[CONFIG_T::table_size],
                   typename CONFIG_T::recip_t recip_table[CONFIG_T::recip_size]) {
@@ -342,13 +354,13 @@ template <class data_T, class resid_T, class res_T, typename CONFIG_T>
 void qt_attention_prune(data_T data[CONFIG_T::seq_len * CONFIG_T::d_in],
                         resid_T resid[CONFIG_T::seq_len * CONFIG_T::d_model],
                         res_T res[CONFIG_T::keep * CONFIG_T::d_model],
-                        typename CONFIG_T::weight_t wq[CONFIG_T::d_in * CONFIG_T::d_model],
+                        typename CONFIG_T::weight_t wq[CONFIG_T::d_in * CONFIG_T::d_model / CONFIG_T::circ_block],
                         typename CONFIG_T::bias_t bq[CONFIG_T::d_model],
-                        typename CONFIG_T::weight_t wk[CONFIG_T::d_in * CONFIG_T::d_model],
+                        typename CONFIG_T::weight_t wk[CONFIG_T::d_in * CONFIG_T::d_model / CONFIG_T::circ_block],
                         typename CONFIG_T::bias_t bk[CONFIG_T::d_model],
-                        typename CONFIG_T::weight_t wv[CONFIG_T::d_in * CONFIG_T::d_model],
+                        typename CONFIG_T::weight_t wv[CONFIG_T::d_in * CONFIG_T::d_model / CONFIG_T::circ_block],
                         typename CONFIG_T::bias_t bv[CONFIG_T::d_model],
-                        typename CONFIG_T::weight_t wo[CONFIG_T::d_model * CONFIG_T::d_model],
+                        typename CONFIG_T::weight_t wo[CONFIG_T::d_model * CONFIG_T::d_model / CONFIG_T::circ_block],
                         typename CONFIG_T::bias_t bo[CONFIG_T::d_model],
                         typename CONFIG_T::table_t exp_table[CONFIG_T::table_size],
                         typename CONFIG_T::recip_t recip_table[CONFIG_T::recip_size]) {

@@ -85,13 +85,13 @@ Tokens:
 // kv_banks memories so that one row can read every token's words within its II.
 template <class data_T, class res_T, typename CONFIG_T>
 void qt_attention_stream(hls::stream<data_T> &data, hls::stream<res_T> &res,
-                         typename CONFIG_T::weight_t wq[CONFIG_T::d_in * CONFIG_T::d_model],
+                         typename CONFIG_T::weight_t wq[CONFIG_T::d_in * CONFIG_T::d_model / CONFIG_T::circ_block],
                          typename CONFIG_T::bias_t bq[CONFIG_T::d_model],
-                         typename CONFIG_T::weight_t wk[CONFIG_T::d_in * CONFIG_T::d_model],
+                         typename CONFIG_T::weight_t wk[CONFIG_T::d_in * CONFIG_T::d_model / CONFIG_T::circ_block],
                          typename CONFIG_T::bias_t bk[CONFIG_T::d_model],
-                         typename CONFIG_T::weight_t wv[CONFIG_T::d_in * CONFIG_T::d_model],
+                         typename CONFIG_T::weight_t wv[CONFIG_T::d_in * CONFIG_T::d_model / CONFIG_T::circ_block],
                          typename CONFIG_T::bias_t bv[CONFIG_T::d_model],
-                         typename CONFIG_T::weight_t wo[CONFIG_T::d_model * CONFIG_T::d_model],
+                         typename CONFIG_T::weight_t wo[CONFIG_T::d_model * CONFIG_T::d_model / CONFIG_T::circ_block],
                          typename CONFIG_T::bias_t bo[CONFIG_T::d_model],
                          typename CONFIG_T::table_t exp_table[CONFIG_T::table_size],
                          typename CONFIG_T::recip_t recip_table[CONFIG_T::recip_size]) {
@@ -145,28 +145,40 @@ Rows:
 struct qt_dense_config {
     static const unsigned seq_len = 1, n_in = 1, n_out = 1, multipliers = 1, relu = 0;
     static const unsigned reuse_factor = 1;
+    static const unsigned circ_block = 1, rom_word = 1;   // block-circulant (1: dense)
 };
 
 // One token a beat, its n_in x n_out products folded over reuse_factor cycles (RF) with
 // `multipliers` (M = n_in n_out / RF) products a cycle, as hls4ml's Resource kernel folds them.
-// Product k = r M + m of token cycle r: with RF <= n_in, inputs r (n_in / RF) + c for every
-// output; with RF > n_in, input r / B for the outputs of block r % B (B = RF / n_in). Either
-// way cycle r reads the M weights of word r (the weights reshaped M to a word), and the sums are
-// exact at accum_t (the planner's bound), so their order does not change a bit: the result is
-// hls4ml's Dense cast to res_T (a fused quantizer's rounding and saturation included; with relu,
-// hls4ml's ReLU after it).
+// Product k = r M + m of token cycle r: with RF <= n_in, rows t = r (n_in / RF) + c for every
+// output; with RF > n_in, row t = r / B for the outputs of block r % B (B = RF / n_in). Either
+// way cycle r reads the weights of its rows (the weights reshaped to words of rom_word). The
+// sums are exact at accum_t (the planner's bound), so their order does not change a bit: the
+// result is hls4ml's Dense cast to res_T (a fused quantizer's rounding and saturation included;
+// with relu, hls4ml's ReLU after it).
+//
+// Dense (circ_block C = 1): row t is input t, weight (t, j) at t n_out + j.
+// Block-circulant (C > 1, the direct form): row t = p C + d is diagonal d of block row p, whose
+// block (p, q) holds one value v[p][q][d] for the C products x[p C + (j - d) mod C] W[.][j]
+// (j in block q). So the weights are stored once per block, n_in n_out / C of them as
+// [p][d][q] (row t, column q), and a cycle reads M / C of them, each feeding C multipliers. A
+// multiplier's input select spans RF inputs, as in the dense fold: no rotation of the weights.
 template <class data_T, class res_T, typename CONFIG_T>
 void qt_dense_stream(hls::stream<data_T> &data, hls::stream<res_T> &res,
-                     typename CONFIG_T::weight_t weights[CONFIG_T::n_in * CONFIG_T::n_out],
+                     typename CONFIG_T::weight_t weights[CONFIG_T::n_in * CONFIG_T::n_out / CONFIG_T::circ_block],
                      typename CONFIG_T::bias_t biases[CONFIG_T::n_out]) {
     const unsigned NI = CONFIG_T::n_in, NO = CONFIG_T::n_out, RF = CONFIG_T::reuse_factor;
-    const unsigned B = RF > NI ? RF / NI : 1;            // output blocks per input
-    const unsigned IN_PER = RF > NI ? 1 : NI / RF;        // inputs a cycle
+    const unsigned C = CONFIG_T::circ_block;
+    const unsigned B = RF > NI ? RF / NI : 1;            // output blocks per row
+    const unsigned IN_PER = RF > NI ? 1 : NI / RF;        // rows a cycle
     const unsigned OUT_PER = NO / B;                      // outputs a cycle
     static_assert((RF <= NI && NI % RF == 0) || (RF > NI && RF % NI == 0 && NO % B == 0),
                   "qt_dense_stream: the reuse factor must divide n_in, or be n_in times a "
                   "divisor of n_out");
-    #pragma HLS ARRAY_RESHAPE variable=weights cyclic factor=CONFIG_T::multipliers
+    static_assert(C >= 1 && (C & (C - 1)) == 0 && NI % C == 0 && NO % C == 0,
+                  "qt_dense_stream: the circulant block must be a power of two dividing "
+                  "n_in and n_out");
+    #pragma HLS ARRAY_RESHAPE variable=weights cyclic factor=CONFIG_T::rom_word
     #pragma HLS ARRAY_PARTITION variable=biases cyclic factor=OUT_PER
     typename data_T::value_type x[CONFIG_T::n_in];
     typename CONFIG_T::accum_t acc[CONFIG_T::n_out];
@@ -191,9 +203,11 @@ Fold:
             #pragma HLS UNROLL
             for (unsigned o = 0; o < OUT_PER; o++) {
                 #pragma HLS UNROLL
-                const unsigned i = RF > NI ? r / B : r * IN_PER + c;
+                const unsigned t = RF > NI ? r / B : r * IN_PER + c;
                 const unsigned j = RF > NI ? (r % B) * OUT_PER + o : o;
-                typename CONFIG_T::accum_t prod = x[i] * weights[i * NO + j];
+                const unsigned i = C == 1 ? t : (t / C) * C + ((j - t) % C);
+                const unsigned w = C == 1 ? t * NO + j : t * (NO / C) + j / C;
+                typename CONFIG_T::accum_t prod = x[i] * weights[w];
                 typename CONFIG_T::accum_t base = (r < B && c == 0) ? (typename CONFIG_T::accum_t)biases[j]
                                                                     : acc[j];
                 acc[j] = base + prod;
