@@ -134,11 +134,12 @@ def test_circulant_model_converts_bit_exact(tmp_path, io_type, bits, block):
 
 
 @pytest.mark.parametrize("bits, block, reuse", [
-    # ffn1 8x16 at 8 = n_in: one row a cycle (fewer than b); ffn2 16x8 at 64: 4 output
-    # blocks of 2 = b per row; attention folded
-    ("8", 2, {"block0_ffn1": 8, "block0_ffn2": 64, "block0_attn": 4}),
-    # ffn1 at 2: 4 rows a cycle (= b); ffn2 at 128: one output a cycle (fewer than b)
-    ("ternary", 4, {"block0_ffn1": 2, "block0_ffn2": 128}),
+    # ffn1 8x16 at 2: 4 rows a cycle (more than b); ffn2 16x8 at 32: 2 output blocks of 4
+    # outputs (more than b) per row; attention folded
+    ("8", 2, {"block0_ffn1": 2, "block0_ffn2": 32, "block0_attn": 4}),
+    # ffn1 at 8 = n_in: one row a cycle (fewer than b); ffn2 at 128: one output a cycle
+    # (fewer than b)
+    ("ternary", 4, {"block0_ffn1": 8, "block0_ffn2": 128}),
 ])
 def test_streamed_circulant_kernel_is_bit_exact_folded(tmp_path, bits, block, reuse):
     """io_stream: the FFN runs the circulant fold of qt_dense_stream, its ROM the stored
@@ -163,6 +164,34 @@ def test_streamed_circulant_kernel_is_bit_exact_folded(tmp_path, bits, block, re
     conv.hls_model.compile()
     r = coverify(m, conv, x)
     assert r["argmax_agreement"] == 1.0 and r["max_error_lsb"] == 0.0
+
+
+def test_circulant_reuse_reads_one_rom_word_a_cycle():
+    """Past n_in a cycle's outputs must be whole blocks or part of one: 12 x 24 at block 4
+    cannot fold to 48 (6 outputs a cycle); the fit never offers it, a forced one is one line."""
+    from qtransformer.fixed import Fx
+    from qtransformer.kinds import get_kind
+    from qtransformer.kinds.base import LayerPlan
+    from qtransformer.kinds.circulant import circulant_reuse
+    from qtransformer.kinds.seqdense import seq_dense_reuse
+
+    assert 48 in seq_dense_reuse(12, 24) and 48 not in circulant_reuse(12, 24, 4)
+    assert {12, 24, 36, 72} <= set(circulant_reuse(12, 24, 4))   # 24, 12, 8, 3 outputs
+    w = np.zeros((12, 24))
+    plan = LayerPlan("block0_ffn1", "seqcirc", ["x"], Fx(8, 1), {}, {"kernel": w},
+                     {"circ_block": 4}, reuse=48)
+    with pytest.raises(QTError, match=r"^layer block0_ffn1: reuse factor 48 splits a circulant"):
+        get_kind("seqcirc").check_plan(plan, "io_stream")
+    plan.reuse = 36
+    assert get_kind("seqcirc").next_reuse(plan) == 72
+
+
+def test_non_circulant_weights_are_refused_when_planned():
+    from qtransformer.kinds.circulant import first_rows
+
+    w = np.arange(16.0).reshape(4, 4)
+    with pytest.raises(QTError, match="not block-circulant"):
+        first_rows(w, 2, "block0_ffn1")
 
 
 def test_circulant_estimate_stores_one_value_per_block_diagonal():

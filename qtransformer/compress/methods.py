@@ -65,7 +65,8 @@ def _weights(model, data: Dataset, cfg: BuildConfig, verbose: bool, say: Callabl
                               printer=lambda text, **_: say(text))
 
 
-def _needs_zero(cfg: BuildConfig, seq_len: int | None) -> None:
+def _weights_check(cfg: BuildConfig, seq_len: int | None) -> None:
+    """Weight pruning needs dense weights (no circulant blocks) with a zero level."""
     if cfg.model.uses_circulant():
         raise QTError(f"--prune {cfg.prune.method} is not offered on circulant layers (their "
                       "weights are already b times fewer); use --circulant 1, or token "
@@ -118,9 +119,9 @@ def _layer_drop(model, data: Dataset, cfg: BuildConfig, verbose: bool, say: Call
 
 register_method(CompressionMethod(
     "magnitude", "TF-MOT unstructured magnitude pruning of every quantized dense layer", _weights,
-    _needs_zero))
+    _weights_check))
 register_method(CompressionMethod(
-    "block", "TF-MOT block-structured pruning (--block ROWSxCOLS)", _weights, _needs_zero))
+    "block", "TF-MOT block-structured pruning (--block ROWSxCOLS)", _weights, _weights_check))
 register_method(CompressionMethod(
     "token", "token pruning: keep the top-k tokens by received attention", _token, _token_check))
 register_method(CompressionMethod(

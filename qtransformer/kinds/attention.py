@@ -22,6 +22,7 @@ from .base import (
     depth,
     qbits,
 )
+from .circulant import first_rows
 from .resources import density, mac_block, po2_levels, ram, rom_lut
 
 PROJECTIONS = ("query", "key", "value", "output")
@@ -155,8 +156,8 @@ class Attention(CustomKind):
         tfx = Fx(int(table.max()).bit_length() + 1, int(table.max()).bit_length() + 1)
         # circulant projections: each block's first row, its defining vector (qt_weight_index)
         b = layer.circulant
-        consts = {k: to_raw(v[::b] if "kernel" in k else v, wfx.frac if "kernel" in k
-                            else bfx.frac) for k, v in w.items()}
+        consts = {k: to_raw(first_rows(v, b, name) if "kernel" in k else v,
+                            wfx.frac if "kernel" in k else bfx.frac) for k, v in w.items()}
         consts["exp_table"], consts["recip_table"] = table, recip_table()
         shape = layer.input_shape[0] if layer.keep_tokens else layer.input_shape
         seq, d_in = int(shape[1]), int(shape[2])
@@ -247,9 +248,11 @@ class Attention(CustomKind):
         reuse as it arrives (in the segment before), then one query token a row at II = reuse
         (all heads' scores, softmax and context, and the output projection; in the segment
         after). Weights are ROMs read by the folded multipliers, so zero weights keep theirs
-        unless fully unrolled (block-circulant projections store and read ``1 / b`` of
-        them, each value feeding ``b`` multipliers); Q, K, V are memories of words of at most
-        72 bits, K and V each over ``kv_banks`` memories (:func:`kv_layout`)."""
+        unless fully unrolled (block-circulant projections store ``1 / b`` of them, and are
+        charged ``1 / b`` of the ROM ports, each value read feeding ``b`` multipliers: an
+        assumption, as HLS schedules the projection's reads itself); Q, K, V are memories of
+        words of at most 72 bits, K and V each over ``kv_banks`` memories
+        (:func:`kv_layout`)."""
         rf = max(1, p.reuse)
         q = p.params
         s, d_in, d, act = q["seq_len"], q["d_in"], q["d_model"], q["act_bits"]

@@ -8,9 +8,12 @@ a Dense's), with ``circ_block`` and the stored ``vectors`` added:
 
 * io_stream (``seqcirc``, :class:`SeqCirculant`): our per-token kernel in its circulant fold
   (``qt_dense_stream`` with ``circ_block``): rows are (block row, diagonal) pairs, so a cycle
-  reads ``M / b`` stored values and each feeds ``b`` multipliers; the weight ROM is ``b`` times
-  smaller and no rotation mux is added (a multiplier's input select spans the reuse factor, as
-  in the dense fold).
+  reads one ROM word of ``M / b`` stored values (one, when a cycle's outputs are fewer than a
+  block) and each feeds up to ``b`` multipliers; the weight ROM is ``b`` times smaller. The
+  weights are never rotated: the rotation is in which input a multiplier selects, still one of
+  ``reuse`` inputs per multiplier (the estimate charges such a select per folded multiplier
+  for the dense fold too), but up to ``b`` different ones a cycle where the dense fold shares
+  one across a row's outputs.
 * io_parallel: hls4ml's Dense on the expanded matrix. Fully unrolled, its weights are constants
   inside the multipliers, so there is nothing stored to shrink; folded (Resource strategy), its
   ROM is the dense one, and the estimate charges that.
@@ -26,12 +29,14 @@ import math
 
 import numpy as np
 
+from ..errors import QTError
+from ..layers.circulant import circulant_index
 from ..layers.quant import make_quantizer
 from . import register
 from .base import LayerPlan, qbits, tokens_of
 from .dense import Dense, dense_plan, stream_kernel_estimate
 from .resources import rom
-from .seqdense import SeqDense
+from .seqdense import SeqDense, seq_dense_reuse
 
 
 @register
@@ -68,12 +73,24 @@ class CirculantDense(Dense):
         return p
 
 
+def first_rows(w: np.ndarray, block: int, name: str) -> np.ndarray:
+    """Each block's first row (``n_in / b x n_out``, flattened: the defining vectors
+    ``[p][q][d]``) of a quantized matrix that must still be block-circulant; one that is not
+    (a quantizer that treats the copies of a value differently) is an error here rather than a
+    mismatch in C simulation."""
+    first = w[::block]
+    if not np.array_equal(first.ravel()[circulant_index(*w.shape, block)], w):
+        raise QTError(f"layer {name}: its quantized weights are not block-circulant "
+                      f"(block {block}); its weight quantizer breaks the blocks")
+    return first
+
+
 def diagonal_rows(w: np.ndarray, block: int) -> np.ndarray:
     """The stored values of a block-circulant ``w`` (``n_in x n_out``) in the streamed kernel's
     order: row ``t = p b + d`` holds diagonal ``d`` of block row ``p`` for every block column
     ``q``, ``v[p][q][d] = w[p b][q b + d]`` (``n_in x n_out / b``)."""
     n_in, n_out = w.shape
-    first = w[::block].reshape(n_in // block, n_out // block, block)     # [p][q][d]
+    first = first_rows(w, block, "").reshape(n_in // block, n_out // block, block)  # [p][q][d]
     return first.transpose(0, 2, 1).reshape(n_in, n_out // block)
 
 
@@ -103,6 +120,21 @@ class SeqCirculant(SeqDense):
         p.kind = SeqCirculant.name
         p.types = {**p.types, "vectors": p.types["weight"]}
 
+    def check_plan(self, plan, io_type):
+        super().check_plan(plan, io_type)
+        n_in, n_out = plan.consts["kernel"].shape
+        if plan.reuse not in circulant_reuse(n_in, n_out, self.block(plan.params)):
+            raise QTError(f"layer {plan.name}: reuse factor {plan.reuse} splits a circulant "
+                          f"block across ROM words ({n_in} x {n_out}, block "
+                          f"{self.block(plan.params)}); valid: "
+                          f"{circulant_reuse(n_in, n_out, self.block(plan.params))}")
+
+    def next_reuse(self, p):
+        n_in, n_out = p.consts["kernel"].shape
+        higher = [rf for rf in circulant_reuse(n_in, n_out, self.block(p.params))
+                  if rf > p.reuse]
+        return higher[0] if higher else None
+
     def estimate_stream(self, p, in_width):
         """The streamed Dense's multipliers, accumulators and input selects; the weight ROM
         holds ``1 / b`` of the values, a cycle's word ``M / b`` of them (at least one)."""
@@ -114,3 +146,14 @@ class SeqCirculant(SeqDense):
             return rom(values * w, math.ceil(n_stored / values))
 
         return stream_kernel_estimate(p, in_width, weight_rom)
+
+
+def circulant_reuse(n_in: int, n_out: int, block: int) -> list[int]:
+    """The streamed kernel's reuse factors (:func:`~.seqdense.seq_dense_reuse`) at which each
+    cycle reads one ROM word of the stored vectors: past ``n_in``, a cycle's outputs (``n_out /
+    (reuse / n_in)``) are whole blocks or a part of one block."""
+    def aligned(rf: int) -> bool:
+        per = n_out // (rf // n_in) if rf > n_in else block
+        return per % block == 0 or block % per == 0
+
+    return [rf for rf in seq_dense_reuse(n_in, n_out) if aligned(rf)]

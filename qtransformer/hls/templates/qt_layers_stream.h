@@ -161,8 +161,10 @@ struct qt_dense_config {
 // Block-circulant (C > 1, the direct form): row t = p C + d is diagonal d of block row p, whose
 // block (p, q) holds one value v[p][q][d] for the C products x[p C + (j - d) mod C] W[.][j]
 // (j in block q). So the weights are stored once per block, n_in n_out / C of them as
-// [p][d][q] (row t, column q), and a cycle reads M / C of them, each feeding C multipliers. A
-// multiplier's input select spans RF inputs, as in the dense fold: no rotation of the weights.
+// [p][d][q] (row t, column q), and a cycle reads one word of them (rom_word = M / C values, or
+// one value when a cycle's outputs are part of one block), each value feeding up to C
+// multipliers. The weights are never rotated; a multiplier selects one of RF inputs, as in the
+// dense fold, but a cycle reads up to C inputs per row (x is a token's registers).
 template <class data_T, class res_T, typename CONFIG_T>
 void qt_dense_stream(hls::stream<data_T> &data, hls::stream<res_T> &res,
                      typename CONFIG_T::weight_t weights[CONFIG_T::n_in * CONFIG_T::n_out / CONFIG_T::circ_block],
@@ -172,19 +174,23 @@ void qt_dense_stream(hls::stream<data_T> &data, hls::stream<res_T> &res,
     const unsigned B = RF > NI ? RF / NI : 1;            // output blocks per row
     const unsigned IN_PER = RF > NI ? 1 : NI / RF;        // rows a cycle
     const unsigned OUT_PER = NO / B;                      // outputs a cycle
+    const unsigned X_BANKS = C > 1 ? NI : IN_PER;         // inputs read a cycle, at most
     static_assert((RF <= NI && NI % RF == 0) || (RF > NI && RF % NI == 0 && NO % B == 0),
                   "qt_dense_stream: the reuse factor must divide n_in, or be n_in times a "
                   "divisor of n_out");
     static_assert(C >= 1 && (C & (C - 1)) == 0 && NI % C == 0 && NO % C == 0,
                   "qt_dense_stream: the circulant block must be a power of two dividing "
                   "n_in and n_out");
+    static_assert(C == 1 || RF <= NI || OUT_PER % C == 0 || C % OUT_PER == 0,
+                  "qt_dense_stream: a cycle's outputs must be whole circulant blocks or part "
+                  "of one (one ROM word a cycle)");
     #pragma HLS ARRAY_RESHAPE variable=weights cyclic factor=CONFIG_T::rom_word
     #pragma HLS ARRAY_PARTITION variable=biases cyclic factor=OUT_PER
     typename data_T::value_type x[CONFIG_T::n_in];
     typename CONFIG_T::accum_t acc[CONFIG_T::n_out];
     res_T out;
     PRAGMA_DATA_PACK(out)
-    #pragma HLS ARRAY_PARTITION variable=x cyclic factor=IN_PER
+    #pragma HLS ARRAY_PARTITION variable=x cyclic factor=X_BANKS
     #pragma HLS ARRAY_PARTITION variable=acc cyclic factor=OUT_PER
     #pragma HLS DEPENDENCE variable=acc inter false
     #pragma HLS ALLOCATION instances=mul limit=CONFIG_T::multipliers operation
