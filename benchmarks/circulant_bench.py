@@ -24,12 +24,15 @@ docs/calibration.md), co-verification is g++ C simulation.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import subprocess
 import sys
 import time
 from pathlib import Path
+
+import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
@@ -46,15 +49,20 @@ def points() -> list[tuple[str, str, int]]:
     return [("float-c1", "float", 1)] + [(f"w{w}-c{b}", w, b) for w in WEIGHTS for b in BLOCKS]
 
 
-def train(dataset: str, only: list[str] | None) -> None:
-    for name, bits, block in points():
+def seed_dir(dataset: str, name: str, seed: int) -> Path:
+    """A point's run directory: seed 0 (the HLS step's) ``<name>``, others ``<name>-s<seed>``."""
+    return WORK / dataset / (name if seed == 0 else f"{name}-s{seed}")
+
+
+def train(dataset: str, only: list[str] | None, seeds: list[int]) -> None:
+    for (name, bits, block), seed in itertools.product(points(), seeds):
         if only and name not in only:
             continue
-        out = WORK / dataset / name
+        out = seed_dir(dataset, name, seed)
         cmd = [sys.executable, "-m", "qtransformer.build", "--config",
                str(ROOT / "benchmarks" / "configs" / f"{dataset}.yaml"), "--bits", bits,
-               "--circulant", str(block), *EXTRA[dataset], "--no-hls", "--output", str(out),
-               "--force", "--quiet"]
+               "--circulant", str(block), *EXTRA[dataset], "--seed", str(seed), "--no-hls",
+               "--output", str(out), "--force", "--quiet"]
         print("$", " ".join(cmd[1:]), flush=True)
         t0 = time.time()
         proc = subprocess.run(cmd, cwd=ROOT, text=True, capture_output=True)
@@ -93,7 +101,9 @@ def hls(dataset: str, only: list[str] | None) -> None:
         (run / "hls.json").write_text(json.dumps(keep, indent=1, default=str))
 
 
-def row(dataset: str, name: str, bits: str, block: int, float_acc: float | None) -> dict:
+def row(dataset: str, name: str, bits: str, block: int, ref: dict | None) -> dict:
+    """One point's figures; ``ref``: the float dense point's row (for "points below float",
+    seed 0 against seed 0 and, where both have several seeds, mean against mean)."""
     from qtransformer.evaluate.report import float32_ratio
 
     run = WORK / dataset / name
@@ -107,25 +117,36 @@ def row(dataset: str, name: str, bits: str, block: int, float_acc: float | None)
            "x_smaller_than_float32": round(float32_ratio(c), 2),
            "macs": c["macs"], "bops": c["bops"], "train_s": r["training"].get("seconds"),
            "epochs": r["training"].get("epochs_run")}
-    if float_acc is not None:
-        out["points_below_float"] = round(100 * (float_acc - r["accuracy"]), 2)
+
+    seeds = {0: r["accuracy"]} | {int(d.name.rsplit("-s", 1)[1]):
+                                  json.loads((d / "report.json").read_text())["accuracy"]
+                                  for d in sorted(run.parent.glob(f"{name}-s*"))
+                                  if (d / "report.json").is_file()}
+    if len(seeds) > 1:
+        acc = np.array(list(seeds.values()))
+        out.update(accuracy_by_seed=seeds, accuracy_mean=float(acc.mean()),
+                   accuracy_std=float(acc.std()))
+    if ref is not None:
+        out["points_below_float"] = round(100 * (ref["accuracy"] - r["accuracy"]), 2)
+        if "accuracy_mean" in ref and "accuracy_mean" in out:
+            out["points_below_float_mean"] = round(
+                100 * (ref["accuracy_mean"] - out["accuracy_mean"]), 2)
     if h:
         cv = h["coverify"]
         out.update(io_type=h["io_type"], fits=h["fits"], estimate=h["total"],
                    utilization=h["utilization"], agreement=cv["argmax_agreement"],
-                   max_error_lsb=cv["max_error_lsb"], csim_n=cv["n"],
-                   weight_memory=sum(x["bram36"] for x in h["layers"]))
+                   max_error_lsb=cv["max_error_lsb"], csim_n=cv["n"])
     return out
 
 
 def report(datasets: list[str]) -> None:
     rows = []
     for ds in datasets:
-        fl = WORK / ds / "float-c1" / "report.json"
-        float_acc = json.loads(fl.read_text())["accuracy"] if fl.is_file() else None
+        ref = row(ds, *points()[0], None) \
+            if (WORK / ds / "float-c1" / "report.json").is_file() else None
         for name, bits, block in points():
             if (WORK / ds / name / "report.json").is_file():
-                rows.append(row(ds, name, bits, block, float_acc))
+                rows.append(row(ds, name, bits, block, ref))
     old = json.loads((RESULTS / "circulant_bench.json").read_text())["rows"] \
         if (RESULTS / "circulant_bench.json").is_file() else []
     rows += [r for r in old if r["dataset"] not in datasets]
@@ -147,9 +168,11 @@ def markdown(rows: list[dict], meta: dict) -> str:
              "the FPGA at their widths; x float32: against dense float32 weights of the same "
              "shapes. LUT / FF / BRAM36: board-fitted ESTIMATE (not synthesis) of the design "
              "converted; csim: g++ C simulation against Keras on the whole test split.", "",
-             "| data | weights | block | accuracy | macro-F1 | pts below float | FPGA-part bits | "
-             "x float32 | io | fits | LUT | FF | BRAM36 | cycles | csim agreement / LSB |",
-             "|---" * 15 + "|"]
+             "Accuracy and its points below float: seed 0; mean of seeds: population std, and "
+             "the mean's points below the float mean.", "",
+             "| data | weights | block | accuracy | macro-F1 | pts below float | mean of seeds "
+             "(std; pts below float) | FPGA-part bits | x float32 | io | fits | LUT | FF | "
+             "BRAM36 | cycles | csim agreement / LSB |", "|---" * 16 + "|"]
     for r in rows:
         est = r.get("estimate") or {}
         csim = (f"{100 * r['agreement']:.2f}% / {r['max_error_lsb']:g} ({r['csim_n']})"
@@ -157,7 +180,10 @@ def markdown(rows: list[dict], meta: dict) -> str:
         lines.append(
             f"| {r['dataset']} | {r['weights']} | {r['block']} | {100 * r['accuracy']:.2f}% | "
             f"{100 * r['macro_f1']:.2f}% | {r.get('points_below_float', '-')} | "
-            f"{r['device_bits']:,} | {r['x_smaller_than_float32']:.1f} | "
+            + (f"{100 * r['accuracy_mean']:.2f}% ({100 * r['accuracy_std']:.2f}, "
+               f"{len(r['accuracy_by_seed'])} seeds; {r.get('points_below_float_mean', '-')}) | "
+               if "accuracy_mean" in r else "- | ")
+            + f"{r['device_bits']:,} | {r['x_smaller_than_float32']:.1f} | "
             f"{r.get('io_type', '-')} | {r.get('fits', '-')} | "
             + " | ".join(f"{est[k]:,}" if k in est else "-"
                          for k in ("lut", "ff", "bram36", "cycles")) + f" | {csim} |")
@@ -170,11 +196,14 @@ def main() -> None:
     p.add_argument("--steps", nargs="+", default=["train", "hls", "report"],
                    choices=["train", "hls", "report"])
     p.add_argument("--only", nargs="+", help="points to run (e.g. w8-c8)")
+    p.add_argument("--seeds", nargs="+", type=int, default=[0],
+                   help="train step: seeds per point (0 is the one converted; others go to "
+                        "<point>-s<seed> and add a mean to the report)")
     args = p.parse_args()
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     for ds in args.datasets:
         if "train" in args.steps:
-            train(ds, args.only)
+            train(ds, args.only, args.seeds)
         if "hls" in args.steps:
             hls(ds, args.only)
     if "report" in args.steps:
