@@ -106,25 +106,31 @@ def test_diagonal_rows_store_each_block_once():
             assert w[p * b + (j - d) % b, j] == rows[t, j // b]
 
 
-@pytest.mark.parametrize("io_type,bits,block", [("io_parallel", "8", 4),
-                                                ("io_parallel", "ternary", 2)])
-def test_circulant_model_converts_bit_exact(tmp_path, io_type, bits, block):
+@pytest.mark.parametrize("io_type,bits,block,keep", [("io_parallel", "8", 4, None),
+                                                     ("io_parallel", "ternary", 2, 0.5)])
+def test_circulant_model_converts_bit_exact(tmp_path, io_type, bits, block, keep):
     """Attention and FFN circulant in io_parallel: the attention stores the vectors (its
     index arithmetic picks w[(j - i) mod b]), the FFN is hls4ml's Dense on the expanded
-    matrix."""
-    from qtransformer.config import ModelConfig
+    matrix. The second model is token-pruned (the pruned attention, circulant)."""
+    from qtransformer.compress.token_prune import prune_tokens
+    from qtransformer.config import ModelConfig, QuantConfig
     from qtransformer.evaluate.costs import model_costs
     from qtransformer.hls.convert import convert_model
     from qtransformer.hls.coverify import coverify
     from tests.test_hls_convert import PART, TINY, _trained, _x
 
     x = _x()
-    m = _trained(ModelConfig(**TINY, circulant=block), bits, 6, x)
+    cfg = ModelConfig(**TINY, circulant=block)
+    m = _trained(cfg, bits, 6, x)
+    if keep:
+        m, pruned = prune_tokens(m, cfg, QuantConfig(bits=bits), keep, 0, 6)
+        assert pruned.token_keep == 2 and m.get_layer("block0_attn").circulant == block
     ffn1 = m.get_layer("block0_ffn1")
     assert isinstance(ffn1, QCirculantDense) and ffn1.count_params() == 8 * 16 // block + 16
     costs = {r["name"]: r for r in model_costs(m, 5)["layers"]}
     assert costs["block0_ffn1"]["params"] == 8 * 16 // block + 16
-    assert costs["block0_ffn1"]["macs"] == 4 * 8 * 16      # the hardware's dense product
+    tokens = 2 if keep else 4
+    assert costs["block0_ffn1"]["macs"] == tokens * 8 * 16      # the hardware's dense product
     conv = convert_model(m, PART, 100.0, tmp_path / "prj", calibration_x=x, io_type=io_type)
     attn = conv.plans["block0_attn"]
     assert attn.params["circ_block"] == block and attn.consts["query_kernel"].size == 64 // block
@@ -283,35 +289,26 @@ def test_circulant_flag_and_overrides_choose_layers():
                                 circulant_overrides={"classifier": 8}), QuantConfig(), 6)
 
 
-# --- token pruning and layer drop keep working on circulant models ---------------------------
+# --- layer drop keeps working on circulant models (token pruning: the conversion test above) --
 
-@pytest.mark.parametrize("flags,hls", [
-    # token pruning: the pruned attention (qt_attention_prune) with circulant projections,
-    # converted and co-verified
-    (["--prune", "token", "--keep-tokens", "0.5"], True),
-    # joint layer drop of one module of two blocks: the kept circulant layers keep their vectors
-    (["--layers", "2", "--prune", "layer-drop", "--drop", "joint", "--drop-count", "1"], False),
-])
-def test_token_pruning_and_layer_drop_on_a_circulant_model(tmp_path, flags, hls):
-    import json
+def test_layer_drop_keeps_the_circulant_vectors():
+    from qtransformer.compress.layer_drop import choose, drop_modules, importance
+    from qtransformer.config import ModelConfig, QuantConfig
+    from qtransformer.model import build_model
 
-    from qtransformer.build import main
-    from qtransformer.model import load_model
-    from tests.conftest import TINY_FLAGS
-
-    out = tmp_path / "run"
-    base = [f for f in TINY_FLAGS if not (hls and f == "--no-hls")]
-    assert main([*base, "--circulant", "4", *flags, "--prune-epochs", "1", "--max-examples",
-                 "256", "--output", str(out)]) == 0   # a later --layers wins
-    r = json.loads((out / "report.json").read_text())
-    c = r["compression"]
-    assert c["effective_macs_after"] < c["effective_macs_before"]
-    model = load_model(out / "model.h5")
-    circ = [layer for layer in model.layers if isinstance(layer, QCirculantDense)]
-    assert circ and all(layer.block == 4 for layer in circ)
-    assert all(layer.circulant == 4 for layer in model.layers if hasattr(layer, "circulant"))
-    if hls:
-        assert c["tokens_kept"] == 4
-        assert r["argmax_agreement"] == 1.0 and r["max_error_lsb"] == 0
-    else:
-        assert len(c["dropped_attention"]) + len(c["dropped_mlp"]) == 1
+    tf.keras.utils.set_random_seed(0)
+    cfg = ModelConfig(d_model=8, heads=2, ff_dim=16, layers=2, seq_len=4, classes=3,
+                      circulant=4)
+    quant = QuantConfig(bits="ternary")
+    model = build_model(cfg, quant, features=6)
+    x = np.random.default_rng(0).uniform(0, 1, (16, 4, 6)).astype("float32")
+    attn, mlp = choose(importance(model, cfg, x), "joint", 1)
+    smaller, _ = drop_modules(model, cfg, quant, attn, mlp, 6)
+    kept = [layer for layer in smaller.layers if isinstance(layer, QCirculantDense)
+            or getattr(layer, "circulant", 1) > 1]
+    # two attentions and two FFNs of two layers each, less the module dropped
+    assert len(attn) + len(mlp) == 1 and len(kept) == 6 - len(attn) - 2 * len(mlp)
+    for layer in kept:
+        assert all(np.array_equal(a, b) for a, b in
+                   zip(layer.get_weights(), model.get_layer(layer.name).get_weights()))
+    np.testing.assert_array_equal(smaller.predict(x, verbose=0).shape, (16, 3))
