@@ -85,8 +85,8 @@ def fuse_activations(plans: dict[str, LayerPlan], into: tuple[str, ...], accepts
 @dataclass
 class StreamDense(PlanPass):
     """io_stream: a Dense on a token sequence becomes our per-token kernel (kind
-    ``seqdense``, or ``seqcirc`` with circulant blocks), which folds to any reuse factor; hls4ml's streamed pointwise Conv1D stops at
-    ``reuse = n_in``. A Dense on the pooled vector (one beat) stays hls4ml's."""
+    ``seqdense``, or ``seqcirc`` with circulant blocks), which folds to any reuse factor;
+    hls4ml's streamed pointwise Conv1D stops at ``reuse = n_in``. A Dense on the pooled vector (one beat) stays hls4ml's."""
 
     name = "stream-dense"
 

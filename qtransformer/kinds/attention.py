@@ -101,10 +101,8 @@ class Attention(CustomKind):
         return layer.circulant == 1
 
     # ---- costs
-    def dense_params(self, layer):
-        """A circulant projection's vector entries each stand for ``b`` weights."""
-        vectors = sum(int(np.prod(w.shape)) for w in layer.weights if "vectors" in w.name)
-        return layer.count_params() + (layer.circulant - 1) * vectors
+    def circulant(self, layer):
+        return layer.circulant
 
     def weight_bits(self, layer, weight_name):
         weight = "kernel" in weight_name or "vectors" in weight_name
@@ -137,8 +135,8 @@ class Attention(CustomKind):
         quantized defining vectors), not the expanded kernel the hardware computes with."""
         b = layer.circulant
         return {k.replace("_kernel", "_vectors") if b > 1 else k:
-                np.asarray(v)[::b] if b > 1 and k.endswith("kernel") else np.asarray(v)
-                for k, v in layer.quantized_weights().items()}
+                first_rows(np.asarray(v), b, layer.name) if k.endswith("kernel")
+                else np.asarray(v) for k, v in layer.quantized_weights().items()}
 
     # ---- plan
     def plan(self, layer, name, inputs, xins):

@@ -142,10 +142,16 @@ class LayerKind:
         configurations of its layer)."""
         return self.prunable
 
+    def circulant(self, layer) -> int:
+        """The circulant block of the layer's ``*_vectors`` weights (1: none)."""
+        return 1
+
     def dense_params(self, layer) -> int:
         """Parameters of the layer with dense weights (the float32 reference a compression
-        ratio is taken against): its own count; a kind that stores fewer overrides it."""
-        return sum(int(np.prod(w.shape)) for w in layer.weights)
+        ratio is taken against): its own count, each circulant vector entry standing for
+        ``b`` weights."""
+        return sum(int(np.prod(w.shape)) * (self.circulant(layer) if "vectors" in w.name else 1)
+                   for w in layer.weights)
 
     # ---- HLS plan ----------------------------------------------------------------------
     def plan(self, layer, name: str, inputs: list[str], xins: list[Fx]) -> LayerPlan:

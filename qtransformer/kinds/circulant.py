@@ -51,9 +51,8 @@ class CirculantDense(Dense):
         spec = layer.kernel_quantizer if "vectors" in weight_name else layer.bias_quantizer
         return qbits(make_quantizer(spec))
 
-    def dense_params(self, layer):
-        """Each defining-vector entry stands for ``b`` weights of the matrix."""
-        return layer.count_params() + (layer.block - 1) * int(np.prod(layer.vectors.shape))
+    def circulant(self, layer):
+        return layer.block
 
     def macs(self, layer):
         return [(tokens_of(layer.input_shape) * int(layer.input_shape[-1]) * layer.units, "w")]
@@ -98,7 +97,7 @@ def _stored(layer, w: np.ndarray) -> dict[str, np.ndarray]:
     """What is stored: each block's first row is its defining vector (the quantized matrix
     ``w`` stays circulant), and the quantized bias."""
     bias = np.asarray(layer.bias if layer._bq is None else layer._bq(layer.bias), np.float64)
-    return {"vectors": w[::layer.block, :], "bias": bias}
+    return {"vectors": first_rows(w, layer.block, layer.name), "bias": bias}
 
 
 @register
