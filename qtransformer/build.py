@@ -83,6 +83,9 @@ def parser() -> argparse.ArgumentParser:
                                     "projections and the FFN: block size B, a power of two "
                                     "2..64 dividing their shapes; 1 = dense (default 1); "
                                     "per-layer: YAML model.circulant_overrides")
+    a("--ode-steps", type=int, help="Neural-ODE encoder: each of the --layers blocks is one "
+                                    "weight-shared block iterated as N Euler steps, h = 1/N "
+                                    "(1..64; default 0 = stacked blocks)")
     a("--pooling", choices=list(POOLINGS), help="sequence pooling (default mean)")
     a("--dropout", type=float, help="dropout after attention and FFN (default 0.1)")
     a("--prune", choices=list(METHODS),
@@ -155,7 +158,7 @@ _FLAGS = {  # flag dest -> (section, field)
     "ffn_act": ("quant", "ffn_act"),
     "d_model": ("model", "d_model"), "heads": ("model", "heads"), "ff_dim": ("model", "ff_dim"),
     "layers": ("model", "layers"), "pooling": ("model", "pooling"),
-    "circulant": ("model", "circulant"),
+    "circulant": ("model", "circulant"), "ode_steps": ("model", "ode_steps"),
     "dropout": ("model", "dropout"),
     "epochs": ("train", "epochs"), "patience": ("train", "patience"),
     "batch_size": ("train", "batch_size"),

@@ -90,6 +90,9 @@ class ModelConfig:
     # syntax of quant.overrides) set single layers, the classifier and patch_proj included
     circulant: int = 1
     circulant_overrides: dict[str, int] = field(default_factory=dict)
+    # Neural-ODE encoder (--ode-steps N): each of the ``layers`` blocks is one weight-shared
+    # block iterated as N Euler steps (layers/ode.py); 0 = stacked blocks
+    ode_steps: int = 0
     seq_len: int | None = None
     classes: int | None = None
     vocab_size: int | None = None    # None: patch input (digits), else token ids
@@ -108,6 +111,24 @@ class ModelConfig:
         if self.token_keep:
             self._validate_token_pruning()
         self._validate_circulant()
+        self._validate_ode()
+
+    def _validate_ode(self) -> None:
+        """Step count, and what an ODE encoder does not combine with (one line each)."""
+        from .layers.ode import check_steps
+
+        if self.ode_steps == 0:
+            return
+        try:
+            check_steps(self.ode_steps)
+        except ValueError as e:
+            raise QTError(str(e)) from None
+        if self.uses_circulant():
+            raise QTError("--ode-steps with --circulant is not supported: the ODE block's "
+                          "weights are dense")
+        if self.drop_attention or self.drop_mlp:
+            raise QTError("an ODE encoder has no modules to drop; evaluate it at fewer steps "
+                          "instead (qtransformer.layers.ode.with_steps)")
 
     def _validate_circulant(self) -> None:
         """Block sizes, and the encoder's shapes they must divide (known before the data;

@@ -5,6 +5,7 @@ Layout (pre-LayerNorm blocks, the form whose modules layer drop can score one by
     tokens -> QTokenEmbedding            | patches -> QDense -> QActivation
            -> QPositionEmbedding
            -> N x [ x + QMHSA(LN(x)) ;  x + FFN(LN(x)) ]     FFN = QDense-relu-QDense
+              (--ode-steps: N x QODEBlock, one such block iterated as Euler steps)
               (token pruning: block ``token_block``'s attention also keeps the top-k tokens)
            -> LN -> mean/CLS pool -> QActivation -> QDense(classes) = logits
 
@@ -25,6 +26,7 @@ from .layers import (
     QCirculantDense,
     QLayerNorm,
     QMultiHeadSelfAttention,
+    QODEBlock,
     QPositionEmbedding,
     QTokenEmbedding,
 )
@@ -53,6 +55,15 @@ def _act(x, quantizer: str | None, name: str):
 def _norm(x, qz: Quantizers, name: str):
     q = qz(name)
     return QLayerNorm(param_quantizer=q.norm_param, output_quantizer=q.activation, name=name)(x)
+
+
+def _ode_block(x, i: int, cfg: ModelConfig, qz: Quantizers):
+    """ODE block ``i``: one shared pre-LN block iterated as ``cfg.ode_steps`` Euler steps
+    (layers/ode.py); its quantizers are those of ``block{i}_ode``."""
+    q = qz(f"block{i}_ode")
+    return QODEBlock(cfg.d_model, cfg.heads, cfg.ff_dim, cfg.ode_steps, q.kernel, q.bias,
+                     q.activation, q.ffn_act, q.norm_param, q.score, q.prob_bits, q.exp_bits,
+                     q.state, cfg.dropout, name=f"block{i}_ode")(x)
 
 
 def _block(x, i: int, cfg: ModelConfig, qz: Quantizers):
@@ -118,7 +129,7 @@ def build_model(cfg: ModelConfig, quant: QuantConfig, features: int | None = Non
 
     inp, x = _stem(cfg, qz, features)
     for i in range(cfg.layers):
-        x = _block(x, i, cfg, qz)
+        x = _ode_block(x, i, cfg, qz) if cfg.ode_steps else _block(x, i, cfg, qz)
     x = _norm(x, qz, "final_ln")
     x = ClsPooling(name="pool")(x) if cfg.pooling == "cls" else \
         tf.keras.layers.GlobalAveragePooling1D(name="pool")(x)

@@ -96,6 +96,14 @@ class LayerQuantizers:
     score: str | None
     prob_bits: int | None
     exp_bits: int
+    state: str | None = None     # an ODE block's state between Euler steps
+
+
+def state_quantizer(act_bits: int, act_int: int) -> str:
+    """The ODE state's quantizer: the activation's range with 3 more integer bits (the
+    residual stream grows) and 4 more fractional bits (an Euler update ``h f`` is ``f`` times
+    ``1/N``), so small steps are not rounded away."""
+    return f"quantized_bits({act_bits + 7},{act_int + 3},alpha=1)"
 
 
 def layer_quantizers(q: QuantConfig) -> LayerQuantizers:
@@ -115,4 +123,5 @@ def layer_quantizers(q: QuantConfig) -> LayerQuantizers:
         score=f"quantized_bits({q.score_bits},{q.score_int},alpha=1)",
         prob_bits=q.prob_bits,
         exp_bits=q.exp_bits,
+        state=state_quantizer(q.act_bits, q.act_int),
     )

@@ -89,7 +89,14 @@ def _token(model, data: Dataset, cfg: BuildConfig, verbose: bool, say: Callable)
                    "token_block": p.token_block}
 
 
+def _no_ode(cfg: BuildConfig, why: str) -> None:
+    if cfg.model.ode_steps:
+        raise QTError(f"--prune {cfg.prune.method} is not offered on an ODE encoder "
+                      f"(--ode-steps): {why}")
+
+
 def _token_check(cfg: BuildConfig, seq_len: int | None) -> None:
+    _no_ode(cfg, "its block keeps every token on every step; use fewer --seq-len tokens")
     if cfg.hls.io_type == "stream":
         raise QTError("--prune token has no streamed HLS form yet: use --io parallel or auto")
     probe = dataclasses.replace(cfg.model, token_keep=1, token_block=cfg.prune.token_block)
@@ -98,6 +105,12 @@ def _token_check(cfg: BuildConfig, seq_len: int | None) -> None:
         from .token_prune import keep_count
 
         keep_count(cfg.prune.keep_tokens, seq_len)
+
+
+def _layer_drop_check(cfg: BuildConfig, seq_len: int | None) -> None:
+    _no_ode(cfg, "its one block is iterated, so dropping a module drops it from every step; "
+                 "evaluate fewer steps instead (benchmarks/ode_bench.py reports accuracy per "
+                 "step count)")
 
 
 def _layer_drop(model, data: Dataset, cfg: BuildConfig, verbose: bool, say: Callable):
@@ -125,4 +138,5 @@ register_method(CompressionMethod(
 register_method(CompressionMethod(
     "token", "token pruning: keep the top-k tokens by received attention", _token, _token_check))
 register_method(CompressionMethod(
-    "layer-drop", "drop attention / MLP modules by cosine importance", _layer_drop))
+    "layer-drop", "drop attention / MLP modules by cosine importance", _layer_drop,
+    _layer_drop_check))

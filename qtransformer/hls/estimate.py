@@ -80,9 +80,10 @@ def estimate(plans: dict[str, LayerPlan], io_type: str = IO_PARALLEL) -> list[La
 def is_dataflow(plans: dict[str, LayerPlan]) -> bool:
     """Whether hls4ml makes an io_parallel top a DATAFLOW region (its ``pipeline_style``
     pass): once a layer has the Resource strategy (a reuse factor above 1 here, unless the
-    plan says ``strategy`` latency) or is a convolution over several partitions."""
-    return any(p.params.get("conv") or resource_strategy(p) for p in plans.values()
-               if in_hls(p))
+    plan says ``strategy`` latency), is a convolution over several partitions, or its kind
+    holds a loop that must not be unrolled (``dataflow``: it asks for the Resource strategy)."""
+    return any(p.params.get("conv") or resource_strategy(p) or get_kind(p.kind).dataflow
+               for p in plans.values() if in_hls(p))
 
 
 def totals(rows: list[LayerEstimate], io_type: str = IO_PARALLEL) -> dict:

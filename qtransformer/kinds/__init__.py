@@ -118,6 +118,7 @@ def _load_builtin() -> None:
         host,
         layernorm,
         masking,
+        ode,
         pooling,
         posembed,
         seqdense,

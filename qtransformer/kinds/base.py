@@ -43,6 +43,7 @@ class LayerPlan:
     macs: int = 0                   # multiplies per inference (resource estimate)
     elems: int = 0                  # output elements per inference (resource estimate)
     shape: tuple = ()               # output shape without the batch (streams: beats x word)
+    parts: dict = field(default_factory=dict)  # a composite's inner plans (an ODE block's)
 
     @property
     def word(self) -> int:
@@ -108,6 +109,9 @@ class LayerKind:
     reusable: ClassVar[bool] = False      # has a reuse factor the fit chooser may raise
     prunable: ClassVar[bool] = False      # TF-MOT prunes its kernels
     shared_calls: ClassVar[bool] = False  # may be called more than once (weight sharing)
+    # holds a loop HLS must not unroll (an ODE block's steps): the io_parallel top becomes a
+    # DATAFLOW region, not one PIPELINE that would unroll it into copies
+    dataflow: ClassVar[bool] = False
     # the knobs that shrink this kind's hardware, named when a design does not fit
     shrink: ClassVar[str] = "fewer tokens (--seq-len) or channels (--d-model)"
 

@@ -7,9 +7,10 @@ from .circulant import QCirculantDense
 from .embedding import ClsPooling, QPositionEmbedding, QTokenEmbedding
 from .masking import MaskedMeanPooling, PadMask
 from .norm import QLayerNorm
+from .ode import QODEBlock
 
 LAYERS = (QMultiHeadSelfAttention, QLayerNorm, QTokenEmbedding, QPositionEmbedding, ClsPooling,
-          PadMask, MaskedMeanPooling, QCirculantDense)
+          PadMask, MaskedMeanPooling, QCirculantDense, QODEBlock)
 
 
 def custom_objects() -> dict:
@@ -23,4 +24,4 @@ def custom_objects() -> dict:
 
 __all__ = ["LAYERS", "custom_objects", "ClsPooling", "MaskedMeanPooling", "PadMask",
            "QCirculantDense", "QLayerNorm",
-           "QMultiHeadSelfAttention", "QPositionEmbedding", "QTokenEmbedding"]
+           "QMultiHeadSelfAttention", "QODEBlock", "QPositionEmbedding", "QTokenEmbedding"]

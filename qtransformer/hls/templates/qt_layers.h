@@ -451,6 +451,129 @@ void qt_clspool(data_T data[CONFIG_T::seq_len * CONFIG_T::n_in], res_T res[CONFI
     }
 }
 
+// ---------------------------------------------------------------- Neural-ODE block
+// A Dense on a sequence inside the ODE block: one token per II (= reuse factor), its
+// n_in x n_out products over `multipliers` multipliers, the sum exact at accum_t (the
+// planner's bound), the result cast to res_T (the fused quantizer's rounding and saturation).
+struct qt_ode_dense_config {
+    static const unsigned seq_len = 1, n_in = 1, n_out = 1, reuse_factor = 1, multipliers = 1;
+};
+
+template <class data_T, class res_T, typename CONFIG_T>
+void qt_ode_dense(data_T x[CONFIG_T::seq_len * CONFIG_T::n_in],
+                  res_T y[CONFIG_T::seq_len * CONFIG_T::n_out],
+                  typename CONFIG_T::weight_t w[CONFIG_T::n_in * CONFIG_T::n_out],
+                  typename CONFIG_T::bias_t b[CONFIG_T::n_out]) {
+    #pragma HLS ALLOCATION instances=mul limit=CONFIG_T::multipliers operation
+Tokens:
+    for (unsigned t = 0; t < CONFIG_T::seq_len; t++) {
+        #pragma HLS PIPELINE II=CONFIG_T::reuse_factor
+        for (unsigned j = 0; j < CONFIG_T::n_out; j++) {
+            typename CONFIG_T::accum_t acc = b[j];
+            for (unsigned i = 0; i < CONFIG_T::n_in; i++)
+                acc += x[t * CONFIG_T::n_in + i] * w[i * CONFIG_T::n_out + j];
+            y[t * CONFIG_T::n_out + j] = (res_T)acc;
+        }
+    }
+}
+
+struct qt_ode_config {
+    static const unsigned seq_len = 1, d_model = 1, ff_dim = 1, steps = 1, sum_bits = 2;
+    static const int h_raw = 1, h_frac = 0, state_frac = 0, a_frac = 0, m_frac = 0;
+    static const int f_frac = 0, upd_frac = 0;
+    static const qt_i64 state_min = 0, state_max = 0;
+    static const unsigned reuse_factor = 1;
+};
+
+// x_{k+1} = Q(x_k + h f(x_k)) for every value: f = a + m exact, h = h_raw 2^-h_frac, the sum
+// exact at upd_frac (sum_bits wide), rounded half to even onto the state grid and clipped.
+template <typename CONFIG_T>
+void qt_ode_update(typename CONFIG_T::state_t x[CONFIG_T::seq_len * CONFIG_T::d_model],
+                   typename CONFIG_T::attn_t a[CONFIG_T::seq_len * CONFIG_T::d_model],
+                   typename CONFIG_T::ffn2_t m[CONFIG_T::seq_len * CONFIG_T::d_model]) {
+    typedef ap_int<CONFIG_T::sum_bits> sum_t;
+Values:
+    for (unsigned i = 0; i < CONFIG_T::seq_len * CONFIG_T::d_model; i++) {
+        #pragma HLS PIPELINE II=1
+        sum_t f = ((sum_t)qt_raw(a[i]) << (CONFIG_T::f_frac - CONFIG_T::a_frac)) +
+                  ((sum_t)qt_raw(m[i]) << (CONFIG_T::f_frac - CONFIG_T::m_frac));
+        sum_t v = ((sum_t)qt_raw(x[i]) << (CONFIG_T::upd_frac - CONFIG_T::state_frac)) +
+                  ((sum_t)(f * CONFIG_T::h_raw)
+                   << (CONFIG_T::upd_frac - CONFIG_T::f_frac - CONFIG_T::h_frac));
+        x[i] = qt_from_raw<typename CONFIG_T::state_t>(
+            qt_clip(qt_round_shift(v.to_int64(), CONFIG_T::upd_frac - CONFIG_T::state_frac),
+                    CONFIG_T::state_min, CONFIG_T::state_max));
+    }
+}
+
+// The ODE block (qtransformer/layers/ode.py): the input cast onto the state type, then
+// `steps` Euler steps of one block's datapath with the state fed back. The step loop is not
+// unrolled: every layer below is one instance, and the weights are stored once. Each
+// layer's arithmetic is its own kind's (qt_layernorm, qt_attention, qt_ode_dense), so a step
+// computes exactly what the Keras block computes.
+template <class data_T, class res_T, typename CONFIG_T>
+void qt_ode(data_T data[CONFIG_T::seq_len * CONFIG_T::d_model],
+            res_T res[CONFIG_T::seq_len * CONFIG_T::d_model],
+            typename CONFIG_T::ln1_config::param_t ln1_gamma[CONFIG_T::d_model],
+            typename CONFIG_T::ln1_config::param_t ln1_beta[CONFIG_T::d_model],
+            typename CONFIG_T::ln1_config::rom_t ln1_rsqrt[CONFIG_T::ln1_config::rom_size],
+            typename CONFIG_T::attn_config::weight_t wq[CONFIG_T::d_model * CONFIG_T::d_model],
+            typename CONFIG_T::attn_config::bias_t bq[CONFIG_T::d_model],
+            typename CONFIG_T::attn_config::weight_t wk[CONFIG_T::d_model * CONFIG_T::d_model],
+            typename CONFIG_T::attn_config::bias_t bk[CONFIG_T::d_model],
+            typename CONFIG_T::attn_config::weight_t wv[CONFIG_T::d_model * CONFIG_T::d_model],
+            typename CONFIG_T::attn_config::bias_t bv[CONFIG_T::d_model],
+            typename CONFIG_T::attn_config::weight_t wo[CONFIG_T::d_model * CONFIG_T::d_model],
+            typename CONFIG_T::attn_config::bias_t bo[CONFIG_T::d_model],
+            typename CONFIG_T::attn_config::table_t exp_table[CONFIG_T::attn_config::table_size],
+            typename CONFIG_T::attn_config::recip_t recip_table[CONFIG_T::attn_config::recip_size],
+            typename CONFIG_T::ln2_config::param_t ln2_gamma[CONFIG_T::d_model],
+            typename CONFIG_T::ln2_config::param_t ln2_beta[CONFIG_T::d_model],
+            typename CONFIG_T::ln2_config::rom_t ln2_rsqrt[CONFIG_T::ln2_config::rom_size],
+            typename CONFIG_T::ffn1_config::weight_t w1[CONFIG_T::d_model * CONFIG_T::ff_dim],
+            typename CONFIG_T::ffn1_config::bias_t b1[CONFIG_T::ff_dim],
+            typename CONFIG_T::ffn2_config::weight_t w2[CONFIG_T::ff_dim * CONFIG_T::d_model],
+            typename CONFIG_T::ffn2_config::bias_t b2[CONFIG_T::d_model]) {
+    const unsigned N = CONFIG_T::seq_len * CONFIG_T::d_model;
+    typename CONFIG_T::state_t x[CONFIG_T::seq_len * CONFIG_T::d_model];
+    typename CONFIG_T::ln1_t h1[CONFIG_T::seq_len * CONFIG_T::d_model];
+    typename CONFIG_T::attn_t a[CONFIG_T::seq_len * CONFIG_T::d_model];
+    typename CONFIG_T::y_t y[CONFIG_T::seq_len * CONFIG_T::d_model];
+    typename CONFIG_T::ln2_t h2[CONFIG_T::seq_len * CONFIG_T::d_model];
+    typename CONFIG_T::ffn1_t u[CONFIG_T::seq_len * CONFIG_T::ff_dim];
+    typename CONFIG_T::ffn2_t m[CONFIG_T::seq_len * CONFIG_T::d_model];
+In:
+    for (unsigned i = 0; i < N; i++) {
+        #pragma HLS PIPELINE II=1
+        x[i] = (typename CONFIG_T::state_t)data[i];   // Q(x_0): round half even, saturate
+    }
+Steps:
+    for (unsigned k = 0; k < CONFIG_T::steps; k++) {
+        qt_layernorm<typename CONFIG_T::state_t, typename CONFIG_T::ln1_t,
+                     typename CONFIG_T::ln1_config>(x, h1, ln1_gamma, ln1_beta, ln1_rsqrt);
+        qt_attention<typename CONFIG_T::ln1_t, typename CONFIG_T::attn_t,
+                     typename CONFIG_T::attn_config>(h1, a, wq, bq, wk, bk, wv, bv, wo, bo,
+                                                     exp_table, recip_table);
+    Residual:
+        for (unsigned i = 0; i < N; i++) {
+            #pragma HLS PIPELINE II=1
+            y[i] = x[i] + a[i];   // y_t is exact
+        }
+        qt_layernorm<typename CONFIG_T::y_t, typename CONFIG_T::ln2_t,
+                     typename CONFIG_T::ln2_config>(y, h2, ln2_gamma, ln2_beta, ln2_rsqrt);
+        qt_ode_dense<typename CONFIG_T::ln2_t, typename CONFIG_T::ffn1_t,
+                     typename CONFIG_T::ffn1_config>(h2, u, w1, b1);
+        qt_ode_dense<typename CONFIG_T::ffn1_t, typename CONFIG_T::ffn2_t,
+                     typename CONFIG_T::ffn2_config>(u, m, w2, b2);
+        qt_ode_update<CONFIG_T>(x, a, m);
+    }
+Out:
+    for (unsigned i = 0; i < N; i++) {
+        #pragma HLS PIPELINE II=1
+        res[i] = x[i];
+    }
+}
+
 }  // namespace nnet
 
 #endif

@@ -259,6 +259,50 @@ Tokens:
     }
 }
 
+// The ODE block in io_stream: the sequence read into the state buffer (every step reads all
+// of it), the parallel form's steps (qt_ode), the result written a token a beat.
+template <class data_T, class res_T, typename CONFIG_T>
+void qt_ode_stream(hls::stream<data_T> &data, hls::stream<res_T> &res,
+                   typename CONFIG_T::ln1_config::param_t ln1_gamma[CONFIG_T::d_model],
+                   typename CONFIG_T::ln1_config::param_t ln1_beta[CONFIG_T::d_model],
+                   typename CONFIG_T::ln1_config::rom_t ln1_rsqrt[CONFIG_T::ln1_config::rom_size],
+                   typename CONFIG_T::attn_config::weight_t wq[CONFIG_T::d_model * CONFIG_T::d_model],
+                   typename CONFIG_T::attn_config::bias_t bq[CONFIG_T::d_model],
+                   typename CONFIG_T::attn_config::weight_t wk[CONFIG_T::d_model * CONFIG_T::d_model],
+                   typename CONFIG_T::attn_config::bias_t bk[CONFIG_T::d_model],
+                   typename CONFIG_T::attn_config::weight_t wv[CONFIG_T::d_model * CONFIG_T::d_model],
+                   typename CONFIG_T::attn_config::bias_t bv[CONFIG_T::d_model],
+                   typename CONFIG_T::attn_config::weight_t wo[CONFIG_T::d_model * CONFIG_T::d_model],
+                   typename CONFIG_T::attn_config::bias_t bo[CONFIG_T::d_model],
+                   typename CONFIG_T::attn_config::table_t exp_table[CONFIG_T::attn_config::table_size],
+                   typename CONFIG_T::attn_config::recip_t recip_table[CONFIG_T::attn_config::recip_size],
+                   typename CONFIG_T::ln2_config::param_t ln2_gamma[CONFIG_T::d_model],
+                   typename CONFIG_T::ln2_config::param_t ln2_beta[CONFIG_T::d_model],
+                   typename CONFIG_T::ln2_config::rom_t ln2_rsqrt[CONFIG_T::ln2_config::rom_size],
+                   typename CONFIG_T::ffn1_config::weight_t w1[CONFIG_T::d_model * CONFIG_T::ff_dim],
+                   typename CONFIG_T::ffn1_config::bias_t b1[CONFIG_T::ff_dim],
+                   typename CONFIG_T::ffn2_config::weight_t w2[CONFIG_T::ff_dim * CONFIG_T::d_model],
+                   typename CONFIG_T::ffn2_config::bias_t b2[CONFIG_T::d_model]) {
+    const unsigned S = CONFIG_T::seq_len, D = CONFIG_T::d_model;
+    typename data_T::value_type in[CONFIG_T::seq_len * CONFIG_T::d_model];
+    typename res_T::value_type out[CONFIG_T::seq_len * CONFIG_T::d_model];
+    #pragma HLS ARRAY_RESHAPE variable=in cyclic factor=CONFIG_T::d_model
+    #pragma HLS ARRAY_RESHAPE variable=out cyclic factor=CONFIG_T::d_model
+Read:
+    for (unsigned t = 0; t < S; t++) {
+        #pragma HLS PIPELINE II=1
+        qt_read_word<data_T, CONFIG_T::d_model>(data, in + t * D);
+    }
+    qt_ode<typename data_T::value_type, typename res_T::value_type, CONFIG_T>(
+        in, out, ln1_gamma, ln1_beta, ln1_rsqrt, wq, bq, wk, bk, wv, bv, wo, bo, exp_table,
+        recip_table, ln2_gamma, ln2_beta, ln2_rsqrt, w1, b1, w2, b2);
+Write:
+    for (unsigned t = 0; t < S; t++) {
+        #pragma HLS PIPELINE II=1
+        qt_write_word<res_T, CONFIG_T::d_model>(res, out + t * D);
+    }
+}
+
 }  // namespace nnet
 
 #endif
