@@ -85,7 +85,7 @@ def parser() -> argparse.ArgumentParser:
                                     "per-layer: YAML model.circulant_overrides")
     a("--ode-steps", type=int, help="Neural-ODE encoder: each of the --layers blocks is one "
                                     "weight-shared block iterated as N Euler steps, h = 1/N "
-                                    "(1..64; default 0 = stacked blocks)")
+                                    "(1..64; default: stacked blocks)")
     a("--pooling", choices=list(POOLINGS), help="sequence pooling (default mean)")
     a("--dropout", type=float, help="dropout after attention and FFN (default 0.1)")
     a("--prune", choices=list(METHODS),

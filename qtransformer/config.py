@@ -91,8 +91,8 @@ class ModelConfig:
     circulant: int = 1
     circulant_overrides: dict[str, int] = field(default_factory=dict)
     # Neural-ODE encoder (--ode-steps N): each of the ``layers`` blocks is one weight-shared
-    # block iterated as N Euler steps (layers/ode.py); 0 = stacked blocks
-    ode_steps: int = 0
+    # block iterated as N Euler steps (layers/ode.py); None = stacked blocks
+    ode_steps: int | None = None
     seq_len: int | None = None
     classes: int | None = None
     vocab_size: int | None = None    # None: patch input (digits), else token ids
@@ -117,7 +117,7 @@ class ModelConfig:
         """Step count, and what an ODE encoder does not combine with (one line each)."""
         from .layers.ode import check_steps
 
-        if self.ode_steps == 0:
+        if self.ode_steps is None:
             return
         try:
             check_steps(self.ode_steps)

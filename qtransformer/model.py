@@ -129,7 +129,7 @@ def build_model(cfg: ModelConfig, quant: QuantConfig, features: int | None = Non
 
     inp, x = _stem(cfg, qz, features)
     for i in range(cfg.layers):
-        x = _ode_block(x, i, cfg, qz) if cfg.ode_steps else _block(x, i, cfg, qz)
+        x = _ode_block(x, i, cfg, qz) if cfg.ode_steps is not None else _block(x, i, cfg, qz)
     x = _norm(x, qz, "final_ln")
     x = ClsPooling(name="pool")(x) if cfg.pooling == "cls" else \
         tf.keras.layers.GlobalAveragePooling1D(name="pool")(x)

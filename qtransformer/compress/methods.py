@@ -90,7 +90,7 @@ def _token(model, data: Dataset, cfg: BuildConfig, verbose: bool, say: Callable)
 
 
 def _no_ode(cfg: BuildConfig, why: str) -> None:
-    if cfg.model.ode_steps:
+    if cfg.model.ode_steps is not None:
         raise QTError(f"--prune {cfg.prune.method} is not offered on an ODE encoder "
                       f"(--ode-steps): {why}")
 

@@ -20,7 +20,6 @@ import tensorflow as tf
 from ..errors import QTError
 from ..fixed import frac_bits
 from ..kinds import FLOAT_BITS, kind_of, model_nodes
-from ..kinds.resources import density as kernel_density
 
 __all__ = ["FLOAT_BITS", "data_bits", "model_costs", "weight_bits"]
 
@@ -76,11 +75,7 @@ def model_costs(model: tf.keras.Model, input_bits: int = FLOAT_BITS) -> dict:
         dense = kind.dense_params(layer)
         total_dense += dense
         bops = macs = effective = 0
-        # a multiply by a zero (pruned or quantized-to-0) weight is not built in hardware
-        density = kernel_density(*kind.kernels(layer))
-        for count, mac_kind in kind.macs(layer):
-            w_bits, x_bits = kind.operand_bits(layer, mac_kind, a_bits)
-            live = round(count * density) if mac_kind == "w" else count
+        for count, live, w_bits, x_bits in kind.mac_terms(layer, a_bits):
             bops += live * w_bits * x_bits
             macs += count
             effective += live

@@ -133,6 +133,20 @@ class LayerKind:
         """Widths of the two operands of a multiply of ``mac_kind``."""
         return self.weight_bits(layer, "kernel"), a_bits
 
+    def mac_terms(self, layer, a_bits: int) -> list[tuple[int, int, int, int]]:
+        """(multiplies, effective multiplies, weight bits, input bits) for each of
+        :meth:`macs`: a multiply by a zero weight (pruned, or quantized to 0) is not built, so
+        weight multiplies count the kernels' non-zero share; ``a_bits``: the input's width."""
+        from .resources import density
+
+        live = density(*self.kernels(layer))
+        out = []
+        for count, mac_kind in self.macs(layer):
+            w_bits, x_bits = self.operand_bits(layer, mac_kind, a_bits)
+            out.append((count, round(count * live) if mac_kind == "w" else count,
+                        w_bits, x_bits))
+        return out
+
     def kernels(self, layer) -> list[np.ndarray]:
         """Quantized kernels (a multiply by a zero weight is not built); [] = no kernels."""
         return []

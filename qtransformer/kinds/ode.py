@@ -128,16 +128,16 @@ class OdeBlock(CustomKind):
         return qbits(layer.state_quantizer)
 
     def macs(self, layer):
-        out = []
-        for role, part in self._parts(layer).items():
-            out += [(count * layer.steps, mac) for count, mac in get_kind(KIND_OF[role]).macs(part)]
-        return out
+        return [(count * layer.steps, mac) for role, part in self._parts(layer).items()
+                for count, mac in get_kind(KIND_OF[role]).macs(part)]
 
-    def operand_bits(self, layer, mac_kind, a_bits):
-        """Every multiply in the block reads a quantized activation (a LayerNorm's output,
-        the FFN's hidden activation, the attention's context)."""
+    def mac_terms(self, layer, a_bits):
+        """Each layer's own terms (its kernels' non-zero share, its operand widths: every
+        layer of the block reads a quantized activation), ``steps`` times."""
         act = qbits(layer.activation_quantizer)
-        return _ATTN.operand_bits(layer.attn, mac_kind, act)
+        return [(count * layer.steps, live * layer.steps, w, x)
+                for role, part in self._parts(layer).items()
+                for count, live, w, x in get_kind(KIND_OF[role]).mac_terms(part, act)]
 
     def kernels(self, layer):
         return [k for role, part in self._parts(layer).items()

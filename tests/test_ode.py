@@ -1,0 +1,200 @@
+"""Neural-ODE encoder (issue #19): the block equals the explicit Euler loop of its shared
+block (float and quantized); config, h5 and step-count round trips; costs count the shared
+weights once and the multiplies N times; bit-exact conversion in both io types with one block
+instance in the project; pruning works on it; bad --ode-steps and refused combinations are
+one line."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from qtransformer.build import main
+from qtransformer.config import ModelConfig, QuantConfig
+from qtransformer.errors import QTError
+from qtransformer.evaluate.costs import model_costs
+from qtransformer.layers.ode import H_FRAC, QODEBlock, with_steps
+from qtransformer.model import build_model, load_model
+from tests.test_hls_convert import PART, TINY, _trained, _x
+
+QUANT = dict(kernel_quantizer="quantized_bits(8,0,alpha=1)",
+             bias_quantizer="quantized_bits(8,3,alpha=1)",
+             activation_quantizer="quantized_bits(8,3,alpha=1)",
+             ffn_act_quantizer="quantized_relu(8,3)", norm_quantizer="quantized_bits(8,3,alpha=1)",
+             score_quantizer="quantized_bits(10,5,alpha=1)", prob_bits=9,
+             state_quantizer="quantized_bits(15,6,alpha=1)")
+
+
+def _block(quantized: bool, steps: int = 3) -> QODEBlock:
+    tf.keras.utils.set_random_seed(0)
+    block = QODEBlock(8, 2, 16, steps, **(QUANT if quantized else {}), name="ode")
+    block.build((None, 4, 8))
+    return block
+
+
+def _explicit_loop(block: QODEBlock, x: np.ndarray) -> np.ndarray:
+    """The Euler loop written out with numpy around the block's own layers."""
+    def q(v):
+        if block.state_grid is None:
+            return v
+        frac, lo, hi = block.state_grid
+        return np.clip(np.round(v * 2.0**frac), lo, hi) / 2.0**frac   # half to even
+
+    h = 1.0 / block.steps if block.state_grid is None else \
+        round(2**H_FRAC / block.steps) / 2**H_FRAC
+    state = q(x.astype(np.float64))
+    for _ in range(block.steps):
+        xs = state.astype(np.float32)
+        a = block.attn(block.ln1(xs)).numpy()
+        m = block.ffn2(block.ffn1_act(block.ffn1(block.ln2(xs + a))))
+        m = (block.ffn2_act(m) if block.ffn2_act is not None else m).numpy()
+        state = q(state + h * (a.astype(np.float64) + m))
+    return state.astype(np.float32)
+
+
+@pytest.mark.parametrize("quantized", [False, True])
+def test_block_is_the_explicit_euler_loop_of_one_shared_block(quantized):
+    block = _block(quantized)
+    x = np.random.default_rng(0).uniform(-2, 2, (5, 4, 8)).astype("float32")
+    if quantized:
+        x = np.round(x * 16) / 16
+    got = block(x).numpy()
+    want = _explicit_loop(block, x)
+    if quantized:   # on the state grid, and exactly the loop's
+        frac = block.state_grid[0]
+        assert np.array_equal(got * 2**frac, np.round(got * 2**frac))
+        assert np.array_equal(got, want)
+    else:
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
+    assert len(block.trainable_weights) == 16   # one block's weights, whatever the steps
+
+
+def test_config_h5_and_step_count_round_trip(tmp_path):
+    cfg = ModelConfig(**TINY, ode_steps=4)
+    tf.keras.utils.set_random_seed(0)
+    model = build_model(cfg, QuantConfig(), features=6)
+    x = _x(n=8)
+    path = tmp_path / "m.h5"
+    model.save(path)
+    again = load_model(path)
+    assert np.array_equal(model(x).numpy(), again(x).numpy())
+    assert again.get_layer("block0_ode").get_config()["steps"] == 4
+    two = with_steps(model, 2)
+    assert two.get_layer("block0_ode").steps == 2
+    assert two.count_params() == model.count_params()
+    assert not np.array_equal(two(x).numpy(), model(x).numpy())
+
+
+def test_costs_count_shared_weights_once_and_macs_n_times():
+    x = _x(n=8)
+    tf.keras.utils.set_random_seed(0)
+    ode = build_model(ModelConfig(**TINY, ode_steps=3), QuantConfig(), features=6)
+    stacked = build_model(ModelConfig(**TINY), QuantConfig(), features=6)
+    ode(x), stacked(x)
+    shared = ode.get_layer("block0_ode")
+    for role, layer in shared.sublayers.items():   # the same weights: the same zeros
+        if layer.weights:
+            stacked.get_layer(f"block0_{role}").set_weights(layer.get_weights())
+    c_ode = {r["name"]: r for r in model_costs(ode, 5)["layers"]}
+    c_one = {r["name"]: r for r in model_costs(stacked, 5)["layers"]}
+    block = [r for n, r in c_one.items() if n.startswith("block0")]
+    assert c_ode["block0_ode"]["params"] == sum(r["params"] for r in block) == 600
+    assert c_ode["block0_ode"]["bits"] == sum(r["bits"] for r in block)
+    assert c_ode["block0_ode"]["macs"] == 3 * sum(r["macs"] for r in block)
+    assert c_ode["block0_ode"]["bops"] == 3 * sum(r["bops"] for r in block)
+
+
+@pytest.mark.parametrize("io_type", ["io_parallel", "io_stream"])
+def test_ode_model_converts_bit_exact_as_one_block(tmp_path, io_type):
+    """One ``qt_ode`` call, its weights defined once, ``steps = 3`` in its config; the
+    estimate is one block's (not three) and three blocks' latency."""
+    from qtransformer.hls.convert import convert_model
+    from qtransformer.hls.coverify import coverify
+    from qtransformer.hls.estimate import is_dataflow
+
+    x = _x()
+    m = _trained(ModelConfig(**TINY, ode_steps=3), "8", 6, x)
+    conv = convert_model(m, PART, 100.0, tmp_path / "prj", calibration_x=x, io_type=io_type)
+    fw = tmp_path / "prj" / "firmware"
+    top = (fw / "myproject.cpp").read_text()
+    assert top.count("nnet::qt_ode") == 1
+    assert "static const unsigned steps = 3;" in (fw / "parameters.h").read_text()
+    headers = [p.name for p in (fw / "weights").glob("*.h")]
+    assert sum(h.startswith("ffn1_kernel") for h in headers) == 1   # stored once
+    conv.hls_model.compile()
+    r = coverify(m, conv, x)
+    assert r["argmax_agreement"] == 1.0 and r["max_error_lsb"] == 0.0
+    assert is_dataflow(conv.plans)    # the step loop is never under one PIPELINE
+
+
+@pytest.mark.parametrize("io_type", ["io_parallel", "io_stream"])
+def test_estimate_is_one_block_and_n_blocks_latency(io_type):
+    """At the same reuse factor the ODE block (N = 4) costs about the stacked block's
+    resources (not four) and at least four times its cycles."""
+    from qtransformer.hls.estimate import estimate
+    from qtransformer.hls.precision import input_fx, plan_model
+
+    x = _x()
+    rows = {}
+    for steps in (4, None):
+        tf.keras.utils.set_random_seed(0)
+        m = build_model(ModelConfig(**TINY, ode_steps=steps), QuantConfig(), features=6)
+        plans = plan_model(m, input_fx(x), io_type=io_type)
+        for p in plans.values():
+            p.reuse = 4 if p.name.startswith("block") else p.reuse
+        rows[steps] = [r for r in estimate(plans, io_type) if r.name.startswith("block")]
+    (ode,), stacked = rows[4], rows[None]
+    lut = sum(r.lut for r in stacked)
+    assert ode.kind == "ode" and 0.5 * lut < ode.lut < 1.5 * lut
+    assert ode.cycles >= 4 * sum(r.cycles for r in stacked if not r.barrier) + 4 * 8
+
+
+def test_pruning_an_ode_block():
+    """Magnitude pruning wraps the ODE block (its attention and FFN kernels) and reaches the
+    target; the stripped model is an ODE model again."""
+    from qtransformer.compress.prune import sparsity_report, strip, wrap_for_pruning
+    from qtransformer.config import PruneConfig
+    from qtransformer.train import compile_model
+
+    x = _x()
+    tf.keras.utils.set_random_seed(0)
+    m = build_model(ModelConfig(**TINY, ode_steps=2), QuantConfig(), features=6)
+    cfg = PruneConfig(method="magnitude", sparsity=0.5, epochs=2)
+    wrapped = wrap_for_pruning(m, cfg, 3)
+    compile_model(wrapped, 1e-3)
+    import tensorflow_model_optimization as tfmot
+
+    y = np.random.default_rng(1).integers(0, 3, len(x))
+    wrapped.fit(x, y, epochs=2, batch_size=16, verbose=0,
+                callbacks=[tfmot.sparsity.keras.UpdatePruningStep()])
+    pruned = strip(wrapped)
+    assert isinstance(pruned.get_layer("block0_ode"), QODEBlock)
+    report = sparsity_report(pruned)
+    assert report["per_layer"]["block0_ode"] >= 0.45
+
+
+@pytest.mark.parametrize("flags,message", [
+    (["--ode-steps", "0"], "invalid --ode-steps 0: expected an integer in 1..64"),
+    (["--ode-steps", "-2"], "invalid --ode-steps -2"),
+    (["--ode-steps", "1000"], "invalid --ode-steps 1000"),
+    (["--ode-steps", "2", "--prune", "layer-drop"], "not offered on an ODE encoder"),
+    (["--ode-steps", "2", "--prune", "token"], "not offered on an ODE encoder"),
+    (["--ode-steps", "2", "--circulant", "2"], "--ode-steps with --circulant"),
+])
+def test_bad_ode_steps_is_one_line(tmp_path, capsys, flags, message):
+    from tests.conftest import TINY_FLAGS
+
+    assert main(["--output", str(tmp_path / "o"), *TINY_FLAGS, *flags]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and message in err[0]
+    assert not (tmp_path / "o").exists()
+
+
+def test_float_ode_is_refused_by_hls_in_one_line():
+    from qtransformer.hls.precision import plan_model
+
+    tf.keras.utils.set_random_seed(0)
+    m = build_model(ModelConfig(**TINY, ode_steps=2), QuantConfig(bits="float"), features=6)
+    with pytest.raises(QTError, match="block0_ode: HLS needs a quantized ODE block"):
+        plan_model(m)
