@@ -94,7 +94,9 @@ def step_model(ctx: BuildContext) -> None:
     m.vocab_size = data.vocab_size if data.kind == "tokens" else None
     check_config(cfg, m.seq_len)   # e.g. a bad --keep-tokens fails now, before training
     ctx.model = build_model(m, cfg.quant, data.features)
-    ctx.say(f"[model] {m.layers} blocks, d_model {m.d_model}, {m.heads} heads, FFN "
+    blocks = f"{m.layers} blocks" if m.ode_steps is None else \
+        f"{m.layers} ODE block{'s' * (m.layers > 1)} x {m.ode_steps} Euler steps (shared weights)"
+    ctx.say(f"[model] {blocks}, d_model {m.d_model}, {m.heads} heads, FFN "
             f"{m.ff_dim}; weights {cfg.quant.bits}"
             f"{f'; circulant blocks {m.circulant}' if m.circulant > 1 else ''}"
             f"; {ctx.model.count_params():,} parameters")

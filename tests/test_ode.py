@@ -16,7 +16,7 @@ from qtransformer.errors import QTError
 from qtransformer.evaluate.costs import model_costs
 from qtransformer.layers.ode import H_FRAC, QODEBlock, with_steps
 from qtransformer.model import build_model, load_model
-from tests.test_hls_convert import PART, TINY, _trained, _x
+from tests.test_hls_convert import PART, TINY, _x
 
 QUANT = dict(kernel_quantizer="quantized_bits(8,0,alpha=1)",
              bias_quantizer="quantized_bits(8,3,alpha=1)",
@@ -105,6 +105,17 @@ def test_costs_count_shared_weights_once_and_macs_n_times():
     assert c_ode["block0_ode"]["bops"] == 3 * sum(r["bops"] for r in block)
 
 
+def _random(cfg: ModelConfig) -> tf.keras.Model:
+    """An 8-bit model with random weights and LayerNorm parameters (no training: the
+    conversion is what is tested)."""
+    tf.keras.utils.set_random_seed(0)
+    m = build_model(cfg, QuantConfig(), features=6)
+    rng = np.random.default_rng(2)
+    m.set_weights([w + rng.uniform(-0.3, 0.3, w.shape).astype("float32")
+                   for w in m.get_weights()])
+    return m
+
+
 @pytest.mark.parametrize("io_type", ["io_parallel", "io_stream"])
 def test_ode_model_converts_bit_exact_as_one_block(tmp_path, io_type):
     """One ``qt_ode`` call, its weights defined once, ``steps = 3`` in its config; the
@@ -114,7 +125,7 @@ def test_ode_model_converts_bit_exact_as_one_block(tmp_path, io_type):
     from qtransformer.hls.estimate import is_dataflow
 
     x = _x()
-    m = _trained(ModelConfig(**TINY, ode_steps=3), "8", 6, x)
+    m = _random(ModelConfig(**TINY, ode_steps=3))
     conv = convert_model(m, PART, 100.0, tmp_path / "prj", calibration_x=x, io_type=io_type)
     fw = tmp_path / "prj" / "firmware"
     top = (fw / "myproject.cpp").read_text()
@@ -160,13 +171,13 @@ def test_pruning_an_ode_block():
     x = _x()
     tf.keras.utils.set_random_seed(0)
     m = build_model(ModelConfig(**TINY, ode_steps=2), QuantConfig(), features=6)
-    cfg = PruneConfig(method="magnitude", sparsity=0.5, epochs=2)
-    wrapped = wrap_for_pruning(m, cfg, 3)
+    cfg = PruneConfig(method="magnitude", sparsity=0.5, epochs=1)
+    wrapped = wrap_for_pruning(m, cfg, 6)
     compile_model(wrapped, 1e-3)
     import tensorflow_model_optimization as tfmot
 
     y = np.random.default_rng(1).integers(0, 3, len(x))
-    wrapped.fit(x, y, epochs=2, batch_size=16, verbose=0,
+    wrapped.fit(x, y, epochs=1, batch_size=8, verbose=0,
                 callbacks=[tfmot.sparsity.keras.UpdatePruningStep()])
     pruned = strip(wrapped)
     assert isinstance(pruned.get_layer("block0_ode"), QODEBlock)
