@@ -105,27 +105,27 @@ def test_costs_count_shared_weights_once_and_macs_n_times():
     assert c_ode["block0_ode"]["bops"] == 3 * sum(r["bops"] for r in block)
 
 
-def _random(cfg: ModelConfig) -> tf.keras.Model:
-    """An 8-bit model with random weights and LayerNorm parameters (no training: the
-    conversion is what is tested)."""
+def _random(cfg: ModelConfig, bits: str = "8") -> tf.keras.Model:
+    """A model with random weights and LayerNorm parameters (no training: the conversion is
+    what is tested)."""
     tf.keras.utils.set_random_seed(0)
-    m = build_model(cfg, QuantConfig(), features=6)
+    m = build_model(cfg, QuantConfig(bits=bits), features=6)
     rng = np.random.default_rng(2)
     m.set_weights([w + rng.uniform(-0.3, 0.3, w.shape).astype("float32")
                    for w in m.get_weights()])
     return m
 
 
-@pytest.mark.parametrize("io_type", ["io_parallel", "io_stream"])
-def test_ode_model_converts_bit_exact_as_one_block(tmp_path, io_type):
-    """One ``qt_ode`` call, its weights defined once, ``steps = 3`` in its config; the
-    estimate is one block's (not three) and three blocks' latency."""
+@pytest.mark.parametrize("io_type,bits", [("io_parallel", "ternary"), ("io_stream", "8")])
+def test_ode_model_converts_bit_exact_as_one_block(tmp_path, io_type, bits):
+    """One ``qt_ode`` call, its weights defined once, ``steps = 3`` in its config, under a
+    DATAFLOW top; bit-exact (ternary weights in one, 8-bit in the other)."""
     from qtransformer.hls.convert import convert_model
     from qtransformer.hls.coverify import coverify
     from qtransformer.hls.estimate import is_dataflow
 
     x = _x()
-    m = _random(ModelConfig(**TINY, ode_steps=3))
+    m = _random(ModelConfig(**TINY, ode_steps=3), bits)
     conv = convert_model(m, PART, 100.0, tmp_path / "prj", calibration_x=x, io_type=io_type)
     fw = tmp_path / "prj" / "firmware"
     top = (fw / "myproject.cpp").read_text()

@@ -16,6 +16,7 @@ the multiplies ``steps`` times.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 from ..errors import QTError
@@ -189,11 +190,13 @@ class OdeBlock(CustomKind):
                          parts=parts)
 
     def clone(self, plan, srcs, out_shape):
+        """The placeholder carries the parts' parameters too (their config structs)."""
         from .hwlayer import custom_layer
 
-        plan.params["parts"] = {role: {k: int(v) for k, v in part.params.items()}
-                                for role, part in plan.parts.items() if role not in DENSES}
-        return custom_layer(plan, out_shape)(srcs[0])
+        parts = {role: {k: int(v) for k, v in part.params.items()}
+                 for role, part in plan.parts.items() if role not in DENSES}
+        view = dataclasses.replace(plan, params={**plan.params, "parts": parts})
+        return custom_layer(view, out_shape)(srcs[0])
 
     def hls_config(self, plan, strategy):
         return {plan.name: {"Precision": {"result": plan.out.hls()}, "ReuseFactor": plan.reuse,
