@@ -148,7 +148,8 @@ def row(dataset: str, name: str) -> dict | None:
     if h.is_file():
         h = json.loads(h.read_text())
         cv = h["coverify"]
-        out.update(agreement=cv["argmax_agreement"], max_error_lsb=cv["max_error_lsb"],
+        out.update(io_type=h["io_type"], fits=h["fits"], estimate=h["total"],  # the converted
+                   agreement=cv["argmax_agreement"], max_error_lsb=cv["max_error_lsb"],
                    csim_n=cv["n"], layers=h["layers"])
     by_n = [json.loads((d / "steps.json").read_text()) for d in runs
             if (d / "steps.json").is_file()]

@@ -21,6 +21,7 @@ import tensorflow as tf
 from qkeras import QActivation, QDense
 
 from .config import ModelConfig, QuantConfig
+from .errors import QTError
 from .layers import (
     ClsPooling,
     QCirculantDense,
@@ -31,9 +32,11 @@ from .layers import (
     QTokenEmbedding,
 )
 from .layers.circulant import check_block
+from .layers.quant import quantizer_bits
 from .quantize import LayerQuantizers, layer_quantizers
 
 Quantizers = Callable[[str], LayerQuantizers]  # layer name -> its quantizers (overrides)
+MAX_EXACT_BITS = 24   # a float32 mantissa: wider fixed-point values are not exact in Keras
 
 
 def _dense(x, units: int, qz: Quantizers, name: str, circulant: int = 1):
@@ -59,11 +62,18 @@ def _norm(x, qz: Quantizers, name: str):
 
 def _ode_block(x, i: int, cfg: ModelConfig, qz: Quantizers):
     """ODE block ``i``: one shared pre-LN block iterated as ``cfg.ode_steps`` Euler steps
-    (layers/ode.py); its quantizers are those of ``block{i}_ode``."""
+    (layers/ode.py); its quantizers are those of ``block{i}_ode`` (quant overrides name it)."""
     q = qz(f"block{i}_ode")
-    return QODEBlock(cfg.d_model, cfg.heads, cfg.ff_dim, cfg.ode_steps, q.kernel, q.bias,
-                     q.activation, q.ffn_act, q.norm_param, q.score, q.prob_bits, q.exp_bits,
-                     q.state, cfg.dropout, name=f"block{i}_ode")(x)
+    if q.state and quantizer_bits(q.state) > MAX_EXACT_BITS:
+        raise QTError(f"block{i}_ode: an ODE state of {quantizer_bits(q.state)} bits (the "
+                      "activation's + 7) is not exact in float32 training; use --act-bits "
+                      f"{MAX_EXACT_BITS - 7} or fewer")
+    return QODEBlock(cfg.d_model, cfg.heads, cfg.ff_dim, cfg.ode_steps,
+                     kernel_quantizer=q.kernel, bias_quantizer=q.bias,
+                     activation_quantizer=q.activation, ffn_act_quantizer=q.ffn_act,
+                     norm_quantizer=q.norm_param, score_quantizer=q.score,
+                     prob_bits=q.prob_bits, exp_bits=q.exp_bits, state_quantizer=q.state,
+                     dropout=cfg.dropout, name=f"block{i}_ode")(x)
 
 
 def _block(x, i: int, cfg: ModelConfig, qz: Quantizers):

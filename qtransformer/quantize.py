@@ -102,7 +102,8 @@ class LayerQuantizers:
 def state_quantizer(act_bits: int, act_int: int) -> str:
     """The ODE state's quantizer: the activation's range with 3 more integer bits (the
     residual stream grows) and 4 more fractional bits (an Euler update ``h f`` is ``f`` times
-    ``1/N``), so small steps are not rounded away."""
+    ``1/N``): at N <= 16 an update of one activation LSB still moves the state; smaller ones,
+    or more steps, round to the state's grid."""
     return f"quantized_bits({act_bits + 7},{act_int + 3},alpha=1)"
 
 

@@ -43,6 +43,7 @@ def _explicit_loop(block: QODEBlock, x: np.ndarray) -> np.ndarray:
 
     h = 1.0 / block.steps if block.state_grid is None else \
         round(2**H_FRAC / block.steps) / 2**H_FRAC
+    assert block.state_grid is None or (block.steps, h) != (3, 1 / 3) and h == 85 / 256
     state = q(x.astype(np.float64))
     for _ in range(block.steps):
         xs = state.astype(np.float32)
@@ -57,6 +58,7 @@ def _explicit_loop(block: QODEBlock, x: np.ndarray) -> np.ndarray:
 def test_block_is_the_explicit_euler_loop_of_one_shared_block(quantized):
     block = _block(quantized)
     x = np.random.default_rng(0).uniform(-2, 2, (5, 4, 8)).astype("float32")
+    x[0, 0, :2] = (80.0, -80.0)     # beyond the state's range (+-64): saturates
     if quantized:
         x = np.round(x * 16) / 16
     got = block(x).numpy()
@@ -68,6 +70,26 @@ def test_block_is_the_explicit_euler_loop_of_one_shared_block(quantized):
     else:
         np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
     assert len(block.trainable_weights) == 16   # one block's weights, whatever the steps
+    if quantized:
+        assert got[0, 0].max() <= 64 - 2**-8 and got[0, 0].min() >= -64
+
+
+def test_one_step_is_the_stacked_block():
+    """N = 1 (h = 1) with a state type wide enough is exactly the stacked pre-LN block with
+    the same weights: what is iterated is the model's own block."""
+    x = _x(n=8)
+    tf.keras.utils.set_random_seed(0)
+    ode = build_model(ModelConfig(**TINY, ode_steps=1, dropout=0.0), QuantConfig(), features=6)
+    stacked = build_model(ModelConfig(**TINY, dropout=0.0), QuantConfig(), features=6)
+    ode(x), stacked(x)
+    for layer in ode.layers:
+        if layer.name == "block0_ode":
+            for role, sub in layer.sublayers.items():
+                if sub.weights:
+                    stacked.get_layer(f"block0_{role}").set_weights(sub.get_weights())
+        elif layer.weights:
+            stacked.get_layer(layer.name).set_weights(layer.get_weights())
+    assert np.array_equal(ode(x).numpy(), stacked(x).numpy())
 
 
 def test_config_h5_and_step_count_round_trip(tmp_path):
@@ -129,36 +151,38 @@ def test_ode_model_converts_bit_exact_as_one_block(tmp_path, io_type, bits):
     conv = convert_model(m, PART, 100.0, tmp_path / "prj", calibration_x=x, io_type=io_type)
     fw = tmp_path / "prj" / "firmware"
     top = (fw / "myproject.cpp").read_text()
-    assert top.count("nnet::qt_ode") == 1
+    assert top.count("nnet::qt_ode") == 1 and "#pragma HLS DATAFLOW" in top
     assert "static const unsigned steps = 3;" in (fw / "parameters.h").read_text()
     headers = [p.name for p in (fw / "weights").glob("*.h")]
     assert sum(h.startswith("ffn1_kernel") for h in headers) == 1   # stored once
     conv.hls_model.compile()
     r = coverify(m, conv, x)
     assert r["argmax_agreement"] == 1.0 and r["max_error_lsb"] == 0.0
-    assert is_dataflow(conv.plans)    # the step loop is never under one PIPELINE
+    assert is_dataflow(conv.plans)    # the estimate knows: the loop is not under a PIPELINE
 
 
 @pytest.mark.parametrize("io_type", ["io_parallel", "io_stream"])
 def test_estimate_is_one_block_and_n_blocks_latency(io_type):
-    """At the same reuse factor the ODE block (N = 4) costs about the stacked block's
-    resources (not four) and at least four times its cycles."""
+    """At the same reuse factor the ODE block costs about the stacked block's resources, the
+    same at N = 1 and N = 4 (one instance), and N times one step's cycles."""
     from qtransformer.hls.estimate import estimate
     from qtransformer.hls.precision import input_fx, plan_model
 
     x = _x()
     rows = {}
-    for steps in (4, None):
+    for steps in (1, 4, None):
         tf.keras.utils.set_random_seed(0)
         m = build_model(ModelConfig(**TINY, ode_steps=steps), QuantConfig(), features=6)
         plans = plan_model(m, input_fx(x), io_type=io_type)
         for p in plans.values():
             p.reuse = 4 if p.name.startswith("block") else p.reuse
         rows[steps] = [r for r in estimate(plans, io_type) if r.name.startswith("block")]
-    (ode,), stacked = rows[4], rows[None]
+    (one,), (four,), stacked = rows[1], rows[4], rows[None]
     lut = sum(r.lut for r in stacked)
-    assert ode.kind == "ode" and 0.5 * lut < ode.lut < 1.5 * lut
-    assert ode.cycles >= 4 * sum(r.cycles for r in stacked if not r.barrier) + 4 * 8
+    assert four.kind == "ode" and 0.5 * lut < four.lut < 1.5 * lut
+    assert (four.lut, four.ff, four.dsp, four.bram36) == (one.lut, one.ff, one.dsp, one.bram36)
+    io = 2 * TINY["seq_len"]        # the sequence's way in and out, once
+    assert four.cycles - io == 4 * (one.cycles - io)
 
 
 def test_pruning_an_ode_block():

@@ -1,35 +1,38 @@
 """A Neural-ODE block (``QODEBlock``): one shared transformer block's datapath, iterated.
 
-The hardware is one instance of the block (LayerNorm, attention, LayerNorm, two Dense, the
-Euler update) inside a loop of ``steps`` iterations with the state fed back
-(``nnet::qt_ode`` in ``qt_layers.h``; ``qt_ode_stream`` buffers the sequence around it in an
-io_stream project): the weights are stored once, the resources are one block's plus its
-buffers, the latency ``steps`` times one block's. The loop is never unrolled: the kind asks
+The hardware is one instance of the block (LayerNorm, attention, LayerNorm, the FFN's two
+Dense, the Euler update) inside a loop of ``steps`` iterations with the state fed back
+(``nnet::qt_ode`` / ``qt_ode_stream`` in ``qt_layers_stream.h``): the weights are stored once,
+the resources are one block's plus its sequence buffers, the latency ``steps`` times one
+block's. The loop is never unrolled: the kind asks
 for hls4ml's Resource strategy, so the io_parallel top is a DATAFLOW region rather than one
 PIPELINE (which would unroll every loop under it into ``steps`` copies).
 
-The block's layers are planned by their own kinds (their types, constants and C++ configs:
-``parts`` of the plan, a nested config struct each), so the block computes exactly what the
-stacked block computes, step by step; the costs are theirs with the weights counted once and
-the multiplies ``steps`` times.
+The block's layers are planned, configured and estimated by their own kinds (``parts`` of the
+plan, a nested config struct each; the FFN's Dense as ``seqdense``, the streamed kernel, one
+token a word), so the block computes exactly what the stacked block computes, step by step;
+each part takes the largest reuse factor of its own ladder up to the block's. The costs are
+the parts' with the weights counted once and the multiplies ``steps`` times.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import math
+
+import numpy as np
 
 from ..errors import QTError
 from ..fixed import add_fx, quantizer_fx, signed_fx
 from ..layers.ode import H_FRAC, step_raw
 from . import get_kind, register
 from .base import IO_TYPES, CustomKind, LayerEstimate, LayerPlan, qbits
-from .dense import stream_kernel_estimate
-from .resources import ram, rom
+from .resources import mult, ram, stream_fifo
+from .seqdense import SeqDense
 
 NORMS, DENSES = ("ln1", "ln2"), ("ffn1", "ffn2")
 KIND_OF = {"ln1": "layernorm", "attn": "attention", "ln2": "layernorm", "ffn1": "dense",
-           "ffn2": "dense"}
+           "ffn2": "dense"}       # the Keras layers' kinds (the FFN's plans become seqdense)
+PART_KINDS = {**KIND_OF, "ffn1": "seqdense", "ffn2": "seqdense"}   # the parts' plans
 _ATTN = get_kind("attention")
 _LN = get_kind("layernorm")
 
@@ -49,31 +52,24 @@ class Shaped:
         return getattr(self._layer, key)
 
 
-def part_limit(role: str, params: dict, d_model: int, ff_dim: int) -> int:
-    """The largest reuse factor a part's kind folds to (LayerNorm 3 n, attention
-    2 S d + d^2, a Dense n_in n_out); ``params``: the part's plan parameters."""
-    if role in NORMS:
-        return 3 * params["n_in"]
-    if role == "attn":
-        return 2 * params["seq_len"] * params["d_model"] + params["d_model"] ** 2
-    return d_model * ff_dim
-
-
-def part_reuse(limit: int, reuse: int) -> int:
-    """A part's reuse factor under the block's ``reuse`` (a power of two): the same, capped at
-    the largest power of two not above its ``limit``."""
-    return min(reuse, 2 ** (limit.bit_length() - 1))
+def part_reuse(part: LayerPlan, reuse: int) -> int:
+    """A part's reuse factor under the block's ``reuse``: the largest its own kind folds to
+    that is not above it."""
+    return max(r for r in get_kind(part.kind).reuse_ladder(part) if r <= max(1, reuse))
 
 
 class SubNode:
     """An hls4ml node seen as one of its block's layers, for that layer kind's config
     template: its parameters, reuse factor, shape, types and (prefixed) weights."""
 
-    def __init__(self, node, role: str, params: dict, reuse: int):
+    def __init__(self, node, role: str, part: dict):
         self.node, self.role = node, role
         self.index, self.name = f"{node.index}_{role}", f"{node.name}_{role}"
-        self.attrs = {"qt_params": params, "reuse_factor": reuse,
-                      "out_shape": node.get_attr("out_shape")}
+        types = node.get_attr("types")
+        self.attrs = {"qt_params": part["params"], "reuse_factor": part["reuse"],
+                      "out_shape": [node.get_attr("qt_params")["seq_len"], part["width"]],
+                      "types": {k.removeprefix(f"{role}_"): v for k, v in types.items()
+                                if k.startswith(f"{role}_")}}
 
     def get_attr(self, key, default=None):
         return self.attrs.get(key, default)
@@ -92,9 +88,9 @@ class OdeBlock(CustomKind):
     dataflow = True
     shrink = "fewer channels (--d-model, --ff-dim) or tokens (--seq-len); steps cost latency"
     ir_class, function, config_base = "QtOde", "qt_ode", "qt_ode_config"
-    int_groups = tuple(_prefixed(r, g) for r in NORMS[:1] for g in _LN.int_groups) + \
+    int_groups = tuple(_prefixed("ln1", g) for g in _LN.int_groups) + \
         tuple(_prefixed("attn", g) for g in _ATTN.int_groups) + \
-        tuple(_prefixed(r, g) for r in NORMS[1:] for g in _LN.int_groups)
+        tuple(_prefixed("ln2", g) for g in _LN.int_groups)
     fixed_consts = _prefixed("ffn1", ("kernel", "bias")) + _prefixed("ffn2", ("kernel", "bias"))
     args = _prefixed("ln1", _LN.args) + _prefixed("attn", _ATTN.args) + \
         _prefixed("ln2", _LN.args) + fixed_consts
@@ -133,12 +129,14 @@ class OdeBlock(CustomKind):
                 for count, mac in get_kind(KIND_OF[role]).macs(part)]
 
     def mac_terms(self, layer, a_bits):
-        """Each layer's own terms (its kernels' non-zero share, its operand widths: every
-        layer of the block reads a quantized activation), ``steps`` times."""
+        """Each layer's own terms (its kernels' non-zero share, its operand widths: the
+        second Dense reads the FFN activation, the others an activation), ``steps`` times."""
         act = qbits(layer.activation_quantizer)
+        ins = {"ffn2": qbits(layer.ffn_act_quantizer)}
         return [(count * layer.steps, live * layer.steps, w, x)
                 for role, part in self._parts(layer).items()
-                for count, live, w, x in get_kind(KIND_OF[role]).mac_terms(part, act)]
+                for count, live, w, x in get_kind(KIND_OF[role]).mac_terms(part,
+                                                                          ins.get(role, act))]
 
     def kernels(self, layer):
         return [k for role, part in self._parts(layer).items()
@@ -170,6 +168,8 @@ class OdeBlock(CustomKind):
         for role, part in parts.items():
             part.shape = (seq, f if role == "ffn1" else d)
             part.elems = seq * part.shape[1]
+        for role in DENSES:              # one token a word through the streamed kernel
+            SeqDense.from_dense(parts[role])
         fx = add_fx(parts["attn"].out, act)                     # f(x) = a + m
         h = step_raw(layer.steps)
         upd = max(state.frac, fx.frac + H_FRAC)                 # x + h f, exact
@@ -183,18 +183,21 @@ class OdeBlock(CustomKind):
                   for k, v in part.consts.items()}
         types = {"state": state, "y": y, "f": fx,
                  **{role: part.out for role, part in parts.items()},
-                 **{f"{role}_{w}": parts[role].types[t] for role in DENSES
-                    for w, t in (("kernel", "weight"), ("bias", "bias"), ("accum", "accum"))}}
+                 **{f"{role}_{t}": parts[role].types[t] for role in DENSES
+                    for t in ("kernel", "bias", "accum")}}
         macs = layer.steps * sum(p.macs for p in parts.values())
         return LayerPlan(name, self.name, inputs, state, types, consts, params, macs=macs,
                          parts=parts)
 
     def clone(self, plan, srcs, out_shape):
-        """The placeholder carries the parts' parameters too (their config structs)."""
+        """The placeholder carries each part's parameters, reuse factor (under the block's,
+        now chosen) and output width: its config struct."""
         from .hwlayer import custom_layer
 
-        parts = {role: {k: int(v) for k, v in part.params.items()}
-                 for role, part in plan.parts.items() if role not in DENSES}
+        parts = {role: {"params": {k: int(v) for k, v in part.params.items()
+                                   if isinstance(v, int | np.integer)},
+                        "reuse": part_reuse(part, plan.reuse), "width": part.word}
+                 for role, part in plan.parts.items()}
         view = dataclasses.replace(plan, params={**plan.params, "parts": parts})
         return custom_layer(view, out_shape)(srcs[0])
 
@@ -206,25 +209,9 @@ class OdeBlock(CustomKind):
     def config_text(self, node):
         """The block's layers' config structs (their kinds' templates, on :class:`SubNode`
         views), then the block's own, naming them."""
-        rf = int(node.get_attr("reuse_factor", 1))
-        q = node.get_attr("qt_params")
-        text = ""
-        for role in ("ln1", "attn", "ln2"):
-            part = q["parts"][role]
-            reuse = part_reuse(part_limit(role, part, q["d_model"], q["ff_dim"]), rf)
-            text += get_kind(KIND_OF[role]).config_text(SubNode(node, role, part, reuse))
-        types = node.get_attr("types")
-        for role, n_in, n_out in (("ffn1", q["d_model"], q["ff_dim"]),
-                                  ("ffn2", q["ff_dim"], q["d_model"])):
-            reuse = part_reuse(n_in * n_out, rf)
-            text += (f"struct config{node.index}_{role} : nnet::qt_ode_dense_config {{\n"
-                     f"    static const unsigned seq_len = {q['seq_len']}, n_in = {n_in}, "
-                     f"n_out = {n_out};\n"
-                     f"    static const unsigned reuse_factor = {reuse};\n"
-                     f"    static const unsigned multipliers = {math.ceil(n_in * n_out / reuse)};\n"
-                     f"    typedef {node.get_weights(role + '_kernel').type.name} weight_t;\n"
-                     f"    typedef {node.get_weights(role + '_bias').type.name} bias_t;\n"
-                     f"    typedef {types[role + '_accum']} accum_t;\n}};\n")
+        parts = node.get_attr("qt_params")["parts"]
+        text = "".join(get_kind(PART_KINDS[role]).config_text(SubNode(node, role, part))
+                       for role, part in parts.items())
         return text + super().config_text(node)
 
     def extra_config(self, node):
@@ -235,31 +222,36 @@ class OdeBlock(CustomKind):
 
     # ---- estimate
     def estimate_parallel(self, p, in_width):
-        """One block's layers at their reuse factors (their kinds' estimates: LayerNorm and
-        attention as in io_parallel, each Dense a token loop at II = reuse with its weights
-        a ROM, as ``qt_ode_dense`` builds it), the buffers between them (S x d values each,
-        S x ff for the hidden layer: RAM), the update's multiply-add per value, and
-        ``steps`` times one block's cycles."""
-        rows, in_w = [], p.types["state"].width
-        for role, part in p.parts.items():
-            part.reuse = part_reuse(self._limit(p, role), max(1, p.reuse))
-            if role in DENSES:
-                rows.append(stream_kernel_estimate(part, in_w, rom))
-            else:
-                rows.append(get_kind(KIND_OF[role]).estimate_parallel(part, in_w))
-            in_w = part.out.width
-        q = p.params
+        """One block's layers at their reuse factors (their kinds' estimates, the FFN's Dense
+        the streamed kernel's), the buffers between them (one token a word: ``x``, LN1, the
+        attention, ``y``, LN2; the FFN's streams ``seq_len`` words deep), the update (a
+        token's values a cycle), and ``steps`` times one step's cycles (each layer in turn,
+        plus the residual, stream and update passes of ``seq_len`` cycles each) with the
+        sequence's way in and out."""
+        q, t = p.params, p.types
         s, d = q["seq_len"], q["d_model"]
-        lut = sum(r.lut for r in rows)
+        widths = {"ln1": t["state"].width, "attn": t["ln1"].width, "ln2": t["y"].width,
+                  "ffn1": t["ln2"].width, "ffn2": t["ffn1"].width}
+        rows = []
+        for role, part in p.parts.items():
+            part.reuse = part_reuse(part, p.reuse)
+            kind = get_kind(part.kind)
+            rows.append(kind.estimate_stream(part, widths[role]) if role in DENSES
+                        else kind.estimate_parallel(part, widths[role]))
+        lut, ff = sum(r.lut for r in rows), sum(r.ff for r in rows)
         bram = sum(r.bram36 for r in rows)
-        for name in ("state", "ln1", "attn", "y", "ln2", "ffn1", "ffn2"):
-            buf = ram(p.types[name].width, s * (q["ff_dim"] if name == "ffn1" else d))
+        for name in ("state", "ln1", "attn", "y", "ln2"):
+            buf = ram(t[name].width * d, s)
             lut, bram = lut + buf[0], bram + buf[1]
-        lut += 2 * q["sum_bits"] + p.types["f"].width * (H_FRAC + 1) // 2
-        cycles = q["steps"] * (sum(r.cycles for r in rows) + s * d) + 2 * s * d
+        for name, width in (("ln2", d), ("ffn1", q["ff_dim"]), ("ffn2", d)):
+            fifo = stream_fifo(t[name].width * width, s)
+            lut, ff, bram = lut + fifo[0], ff + fifo[1], bram + fifo[2]
+        mul = mult(t["f"].width, H_FRAC + 1, const=True)
+        lut += d * (2 * q["sum_bits"] + mul[1])
+        cycles = q["steps"] * (sum(r.cycles for r in rows) + 3 * s) + 2 * s
         return LayerEstimate(p.name, p.kind, p.reuse, p.macs, sum(r.multipliers for r in rows),
-                             sum(r.dsp for r in rows), lut,
-                             sum(r.ff for r in rows) + 2 * q["sum_bits"], float(bram), cycles)
+                             sum(r.dsp for r in rows) + d * mul[0], lut, ff, float(bram),
+                             cycles)
 
     def estimate_stream(self, p, in_width):
         """The parallel form between a read of the whole sequence and its write: a barrier."""
@@ -267,13 +259,10 @@ class OdeBlock(CustomKind):
         row.barrier, row.in_cycles = True, p.params["seq_len"]
         return row
 
-    @staticmethod
-    def _limit(p: LayerPlan, role: str) -> int:
-        return part_limit(role, p.parts[role].params, p.params["d_model"], p.params["ff_dim"])
-
     def next_reuse(self, p):
-        limit = max(self._limit(p, role) for role in p.parts)
-        return p.reuse * 2 if p.reuse * 2 <= limit else None
+        """Doubling, as long as some part has a higher reuse factor to take."""
+        top = max(max(get_kind(part.kind).reuse_ladder(part)) for part in p.parts.values())
+        return p.reuse * 2 if p.reuse < top else None
 
 
-__all__ = ["OdeBlock", "Shaped", "SubNode", "part_limit", "part_reuse"]
+__all__ = ["OdeBlock", "Shaped", "SubNode", "part_reuse"]

@@ -259,47 +259,188 @@ Tokens:
     }
 }
 
-// The ODE block in io_stream: the sequence read into the state buffer (every step reads all
-// of it), the parallel form's steps (qt_ode), the result written a token a beat.
-template <class data_T, class res_T, typename CONFIG_T>
-void qt_ode_stream(hls::stream<data_T> &data, hls::stream<res_T> &res,
-                   typename CONFIG_T::ln1_config::param_t ln1_gamma[CONFIG_T::d_model],
-                   typename CONFIG_T::ln1_config::param_t ln1_beta[CONFIG_T::d_model],
-                   typename CONFIG_T::ln1_config::rom_t ln1_rsqrt[CONFIG_T::ln1_config::rom_size],
-                   typename CONFIG_T::attn_config::weight_t wq[CONFIG_T::d_model * CONFIG_T::d_model],
-                   typename CONFIG_T::attn_config::bias_t bq[CONFIG_T::d_model],
-                   typename CONFIG_T::attn_config::weight_t wk[CONFIG_T::d_model * CONFIG_T::d_model],
-                   typename CONFIG_T::attn_config::bias_t bk[CONFIG_T::d_model],
-                   typename CONFIG_T::attn_config::weight_t wv[CONFIG_T::d_model * CONFIG_T::d_model],
-                   typename CONFIG_T::attn_config::bias_t bv[CONFIG_T::d_model],
-                   typename CONFIG_T::attn_config::weight_t wo[CONFIG_T::d_model * CONFIG_T::d_model],
-                   typename CONFIG_T::attn_config::bias_t bo[CONFIG_T::d_model],
-                   typename CONFIG_T::attn_config::table_t exp_table[CONFIG_T::attn_config::table_size],
-                   typename CONFIG_T::attn_config::recip_t recip_table[CONFIG_T::attn_config::recip_size],
-                   typename CONFIG_T::ln2_config::param_t ln2_gamma[CONFIG_T::d_model],
-                   typename CONFIG_T::ln2_config::param_t ln2_beta[CONFIG_T::d_model],
-                   typename CONFIG_T::ln2_config::rom_t ln2_rsqrt[CONFIG_T::ln2_config::rom_size],
-                   typename CONFIG_T::ffn1_config::weight_t w1[CONFIG_T::d_model * CONFIG_T::ff_dim],
-                   typename CONFIG_T::ffn1_config::bias_t b1[CONFIG_T::ff_dim],
-                   typename CONFIG_T::ffn2_config::weight_t w2[CONFIG_T::ff_dim * CONFIG_T::d_model],
-                   typename CONFIG_T::ffn2_config::bias_t b2[CONFIG_T::d_model]) {
+// ---------------------------------------------------------------- Neural-ODE block
+// The ODE block (qtransformer/layers/ode.py, kinds/ode.py): `steps` Euler steps of one block's
+// datapath with the state fed back. The step loop is not unrolled (the kind asks for the
+// Resource strategy, so an io_parallel top is a DATAFLOW region, not one PIPELINE): each layer
+// below is one instance and the weights are stored once. The layers are the stacked block's
+// own functions (qt_layernorm, qt_attention, qt_dense_stream for the FFN), so a step computes
+// exactly what the Keras block computes. The sequence buffers hold one token a word.
+struct qt_ode_config {
+    static const unsigned seq_len = 1, d_model = 1, ff_dim = 1, steps = 1, sum_bits = 2;
+    static const int h_raw = 1, h_frac = 0, state_frac = 0, a_frac = 0, m_frac = 0;
+    static const int f_frac = 0, upd_frac = 0;
+    static const qt_i64 state_min = 0, state_max = 0;
+    static const unsigned reuse_factor = 1;
+};
+
+#define QT_ODE_WEIGHTS                                                                              \
+    typename CONFIG_T::ln1_config::param_t ln1_gamma[CONFIG_T::d_model],                          \
+        typename CONFIG_T::ln1_config::param_t ln1_beta[CONFIG_T::d_model],                       \
+        typename CONFIG_T::ln1_config::rom_t ln1_rsqrt[CONFIG_T::ln1_config::rom_size],           \
+        typename CONFIG_T::attn_config::weight_t wq[CONFIG_T::d_model * CONFIG_T::d_model],       \
+        typename CONFIG_T::attn_config::bias_t bq[CONFIG_T::d_model],                             \
+        typename CONFIG_T::attn_config::weight_t wk[CONFIG_T::d_model * CONFIG_T::d_model],       \
+        typename CONFIG_T::attn_config::bias_t bk[CONFIG_T::d_model],                             \
+        typename CONFIG_T::attn_config::weight_t wv[CONFIG_T::d_model * CONFIG_T::d_model],       \
+        typename CONFIG_T::attn_config::bias_t bv[CONFIG_T::d_model],                             \
+        typename CONFIG_T::attn_config::weight_t wo[CONFIG_T::d_model * CONFIG_T::d_model],       \
+        typename CONFIG_T::attn_config::bias_t bo[CONFIG_T::d_model],                             \
+        typename CONFIG_T::attn_config::table_t exp_table[CONFIG_T::attn_config::table_size],     \
+        typename CONFIG_T::attn_config::recip_t recip_table[CONFIG_T::attn_config::recip_size],   \
+        typename CONFIG_T::ln2_config::param_t ln2_gamma[CONFIG_T::d_model],                      \
+        typename CONFIG_T::ln2_config::param_t ln2_beta[CONFIG_T::d_model],                       \
+        typename CONFIG_T::ln2_config::rom_t ln2_rsqrt[CONFIG_T::ln2_config::rom_size],           \
+        typename CONFIG_T::ffn1_config::weight_t w1[CONFIG_T::d_model * CONFIG_T::ff_dim],        \
+        typename CONFIG_T::ffn1_config::bias_t b1[CONFIG_T::ff_dim],                              \
+        typename CONFIG_T::ffn2_config::weight_t w2[CONFIG_T::ff_dim * CONFIG_T::d_model],        \
+        typename CONFIG_T::ffn2_config::bias_t b2[CONFIG_T::d_model]
+
+// x <- Q(x + h (a + m)) for every value: a + m exact, h = h_raw 2^-h_frac, the sum exact at
+// upd_frac (sum_bits wide), rounded half to even onto the state grid and clipped; one token
+// (the FFN's output word) a cycle.
+template <typename CONFIG_T>
+void qt_ode_update(typename CONFIG_T::state_t x[CONFIG_T::seq_len * CONFIG_T::d_model],
+                   typename CONFIG_T::attn_t a[CONFIG_T::seq_len * CONFIG_T::d_model],
+                   hls::stream<nnet::array<typename CONFIG_T::ffn2_t, CONFIG_T::d_model> > &m) {
+    typedef ap_int<CONFIG_T::sum_bits> sum_t;
+    static_assert(CONFIG_T::sum_bits <= 64, "qt_ode_update: the update must fit 64 bits");
+    const unsigned D = CONFIG_T::d_model;
+Tokens:
+    for (unsigned t = 0; t < CONFIG_T::seq_len; t++) {
+        #pragma HLS PIPELINE II=1
+        nnet::array<typename CONFIG_T::ffn2_t, CONFIG_T::d_model> mt = m.read();
+        for (unsigned j = 0; j < D; j++) {
+            #pragma HLS UNROLL
+            const unsigned i = t * D + j;
+            sum_t f = ((sum_t)qt_raw(a[i]) << (CONFIG_T::f_frac - CONFIG_T::a_frac)) +
+                      ((sum_t)qt_raw(mt[j]) << (CONFIG_T::f_frac - CONFIG_T::m_frac));
+            sum_t v = ((sum_t)qt_raw(x[i]) << (CONFIG_T::upd_frac - CONFIG_T::state_frac)) +
+                      ((sum_t)(f * CONFIG_T::h_raw)
+                       << (CONFIG_T::upd_frac - CONFIG_T::f_frac - CONFIG_T::h_frac));
+            x[i] = qt_from_raw<typename CONFIG_T::state_t>(
+                qt_clip(qt_round_shift(v.to_int64(), CONFIG_T::upd_frac - CONFIG_T::state_frac),
+                        CONFIG_T::state_min, CONFIG_T::state_max));
+        }
+    }
+}
+
+// One Euler step on the state x (S x d, one token a word).
+template <typename CONFIG_T>
+void qt_ode_step(typename CONFIG_T::state_t x[CONFIG_T::seq_len * CONFIG_T::d_model],
+                 QT_ODE_WEIGHTS) {
     const unsigned S = CONFIG_T::seq_len, D = CONFIG_T::d_model;
-    typename data_T::value_type in[CONFIG_T::seq_len * CONFIG_T::d_model];
-    typename res_T::value_type out[CONFIG_T::seq_len * CONFIG_T::d_model];
-    #pragma HLS ARRAY_RESHAPE variable=in cyclic factor=CONFIG_T::d_model
-    #pragma HLS ARRAY_RESHAPE variable=out cyclic factor=CONFIG_T::d_model
+    typename CONFIG_T::ln1_t h1[CONFIG_T::seq_len * CONFIG_T::d_model];
+    typename CONFIG_T::attn_t a[CONFIG_T::seq_len * CONFIG_T::d_model];
+    typename CONFIG_T::y_t y[CONFIG_T::seq_len * CONFIG_T::d_model];
+    typename CONFIG_T::ln2_t h2[CONFIG_T::seq_len * CONFIG_T::d_model];
+    #pragma HLS ARRAY_RESHAPE variable=h1 cyclic factor=CONFIG_T::d_model
+    #pragma HLS ARRAY_RESHAPE variable=a cyclic factor=CONFIG_T::d_model
+    #pragma HLS ARRAY_RESHAPE variable=y cyclic factor=CONFIG_T::d_model
+    #pragma HLS ARRAY_RESHAPE variable=h2 cyclic factor=CONFIG_T::d_model
+    hls::stream<nnet::array<typename CONFIG_T::ln2_t, CONFIG_T::d_model> > s_in("ode_ffn_in");
+    hls::stream<nnet::array<typename CONFIG_T::ffn1_t, CONFIG_T::ff_dim> > s_mid("ode_ffn_mid");
+    hls::stream<nnet::array<typename CONFIG_T::ffn2_t, CONFIG_T::d_model> > s_out("ode_ffn_out");
+    #pragma HLS STREAM variable=s_in depth=CONFIG_T::seq_len
+    #pragma HLS STREAM variable=s_mid depth=CONFIG_T::seq_len
+    #pragma HLS STREAM variable=s_out depth=CONFIG_T::seq_len
+    qt_layernorm<typename CONFIG_T::state_t, typename CONFIG_T::ln1_t,
+                 typename CONFIG_T::ln1_config>(x, h1, ln1_gamma, ln1_beta, ln1_rsqrt);
+    qt_attention<typename CONFIG_T::ln1_t, typename CONFIG_T::attn_t,
+                 typename CONFIG_T::attn_config>(h1, a, wq, bq, wk, bk, wv, bv, wo, bo,
+                                                 exp_table, recip_table);
+Residual:
+    for (unsigned t = 0; t < S; t++) {
+        #pragma HLS PIPELINE II=1
+        for (unsigned j = 0; j < D; j++) {
+            #pragma HLS UNROLL
+            y[t * D + j] = x[t * D + j] + a[t * D + j];   // y_t is exact
+        }
+    }
+    qt_layernorm<typename CONFIG_T::y_t, typename CONFIG_T::ln2_t,
+                 typename CONFIG_T::ln2_config>(y, h2, ln2_gamma, ln2_beta, ln2_rsqrt);
+ToStream:
+    for (unsigned t = 0; t < S; t++) {
+        #pragma HLS PIPELINE II=1
+        nnet::array<typename CONFIG_T::ln2_t, CONFIG_T::d_model> w;
+        for (unsigned j = 0; j < D; j++) {
+            #pragma HLS UNROLL
+            w[j] = h2[t * D + j];
+        }
+        s_in.write(w);
+    }
+    qt_dense_stream<nnet::array<typename CONFIG_T::ln2_t, CONFIG_T::d_model>,
+                    nnet::array<typename CONFIG_T::ffn1_t, CONFIG_T::ff_dim>,
+                    typename CONFIG_T::ffn1_config>(s_in, s_mid, w1, b1);
+    qt_dense_stream<nnet::array<typename CONFIG_T::ffn1_t, CONFIG_T::ff_dim>,
+                    nnet::array<typename CONFIG_T::ffn2_t, CONFIG_T::d_model>,
+                    typename CONFIG_T::ffn2_config>(s_mid, s_out, w2, b2);
+    qt_ode_update<CONFIG_T>(x, a, s_out);
+}
+
+// io_stream: the sequence read into the state (Q(x_0): the cast rounds half to even and
+// saturates), the steps, the state written a token a beat.
+template <class data_T, class res_T, typename CONFIG_T>
+void qt_ode_stream(hls::stream<data_T> &data, hls::stream<res_T> &res, QT_ODE_WEIGHTS) {
+    const unsigned S = CONFIG_T::seq_len, D = CONFIG_T::d_model;
+    typename CONFIG_T::state_t x[CONFIG_T::seq_len * CONFIG_T::d_model];
+    #pragma HLS ARRAY_RESHAPE variable=x cyclic factor=CONFIG_T::d_model
 Read:
     for (unsigned t = 0; t < S; t++) {
         #pragma HLS PIPELINE II=1
-        qt_read_word<data_T, CONFIG_T::d_model>(data, in + t * D);
+        data_T in = data.read();
+        for (unsigned j = 0; j < D; j++) {
+            #pragma HLS UNROLL
+            x[t * D + j] = (typename CONFIG_T::state_t)in[j];
+        }
     }
-    qt_ode<typename data_T::value_type, typename res_T::value_type, CONFIG_T>(
-        in, out, ln1_gamma, ln1_beta, ln1_rsqrt, wq, bq, wk, bk, wv, bv, wo, bo, exp_table,
-        recip_table, ln2_gamma, ln2_beta, ln2_rsqrt, w1, b1, w2, b2);
+Steps:
+    for (unsigned k = 0; k < CONFIG_T::steps; k++) {
+        qt_ode_step<CONFIG_T>(x, ln1_gamma, ln1_beta, ln1_rsqrt, wq, bq, wk, bk, wv, bv, wo, bo,
+                              exp_table, recip_table, ln2_gamma, ln2_beta, ln2_rsqrt, w1, b1,
+                              w2, b2);
+    }
 Write:
     for (unsigned t = 0; t < S; t++) {
         #pragma HLS PIPELINE II=1
-        qt_write_word<res_T, CONFIG_T::d_model>(res, out + t * D);
+        res_T out;
+        PRAGMA_DATA_PACK(out)
+        for (unsigned j = 0; j < D; j++) {
+            #pragma HLS UNROLL
+            out[j] = x[t * D + j];
+        }
+        res.write(out);
+    }
+}
+
+// io_parallel: the same, the input and output arrays hls4ml's.
+template <class data_T, class res_T, typename CONFIG_T>
+void qt_ode(data_T data[CONFIG_T::seq_len * CONFIG_T::d_model],
+            res_T res[CONFIG_T::seq_len * CONFIG_T::d_model], QT_ODE_WEIGHTS) {
+    const unsigned S = CONFIG_T::seq_len, D = CONFIG_T::d_model;
+    typename CONFIG_T::state_t x[CONFIG_T::seq_len * CONFIG_T::d_model];
+    #pragma HLS ARRAY_RESHAPE variable=x cyclic factor=CONFIG_T::d_model
+In:
+    for (unsigned t = 0; t < S; t++) {
+        #pragma HLS PIPELINE II=1
+        for (unsigned j = 0; j < D; j++) {
+            #pragma HLS UNROLL
+            x[t * D + j] = (typename CONFIG_T::state_t)data[t * D + j];
+        }
+    }
+Steps:
+    for (unsigned k = 0; k < CONFIG_T::steps; k++) {
+        qt_ode_step<CONFIG_T>(x, ln1_gamma, ln1_beta, ln1_rsqrt, wq, bq, wk, bk, wv, bv, wo, bo,
+                              exp_table, recip_table, ln2_gamma, ln2_beta, ln2_rsqrt, w1, b1,
+                              w2, b2);
+    }
+Out:
+    for (unsigned t = 0; t < S; t++) {
+        #pragma HLS PIPELINE II=1
+        for (unsigned j = 0; j < D; j++) {
+            #pragma HLS UNROLL
+            res[t * D + j] = x[t * D + j];
+        }
     }
 }
 
