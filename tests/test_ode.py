@@ -93,7 +93,7 @@ def test_one_step_is_the_stacked_block():
 
 
 def test_config_h5_and_step_count_round_trip(tmp_path):
-    cfg = ModelConfig(**TINY, ode_steps=4)
+    cfg = ModelConfig(**TINY, ode_steps=3)
     tf.keras.utils.set_random_seed(0)
     model = build_model(cfg, QuantConfig(), features=6)
     x = _x(n=8)
@@ -101,7 +101,7 @@ def test_config_h5_and_step_count_round_trip(tmp_path):
     model.save(path)
     again = load_model(path)
     assert np.array_equal(model(x).numpy(), again(x).numpy())
-    assert again.get_layer("block0_ode").get_config()["steps"] == 4
+    assert again.get_layer("block0_ode").get_config()["steps"] == 3
     two = with_steps(model, 2)
     assert two.get_layer("block0_ode").steps == 2
     assert two.count_params() == model.count_params()
@@ -161,28 +161,32 @@ def test_ode_model_converts_bit_exact_as_one_block(tmp_path, io_type, bits):
     assert is_dataflow(conv.plans)    # the estimate knows: the loop is not under a PIPELINE
 
 
-@pytest.mark.parametrize("io_type", ["io_parallel", "io_stream"])
-def test_estimate_is_one_block_and_n_blocks_latency(io_type):
+def test_estimate_is_one_block_and_n_blocks_latency():
     """At the same reuse factor the ODE block costs about the stacked block's resources, the
-    same at N = 1 and N = 4 (one instance), and N times one step's cycles."""
+    same at N = 1 and N = 4 (one instance), and N times one step's cycles; both io types."""
     from qtransformer.hls.estimate import estimate
     from qtransformer.hls.precision import input_fx, plan_model
 
     x = _x()
-    rows = {}
+    models = {}
     for steps in (1, 4, None):
         tf.keras.utils.set_random_seed(0)
-        m = build_model(ModelConfig(**TINY, ode_steps=steps), QuantConfig(), features=6)
-        plans = plan_model(m, input_fx(x), io_type=io_type)
-        for p in plans.values():
-            p.reuse = 4 if p.name.startswith("block") else p.reuse
-        rows[steps] = [r for r in estimate(plans, io_type) if r.name.startswith("block")]
-    (one,), (four,), stacked = rows[1], rows[4], rows[None]
-    lut = sum(r.lut for r in stacked)
-    assert four.kind == "ode" and 0.5 * lut < four.lut < 1.5 * lut
-    assert (four.lut, four.ff, four.dsp, four.bram36) == (one.lut, one.ff, one.dsp, one.bram36)
-    io = 2 * TINY["seq_len"]        # the sequence's way in and out, once
-    assert four.cycles - io == 4 * (one.cycles - io)
+        models[steps] = build_model(ModelConfig(**TINY, ode_steps=steps), QuantConfig(),
+                                    features=6)
+    for io_type in ("io_parallel", "io_stream"):
+        rows = {}
+        for steps, m in models.items():
+            plans = plan_model(m, input_fx(x), io_type=io_type)
+            for p in plans.values():
+                p.reuse = 4 if p.name.startswith("block") else p.reuse
+            rows[steps] = [r for r in estimate(plans, io_type) if r.name.startswith("block")]
+        (one,), (four,), stacked = rows[1], rows[4], rows[None]
+        lut = sum(r.lut for r in stacked)
+        assert four.kind == "ode" and 0.5 * lut < four.lut < 1.5 * lut
+        assert (four.lut, four.ff, four.dsp, four.bram36) == \
+            (one.lut, one.ff, one.dsp, one.bram36)
+        io = 2 * TINY["seq_len"]        # the sequence's way in and out, once
+        assert four.cycles - io == 4 * (one.cycles - io)
 
 
 def test_pruning_an_ode_block():
