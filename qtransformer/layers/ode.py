@@ -16,6 +16,11 @@ computed in float64, where every value is exact, and rounded half to even and cl
 ``AP_RND_CONV, AP_SAT`` does (gradient straight through). Without quantizers the block is a
 float Neural ODE (``h = 1 / steps`` unrounded).
 
+Images: the seed paper's hybrid is an ODE backbone followed by MHSA; here the iterated block
+already holds the attention, so an image model is the patch projection, the ODE block(s) over
+the patch sequence (digits-patches: 16 tokens of 2x2 pixels), the final LayerNorm, pooling and
+the classifier, the same layout as a text model.
+
 The sub-layers (``{name}_ln1``, ``{name}_attn``, ``{name}_ln2``, ``{name}_ffn1``,
 ``{name}_ffn1_act``, ``{name}_ffn2``, ``{name}_ffn2_act``) are our and QKeras' layers, held by
 this one Keras layer: a model has one layer per ODE block, which the layer-kind registry plans
