@@ -45,12 +45,13 @@ def test_default_flow_writes_model_report_and_bit_exact_hls(tmp_path):
 
 
 def test_same_seed_same_metrics_and_config_reproduces(tmp_path, capsys):
-    a, b, c = tmp_path / "a", tmp_path / "b", tmp_path / "c"
+    """A second run from the first's config.yaml (same seed) gives the same test figures:
+    the seed and the written config both reproduce the build."""
+    a, c = tmp_path / "a", tmp_path / "c"
     assert main(["--output", str(a), "--seed", "7", *TINY_FLAGS]) == 0
-    assert main(["--output", str(b), "--seed", "7", *TINY_FLAGS]) == 0
     assert main(["--config", str(a / "config.yaml"), "--output", str(c), "--quiet"]) == 0
-    ra, rb, rc = (json.loads((d / "report.json").read_text()) for d in (a, b, c))
-    assert ra["test"] == rb["test"] == rc["test"]
+    ra, rc = (json.loads((d / "report.json").read_text()) for d in (a, c))
+    assert ra["test"] == rc["test"] and rc["seed"] == 7
     assert ra["model_bits"] == rc["model_bits"]
 
 
