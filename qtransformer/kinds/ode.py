@@ -4,9 +4,9 @@ The hardware is one instance of the block (LayerNorm, attention, LayerNorm, the 
 Dense, the Euler update) inside a loop of ``steps`` iterations with the state fed back
 (``nnet::qt_ode`` / ``qt_ode_stream`` in ``qt_layers_stream.h``): the weights are stored once,
 the resources are one block's plus its sequence buffers, the latency ``steps`` times one
-block's. The loop is never unrolled: the kind asks
-for hls4ml's Resource strategy, so the io_parallel top is a DATAFLOW region rather than one
-PIPELINE (which would unroll every loop under it into ``steps`` copies).
+block's. The loop is never unrolled: the kind asks for hls4ml's Resource strategy, so the
+io_parallel top is a DATAFLOW region rather than one PIPELINE (which would unroll every loop
+under it into ``steps`` copies).
 
 The block's layers are planned, configured and estimated by their own kinds (``parts`` of the
 plan, a nested config struct each; the FFN's Dense as ``seqdense``, the streamed kernel, one
@@ -32,7 +32,6 @@ from .seqdense import SeqDense
 NORMS, DENSES = ("ln1", "ln2"), ("ffn1", "ffn2")
 KIND_OF = {"ln1": "layernorm", "attn": "attention", "ln2": "layernorm", "ffn1": "dense",
            "ffn2": "dense"}       # the Keras layers' kinds (the FFN's plans become seqdense)
-PART_KINDS = {**KIND_OF, "ffn1": "seqdense", "ffn2": "seqdense"}   # the parts' plans
 _ATTN = get_kind("attention")
 _LN = get_kind("layernorm")
 
@@ -194,9 +193,10 @@ class OdeBlock(CustomKind):
         now chosen) and output width: its config struct."""
         from .hwlayer import custom_layer
 
-        parts = {role: {"params": {k: int(v) for k, v in part.params.items()
-                                   if isinstance(v, int | np.integer)},
-                        "reuse": part_reuse(part, plan.reuse), "width": part.word}
+        parts = {role: {"kind": part.kind, "reuse": part_reuse(part, plan.reuse),
+                        "width": part.word,
+                        "params": {k: int(v) for k, v in part.params.items()
+                                   if isinstance(v, int | np.integer)}}
                  for role, part in plan.parts.items()}
         view = dataclasses.replace(plan, params={**plan.params, "parts": parts})
         return custom_layer(view, out_shape)(srcs[0])
@@ -210,7 +210,7 @@ class OdeBlock(CustomKind):
         """The block's layers' config structs (their kinds' templates, on :class:`SubNode`
         views), then the block's own, naming them."""
         parts = node.get_attr("qt_params")["parts"]
-        text = "".join(get_kind(PART_KINDS[role]).config_text(SubNode(node, role, part))
+        text = "".join(get_kind(part["kind"]).config_text(SubNode(node, role, part))
                        for role, part in parts.items())
         return text + super().config_text(node)
 
