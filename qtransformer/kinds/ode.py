@@ -123,10 +123,6 @@ class OdeBlock(CustomKind):
     def out_bits(self, layer, in_bits):
         return qbits(layer.state_quantizer)
 
-    def macs(self, layer):
-        return [(count * layer.steps, mac) for role, part in self._parts(layer).items()
-                for count, mac in get_kind(KIND_OF[role]).macs(part)]
-
     def mac_terms(self, layer, a_bits):
         """Each layer's own terms (its kernels' non-zero share, its operand widths: the
         second Dense reads the FFN activation, the others an activation), ``steps`` times."""
@@ -136,10 +132,6 @@ class OdeBlock(CustomKind):
                 for role, part in self._parts(layer).items()
                 for count, live, w, x in get_kind(KIND_OF[role]).mac_terms(part,
                                                                           ins.get(role, act))]
-
-    def kernels(self, layer):
-        return [k for role, part in self._parts(layer).items()
-                for k in get_kind(KIND_OF[role]).kernels(part)]
 
     def stored_values(self, layer):
         return {f"{role}/{name}": v for role, part in self._parts(layer).items()

@@ -378,6 +378,18 @@ ToStream:
     qt_ode_update<CONFIG_T>(x, a, s_out);
 }
 
+// The step loop: one qt_ode_step instance, the state fed back (never unrolled).
+template <typename CONFIG_T>
+void qt_ode_steps(typename CONFIG_T::state_t x[CONFIG_T::seq_len * CONFIG_T::d_model],
+                  QT_ODE_WEIGHTS) {
+Steps:
+    for (unsigned k = 0; k < CONFIG_T::steps; k++) {
+        qt_ode_step<CONFIG_T>(x, ln1_gamma, ln1_beta, ln1_rsqrt, wq, bq, wk, bk, wv, bv, wo, bo,
+                              exp_table, recip_table, ln2_gamma, ln2_beta, ln2_rsqrt, w1, b1,
+                              w2, b2);
+    }
+}
+
 // io_stream: the sequence read into the state (Q(x_0): the cast rounds half to even and
 // saturates), the steps, the state written a token a beat.
 template <class data_T, class res_T, typename CONFIG_T>
@@ -394,12 +406,8 @@ Read:
             x[t * D + j] = (typename CONFIG_T::state_t)in[j];
         }
     }
-Steps:
-    for (unsigned k = 0; k < CONFIG_T::steps; k++) {
-        qt_ode_step<CONFIG_T>(x, ln1_gamma, ln1_beta, ln1_rsqrt, wq, bq, wk, bk, wv, bv, wo, bo,
-                              exp_table, recip_table, ln2_gamma, ln2_beta, ln2_rsqrt, w1, b1,
-                              w2, b2);
-    }
+    qt_ode_steps<CONFIG_T>(x, ln1_gamma, ln1_beta, ln1_rsqrt, wq, bq, wk, bk, wv, bv, wo, bo,
+                           exp_table, recip_table, ln2_gamma, ln2_beta, ln2_rsqrt, w1, b1, w2, b2);
 Write:
     for (unsigned t = 0; t < S; t++) {
         #pragma HLS PIPELINE II=1
@@ -428,12 +436,8 @@ In:
             x[t * D + j] = (typename CONFIG_T::state_t)data[t * D + j];
         }
     }
-Steps:
-    for (unsigned k = 0; k < CONFIG_T::steps; k++) {
-        qt_ode_step<CONFIG_T>(x, ln1_gamma, ln1_beta, ln1_rsqrt, wq, bq, wk, bk, wv, bv, wo, bo,
-                              exp_table, recip_table, ln2_gamma, ln2_beta, ln2_rsqrt, w1, b1,
-                              w2, b2);
-    }
+    qt_ode_steps<CONFIG_T>(x, ln1_gamma, ln1_beta, ln1_rsqrt, wq, bq, wk, bk, wv, bv, wo, bo,
+                           exp_table, recip_table, ln2_gamma, ln2_beta, ln2_rsqrt, w1, b1, w2, b2);
 Out:
     for (unsigned t = 0; t < S; t++) {
         #pragma HLS PIPELINE II=1
