@@ -162,7 +162,7 @@ def run_one(dataset: str, bits: str, args: argparse.Namespace) -> dict:
         # Keras' EarlyStopping restores the best weights only when it stops training itself;
         # a run that uses up its epochs keeps the last epoch's weights (whatever best_epoch says).
         "evaluated_epoch": evaluated_epoch(tr["history"].get("val_accuracy", []),
-                                           cfg.train.patience),
+                                           report["config"]["train"]["patience"]),
         "data": report["data"], "config": report["config"], "overrides": list(args.set or []),
         "history": tr["history"],
     }

@@ -16,6 +16,7 @@ import yaml
 from .errors import QTError
 
 MIN_BITS, MAX_BITS = 2, 16
+MIN_SEQ_LEN, MAX_SEQ_LEN = 3, 512    # [CLS] + [SEP] + one token; BERT's longest
 # Named weight quantizations and their width in bits (quantize.py registers one preset
 # per name; integer widths and po2-N are parsed).
 NAMED_WEIGHTS = {"float": 32, "binary": 1, "binary-noscale": 1, "stochastic-binary": 1,
@@ -32,8 +33,6 @@ def parse_bits(value) -> str:
     text = str(value).strip().lower()
     if text in NAMED_WEIGHTS:
         return text
-    if text == "1":
-        return "binary"
     if text == "po2":
         return "po2-4"
     if text.startswith("po2-") and text[4:].isdigit() and 2 <= int(text[4:]) <= 8:
@@ -44,7 +43,8 @@ def parse_bits(value) -> str:
         bits = None
     if bits is None or not MIN_BITS <= bits <= MAX_BITS:
         raise QTError(f"invalid bits {value!r}: expected {', '.join(NAMED_WEIGHTS)}, "
-                      f"po2-N (N 2..8) or an integer from {MIN_BITS} to {MAX_BITS}")
+                      f"po2-N (N 2..8) or an integer from {MIN_BITS} to {MAX_BITS}"
+                      + (" (1-bit weights: binary or binary-noscale)" if text == "1" else ""))
     return str(bits)
 
 
@@ -69,6 +69,13 @@ class DataConfig:
     val_fraction: float = 0.15       # 15%: early stopping on small sets is less noisy
     test_fraction: float = 0.2
     max_examples: int | None = None  # cap on training examples (quick runs)
+
+    def validate(self) -> None:
+        if self.seq_len is not None and (
+                isinstance(self.seq_len, bool) or not isinstance(self.seq_len, int)
+                or not MIN_SEQ_LEN <= self.seq_len <= MAX_SEQ_LEN):
+            raise QTError(f"invalid seq_len {self.seq_len!r}: expected an integer from "
+                          f"{MIN_SEQ_LEN} ([CLS] + [SEP] + one token) to {MAX_SEQ_LEN}")
 
 
 @dataclass
@@ -254,7 +261,10 @@ class TrainConfig:
     epochs: int = 100
     batch_size: int = 64
     learning_rate: float = 2e-3
-    patience: int = 20
+    # Early stopping: epochs without a better validation accuracy. None: as many epochs as
+    # see about PATIENCE_EXAMPLES training examples (train.auto_patience), 3..20: a large set
+    # makes many updates per epoch, and 20 epochs of SST-2's 60k phrases were hours of waiting.
+    patience: int | None = None
     # "constant", or "cosine": the rate falls per step along half a cosine to 0 at the last of
     # ``epochs`` (early stopping may end sooner), so a slow final phase settles the ternary
     # weights instead of flipping them between levels.
@@ -274,7 +284,9 @@ class TrainConfig:
     def validate(self) -> None:
         for name in ("epochs", "batch_size", "patience"):
             value = getattr(self, name)
-            if not isinstance(value, int) or value < 1:
+            if name == "patience" and value is None:
+                continue
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 raise QTError(f"invalid {name} {value!r}: expected a positive integer")
         if not self.learning_rate > 0:
             raise QTError(f"invalid learning_rate {self.learning_rate!r}")
@@ -393,6 +405,7 @@ class BuildConfig:
     hls: HlsConfig = field(default_factory=HlsConfig)
 
     def validate(self) -> None:
+        self.data.validate()
         self.hls.validate()
         self.prune.validate()
         self.model.validate()

@@ -32,8 +32,19 @@ def check_output(out: Path, force: bool) -> None:
 
 
 def staging_dir(out: Path) -> Path:
-    """A fresh hidden directory beside ``out`` to build the run in."""
-    return Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.partial-"))
+    """A fresh hidden directory beside ``out`` to build the run in. ``mkdtemp`` makes it
+    ``0700``; it becomes the published directory, so it gets the mode any ``mkdir`` would have
+    (``0777`` less the umask)."""
+    stage = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.partial-"))
+    stage.chmod(0o777 & ~current_umask())
+    return stage
+
+
+def current_umask() -> int:
+    """The process's umask (read by setting it and setting it back)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def publish(staging: Path, out: Path) -> None:

@@ -26,8 +26,9 @@ from .data import Dataset, load_dataset
 from .errors import QTError
 from .evaluate import accuracy_on_test, classification_metrics, model_costs, write_report
 from .evaluate.costs import data_bits
+from .evaluate.plot import PLOT_NAME, write_plot
 from .model import build_model
-from .train import TrainResult, seed_everything, train
+from .train import TrainResult, auto_patience, seed_everything, train
 
 
 @dataclass
@@ -75,14 +76,23 @@ def costs_of(model, data: Dataset) -> dict:
     return model_costs(model, data_bits(data.x_train))
 
 
+def adopt_data(cfg: BuildConfig, data: Dataset) -> None:
+    """Settings the data decides, written into ``cfg`` so config.yaml reproduces the run:
+    the sequence length, and the default early-stopping patience."""
+    cfg.data.seq_len = data.seq_len
+    if cfg.train.patience is None:
+        cfg.train.patience = auto_patience(len(data.y_train))
+
+
 def step_data(ctx: BuildContext) -> None:
     cfg = ctx.cfg
     seed_everything(cfg.train.seed)
     data = ctx.data = load_dataset(cfg.data, cfg.train.seed)
-    cfg.data.seq_len = data.seq_len
+    adopt_data(cfg, data)
     s = data.summary()
     ctx.say(f"[data] {s['name']}: {s['train']} train / {s['val']} val / {s['test']} test, "
             f"{s['classes']} classes, sequence {s['seq_len']}"
+            + (f" ({s['seq_note']})" if s["seq_note"] else "")
             + (f", vocabulary {s['vocab_size']}" if s["vocab_size"] else ""))
 
 
@@ -104,7 +114,8 @@ def step_model(ctx: BuildContext) -> None:
 
 def step_train(ctx: BuildContext) -> None:
     cfg = ctx.cfg
-    ctx.say(f"[train] up to {cfg.train.epochs} epochs, batch {cfg.train.batch_size}")
+    ctx.say(f"[train] up to {cfg.train.epochs} epochs, batch {cfg.train.batch_size}, early "
+            f"stop after {cfg.train.patience} epochs without a better validation accuracy")
     if cfg.teacher:
         from .distill.stage import distill_student
 
@@ -238,10 +249,12 @@ def step_report(ctx: BuildContext) -> None:
         "training": dict(vars(ctx.training)), "test": metrics, "costs": costs,
         "environment": _environment(),
     }
+    report["plot"] = PLOT_NAME
     report["seconds"] = time.time() - ctx.t0
+    write_plot(report, ctx.out)
     write_report(report, ctx.out)
     ctx.report = report
-    ctx.say(f"[report] {ctx.run}/report.json, report.md, model.h5, config.yaml")
+    ctx.say(f"[report] {ctx.run}/report.json, report.md, {PLOT_NAME}, model.h5, config.yaml")
 
 
 STEPS: list[Step] = [Step("data", step_data), Step("model", step_model),
@@ -317,5 +330,5 @@ def _environment() -> dict:
             "platform": platform.platform()}
 
 
-__all__ = ["STEPS", "STEP_NAMES", "BuildContext", "Step", "board_fit", "costs_of",
+__all__ = ["STEPS", "STEP_NAMES", "BuildContext", "Step", "adopt_data", "board_fit", "costs_of",
            "run_pipeline", "run_steps"]

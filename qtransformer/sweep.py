@@ -16,7 +16,6 @@ import argparse
 import copy
 import itertools
 import json
-import os
 import sys
 from pathlib import Path
 
@@ -26,6 +25,7 @@ from .config import BuildConfig, load_config, parse_bits
 from .errors import QTError
 from .evaluate.report import float32_ratio
 from .outputs import check_output, staged
+from .tfenv import load_tensorflow
 
 COST_AXES = [("nonzero_bits", "non-zero weight bits"), ("bops", "BOPs"),
              ("lut_parallel_estimate", "LUT, fully parallel (estimate)"),
@@ -187,7 +187,7 @@ def rewrite(sweep_dir: Path) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    load_tensorflow()  # first: config checks import the layers, hence TensorFlow
     if args.rewrite:
         return rewrite(Path(args.rewrite))
     try:

@@ -83,6 +83,16 @@ class TrainResult:
     history: dict
 
 
+PATIENCE_EXAMPLES, PATIENCE_MIN, PATIENCE_MAX = 24_000, 3, 20
+
+
+def auto_patience(n_train: int) -> int:
+    """Default early-stopping patience: the epochs that see ``PATIENCE_EXAMPLES`` training
+    examples, within 3..20 (digits' ~1,200 examples: 20 epochs; SST-2's 60k phrases: 3).
+    Measured on the text benchmark's training curves (docs/benchmarks.md, text sets)."""
+    return int(np.clip(-(-PATIENCE_EXAMPLES // max(n_train, 1)), PATIENCE_MIN, PATIENCE_MAX))
+
+
 def compile_model(model: tf.keras.Model, learning_rate: float, loss=None, metric=None) -> None:
     """Adam + (distillation or cross-entropy) loss; stochastic quantizers sample in training."""
     from .layers.quant import enable_stochastic_training

@@ -33,7 +33,13 @@ def test_default_flow_writes_model_report_and_bit_exact_hls(tmp_path):
     assert report["accuracy"] > 0.15  # two epochs of a tiny model beat chance (0.10)
     assert report["board"]["part"] == "xc7z020clg400-1"
     assert len(report["test"]["confusion_matrix"]) == 10
-    assert {"model.h5", "report.md", "config.yaml"} <= {p.name for p in out.iterdir()}
+    assert {"model.h5", "report.md", "config.yaml", "report.png"} <= \
+        {p.name for p in out.iterdir()}
+    assert "](report.png)" in (out / "report.md").read_text()
+    assert (out / "report.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    # a CPU-only run shows no TensorFlow start-up noise nor Keras' constraints warning
+    for noise in ("Unable to register", "constraints.serialize", "cuda"):
+        assert noise not in proc.stderr, proc.stderr[-2000:]
     assert "[train]" in proc.stdout and "  epoch " not in proc.stdout  # --quiet: no epochs
     assert report["argmax_agreement"] == 1.0 and report["max_error_lsb"] == 0
     assert report["hls"]["coverify"]["n"] == report["test"]["n"]
@@ -69,6 +75,10 @@ def test_text_file_flow(tmp_path, text_file):
     (["--bits", "0"], "invalid bits '0'"),
     (["--bits", "33"], "invalid bits '33'"),
     (["--bits", "abc"], "invalid bits 'abc'"),
+    (["--bits", "1"], "invalid bits '1': expected float, binary, binary-noscale"),
+    (["--seq-len", "0"], "invalid seq_len 0: expected an integer from 3 ([CLS] + [SEP]"),
+    (["--seq-len", "2"], "invalid seq_len 2"),
+    (["--seq-len", "12"], "--seq-len 12: digits images are 8 tokens each"),
     (["--heads", "3"], "divisible"),
     (["--patience", "0"], "invalid patience 0"),
     (["--circulant", "3"], "invalid --circulant 3: expected 1 (dense) or a power of two"),
@@ -87,6 +97,7 @@ def test_bad_flags(tmp_path, capsys, argv, message):
     (None, "not found"), (b"", "empty"), (b"sentence\tlabel\nok\t1\nfine\t1\n", "one class"),
     (b"sentence\tlabel\nok\t1\nbad \xe9\t0\n", "not UTF-8"),
     (b"sentence\tscore\nok\t1\nbad\t0\n", "no label column"),
+    (b"sentence\tlabel\nok\t1\nnot\tok\t0\n", "line 3 has 3 field(s), expected 2"),
 ])
 def test_bad_data_files(tmp_path, capsys, content, message):
     path = tmp_path / "d.tsv"

@@ -7,12 +7,13 @@ from qtransformer.errors import QTError
 
 @pytest.mark.parametrize("value,expected", [("float", "float"), ("binary", "binary"),
                                             ("TERNARY", "ternary"), ("8", "8"), (4, "4"),
-                                            ("1", "binary"), ("16", "16")])
+                                            ("16", "16")])
 def test_parse_bits_accepts(value, expected):
     assert parse_bits(value) == expected
 
 
-@pytest.mark.parametrize("value", ["0", "33", "abc", "-4", "17", "", "4.5", "stochastic-4"])
+@pytest.mark.parametrize("value", ["0", "1", "33", "abc", "-4", "17", "", "4.5",
+                                   "stochastic-4"])
 def test_parse_bits_rejects(value):
     with pytest.raises(QTError, match="invalid bits"):
         parse_bits(value)

@@ -1,8 +1,11 @@
+import re
+
 import numpy as np
 import pytest
 
 from qtransformer.config import DataConfig
 from qtransformer.data import load_dataset
+from qtransformer.data.text import data_seq_len
 from qtransformer.data.textfile import read_labelled_text
 from qtransformer.data.tokenize import train_tokenizer
 from qtransformer.errors import QTError
@@ -83,3 +86,54 @@ def test_missing_file_and_unknown_builtin(tmp_path):
 def test_label_column_by_missing_name(text_file):
     with pytest.raises(QTError, match="'target' not in header"):
         read_labelled_text(text_file, label_column="target")
+
+
+def test_tsv_quotes_are_characters(tmp_path):
+    """An unbalanced quote at the start of a TSV text is kept as a character: no row lost."""
+    p = tmp_path / "q.tsv"
+    p.write_text('text\tlabel\n"oops, a quote\t1\nsecond row\t0\nthird "row"\t1\n',
+                 encoding="utf-8")
+    assert read_labelled_text(p) == (['"oops, a quote', "second row", 'third "row"'],
+                                     ["1", "0", "1"])
+
+
+@pytest.mark.parametrize("body,message", [
+    ('text,label\nfine,1\n"oops start,1\nsecond row,0\nthird,1\n',
+     "line 3: not valid CSV"),
+    ('text,label\nfine,1\n"two\nlines",1\nx,0\n',
+     "5 data lines but the row starting on line 3 runs over 2 lines"),
+    ('text,label\nfine,1\n"a"b,1\n', "line 3: not valid CSV"),
+    ('text,label\nfine,1\ngood, really,0\n', "line 3 has 3 field(s), expected 2"),
+])
+def test_csv_rows_checked_against_lines(tmp_path, body, message):
+    p = tmp_path / "q.csv"
+    p.write_text(body, encoding="utf-8")
+    with pytest.raises(QTError, match=re.escape(message)):
+        read_labelled_text(p)
+
+
+def test_csv_quoting_still_works(tmp_path):
+    p = tmp_path / "ok.csv"
+    p.write_text('text,label\n"good, ""really""",1\nhe said "hi",0\n', encoding="utf-8")
+    assert read_labelled_text(p) == (['good, "really"', 'he said "hi"'], ["1", "0"])
+
+
+@pytest.mark.parametrize("lengths,expected", [
+    ([5] * 100, 8),                       # short texts: at least 8
+    ([10] * 94 + [30] * 6, 32),           # the 95th percentile (30), rounded up to 8
+    ([10] * 96 + [30] * 4, 16),           # 4% longer ones are truncated instead
+    ([300] * 10, 64),                     # capped
+])
+def test_sequence_length_from_the_data(lengths, expected):
+    n, why = data_seq_len(np.array(lengths))
+    assert n == expected and "95th percentile" in why
+    assert ("capped" in why) == (expected == 64)
+
+
+def test_text_sequence_length_reported_and_overridable(text_file):
+    d = load_dataset(DataConfig(dataset=str(text_file), vocab_size=60), seed=0)
+    assert d.seq_len == 16 and d.seq_note.startswith("95th percentile of training lengths 15")
+    assert "0.0% of training texts truncated" in d.seq_note
+    d = load_dataset(DataConfig(dataset=str(text_file), vocab_size=60, seq_len=4), seed=0)
+    assert d.seq_len == 4 and d.seq_note.startswith("--seq-len;")
+    assert float(d.seq_note.split("; ")[1].split("%")[0]) > 0  # 4 tokens truncate some

@@ -4,7 +4,7 @@ import tensorflow as tf
 
 from qtransformer.config import TrainConfig
 from qtransformer.errors import QTError
-from qtransformer.train import compile_model, fit
+from qtransformer.train import auto_patience, compile_model, fit
 
 
 class _Rates(tf.keras.callbacks.Callback):
@@ -35,3 +35,9 @@ def test_lr_schedule(schedule):
 def test_unknown_lr_schedule():
     with pytest.raises(QTError, match="invalid lr_schedule 'linear'"):
         TrainConfig(lr_schedule="linear").validate()
+
+
+@pytest.mark.parametrize("n_train,patience", [(1168, 20), (3901, 7), (10182, 3), (60614, 3),
+                                              (0, 20)])
+def test_default_patience_follows_the_training_set_size(n_train, patience):
+    assert auto_patience(n_train) == patience

@@ -4,7 +4,6 @@ substitute: the cost of each hardware-friendly operator on a fine-tuned one."""
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 
 
@@ -93,7 +92,9 @@ def _finetune(args) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    from ..tfenv import load_tensorflow
+
+    load_tensorflow()
     from ..errors import QTError
 
     try:

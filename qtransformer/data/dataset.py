@@ -26,6 +26,7 @@ class Dataset:
     vocab_size: int | None = None   # tokens only
     tokenizer: object | None = field(default=None, repr=False)
     texts: dict[str, np.ndarray] | None = field(default=None, repr=False)  # raw text per split
+    seq_note: str | None = None     # how the sequence length was chosen (text)
 
     @property
     def seq_len(self) -> int:
@@ -44,4 +45,4 @@ class Dataset:
         return {"name": self.name, "kind": self.kind, "seq_len": self.seq_len,
                 "classes": self.classes, "class_names": self.class_names,
                 "train": len(self.y_train), "val": len(self.y_val), "test": len(self.y_test),
-                "vocab_size": self.vocab_size}
+                "vocab_size": self.vocab_size, "seq_note": self.seq_note}

@@ -11,6 +11,7 @@ import numpy as np
 from sklearn.datasets import load_digits
 
 from ..config import DataConfig
+from ..errors import QTError
 from .dataset import Dataset
 from .split import split
 
@@ -27,10 +28,13 @@ def load(cfg: DataConfig, seed: int, patch: int = 0) -> Dataset:
     bunch = load_digits()
     x = _tokens(bunch.images.astype(np.float32) / 16.0, patch)
     y = bunch.target.astype(np.int64)
+    name = "digits" if patch == 0 else "digits-patches"
+    if cfg.seq_len not in (None, x.shape[1]):
+        raise QTError(f"--seq-len {cfg.seq_len}: {name} images are {x.shape[1]} tokens each; "
+                      "--seq-len applies to text files")
     x, y, x_test, y_test = split(x, y, cfg.test_fraction, seed)
     x_train, y_train, x_val, y_val = split(x, y, cfg.val_fraction / (1 - cfg.test_fraction), seed)
     if cfg.max_examples:
         x_train, y_train = x_train[: cfg.max_examples], y_train[: cfg.max_examples]
-    name = "digits" if patch == 0 else "digits-patches"
     return Dataset(name, x_train, y_train, x_val, y_val, x_test, y_test,
                    [str(i) for i in range(10)], "patches")

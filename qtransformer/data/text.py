@@ -9,9 +9,14 @@ from ..errors import QTError
 from .dataset import Dataset
 from .split import split
 from .textfile import read_labelled_text
-from .tokenize import encode, load_tokenizer, train_tokenizer
+from .tokenize import encode, load_tokenizer, token_lengths, train_tokenizer
 
-DEFAULT_SEQ_LEN = 48
+# Without --seq-len the sequence covers SEQ_PERCENTILE % of the training texts (in tokens,
+# [CLS] and [SEP] included), rounded up to a multiple of SEQ_ROUND (the attention's score
+# buffers and the estimate step in whole tokens; 8 keeps the lengths few and comparable), at
+# least SEQ_MIN and at most SEQ_CAP (the default model's design still fits the PYNQ-Z2 there:
+# docs/benchmarks.md, text defaults).
+SEQ_PERCENTILE, SEQ_ROUND, SEQ_MIN, SEQ_CAP = 95, 8, 8, 64
 
 
 def _label_index(labels: list[str]) -> list[str]:
@@ -54,8 +59,19 @@ def load(cfg: DataConfig, seed: int) -> Dataset:
         x, y = x[: cfg.max_examples], y[: cfg.max_examples]
     tok = load_tokenizer(cfg.vocab_file) if cfg.vocab_file else \
         train_tokenizer(list(x), cfg.vocab_size)
-    seq_len = cfg.seq_len or DEFAULT_SEQ_LEN
+    lengths = token_lengths(tok, list(x))
+    seq_len, why = (cfg.seq_len, "--seq-len") if cfg.seq_len else data_seq_len(lengths)
     ids = lambda t: encode(tok, list(t), seq_len)  # noqa: E731
+    cut = float(np.mean(lengths > seq_len))
     return Dataset(cfg.dataset, ids(x), y, ids(x_val), y_val, ids(x_test), y_test, names,
                    "tokens", vocab_size=tok.get_vocab_size(), tokenizer=tok,
-                   texts={"train": x, "val": x_val, "test": x_test})
+                   texts={"train": x, "val": x_val, "test": x_test},
+                   seq_note=f"{why}; {cut:.1%} of training texts truncated")
+
+
+def data_seq_len(lengths: np.ndarray) -> tuple[int, str]:
+    """The default sequence length for training texts of ``lengths`` tokens, and why."""
+    p = int(np.ceil(np.percentile(lengths, SEQ_PERCENTILE)))
+    n = min(SEQ_CAP, max(SEQ_MIN, -(-p // SEQ_ROUND) * SEQ_ROUND))
+    why = f"{SEQ_PERCENTILE}th percentile of training lengths {p}, rounded up to {SEQ_ROUND}"
+    return n, why + (f", capped at {SEQ_CAP}" if n == SEQ_CAP and p > SEQ_CAP else "")

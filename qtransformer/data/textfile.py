@@ -22,7 +22,12 @@ def _delimiter(path: Path, first_line: str) -> str:
     return ","
 
 
-def _read_rows(path: Path) -> list[list[str]]:
+Row = tuple[int, list[str]]   # (line number in the file, fields)
+
+
+def _read_rows(path: Path) -> list[Row]:
+    """Every non-blank line as one row: split on tabs (quotes are plain characters in a TSV),
+    or parsed as CSV (quoted fields may hold commas), checked to be one row per line."""
     if not path.exists():
         raise QTError(f"data file not found: {path}")
     if not path.is_file():
@@ -34,11 +39,37 @@ def _read_rows(path: Path) -> list[list[str]]:
         line = raw[: exc.start].count(b"\n") + 1
         raise QTError(f"{path}: not UTF-8 text (bad byte 0x{raw[exc.start]:02x} on line {line}); "
                       "re-encode it as UTF-8") from None
-    lines = [ln for ln in text.splitlines() if ln.strip()]
+    lines = [(n, ln) for n, ln in enumerate(text.splitlines(), 1) if ln.strip()]
     if not lines:
         raise QTError(f"{path}: the file is empty")
-    reader = csv.reader(lines, delimiter=_delimiter(path, lines[0]), quotechar='"')
-    return [row for row in reader]
+    if _delimiter(path, lines[0][1]) == "\t":
+        return [(n, ln.split("\t")) for n, ln in lines]
+    return _csv_rows(path, lines)
+
+
+def _csv_rows(path: Path, lines: list[tuple[int, str]]) -> list[Row]:
+    """CSV rows, one per data line; a quoted field running over a line end (an unbalanced
+    ``"``, as often as a real multi-line text) would merge rows and lose their labels, so it is
+    an error naming the line where rows and lines part."""
+    reader = csv.reader((ln for _, ln in lines), delimiter=",", quotechar='"', strict=True)
+    rows: list[Row] = []
+    try:
+        for fields in reader:
+            if reader.line_num != len(rows) + 1:
+                break
+            rows.append((lines[len(rows)][0], fields))
+    except csv.Error as exc:
+        first = lines[min(len(rows), len(lines) - 1)][0]
+        raise QTError(f"{path}: line {first}: not valid CSV ({exc}); an unbalanced '\"'? "
+                      "Quote the whole field and double quotes inside it, or save it as TSV "
+                      "(where quotes are plain characters)") from None
+    if len(rows) != len(lines):
+        first = lines[len(rows)][0]
+        raise QTError(f"{path}: {len(lines)} data lines but the row starting on line {first} "
+                      f"runs over {reader.line_num - len(rows)} lines (a quoted field with an "
+                      "unbalanced '\"' or a line break); fix the quoting, or save it as TSV "
+                      "(where quotes are plain characters)")
+    return rows
 
 
 def _resolve(column: str | None, header: list[str] | None, names: tuple[str, ...],
@@ -81,11 +112,12 @@ def read_labelled_text(path: str | Path, text_column: str | None = None,
     """Return ``(texts, labels)`` as strings, or raise :class:`QTError` saying what is wrong."""
     path = Path(path)
     rows = _read_rows(path)
-    head = rows[0] if _has_header(rows[0], header, text_column, label_column) else None
+    first = rows[0][1]
+    head = first if _has_header(first, header, text_column, label_column) else None
     body = rows[1:] if head is not None else rows
     if not body:
         raise QTError(f"{path}: no data rows (only a header)")
-    width = len(head) if head is not None else len(body[0])
+    width = len(head) if head is not None else len(body[0][1])
     t = _resolve(text_column, head, TEXT_NAMES, 0, "text", path)
     lab = _resolve(label_column, head, LABEL_NAMES, width - 1, "label", path)
     if width < 2 and (label_column is None or t == lab):
@@ -96,14 +128,16 @@ def read_labelled_text(path: str | Path, text_column: str | None = None,
             raise QTError(f"{path}: {what} column index {col} out of range "
                           f"(the file has {width} columns)")
     texts, labels = [], []
-    first_line = 2 if head is not None else 1
-    for i, row in enumerate(body):
-        if len(row) <= max(t % width, lab % width):
-            raise QTError(f"{path}: line {first_line + i} has {len(row)} field(s), expected "
-                          f"{width}: missing label column?")
+    for line, row in body:
+        if len(row) != width:
+            hint = ("missing label column?" if len(row) < width else
+                    "a separator inside the text? Quote the field in a CSV; a TSV text "
+                    "cannot hold a tab")
+            raise QTError(f"{path}: line {line} has {len(row)} field(s), expected {width}: "
+                          f"{hint}")
         label = row[lab].strip()
         if not label:
-            raise QTError(f"{path}: line {first_line + i} has an empty label")
+            raise QTError(f"{path}: line {line} has an empty label")
         texts.append(row[t])
         labels.append(label)
     return texts, labels

@@ -60,3 +60,10 @@ def encode(tok: BertWordPieceTokenizer, texts: list[str], seq_len: int) -> np.nd
     tok.enable_truncation(seq_len)
     tok.enable_padding(length=seq_len, pad_id=tok.token_to_id("[PAD]"), pad_token="[PAD]")
     return np.array([e.ids for e in tok.encode_batch(texts)], dtype=np.int32)
+
+
+def token_lengths(tok: BertWordPieceTokenizer, texts: list[str]) -> np.ndarray:
+    """Each text's length in tokens, ``[CLS]`` and ``[SEP]`` included, untruncated."""
+    tok.no_truncation()
+    tok.no_padding()
+    return np.array([len(e.ids) for e in tok.encode_batch(texts)], dtype=np.int64)

@@ -164,7 +164,8 @@ def render_markdown(r: dict) -> str:
     lines = [f"# qtransformer run `{r['run']}`", "", *_verdict_md(r),
              f"- data set: {r['data']['name']} ({r['data']['train']} train / {r['data']['val']} "
              f"val / {r['data']['test']} test, {r['data']['classes']} classes, sequence "
-             f"{r['data']['seq_len']})",
+             f"{r['data']['seq_len']}"
+             + (f": {r['data']['seq_note']}" if r['data'].get("seq_note") else "") + ")",
              f"- model: {mo['layers']} layers, d_model {mo['d_model']}, {mo['heads']} heads, "
              f"FFN {mo['ff_dim']}, {mo['pooling']} pooling",
              f"- quantization: weights `{q['bits']}`, activations {q['act_bits']} bits, scores "
@@ -174,6 +175,8 @@ def render_markdown(r: dict) -> str:
              f"- training: {t['epochs_run']} epochs (best {t['best_epoch']}, val acc "
              f"{_pct(t['best_val_accuracy'])}) in {t['seconds']:.0f} s; seed {r['seed']}",
              f"- total run time: {r['seconds']:.0f} s", ""]
+    if r.get("plot"):
+        lines += [f"![training curves and test confusion matrix]({r['plot']})", ""]
     lines += _metrics_md(r) + _compression_md(r) + _hls_md(r) + _costs_md(r)
     for section in r.get("extra_markdown", []):
         lines += ["", section]

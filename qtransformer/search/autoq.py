@@ -173,12 +173,12 @@ class TrialRunner:
 
     def context(self, cfg: BuildConfig):
         """A build context for ``cfg`` holding the shared data and a fresh seeded model."""
-        from ..pipeline import BuildContext, run_steps
+        from ..pipeline import BuildContext, adopt_data, run_steps
         from ..train import seed_everything
 
         ctx = BuildContext(cfg, verbose=False, printer=None)
         ctx.data = self.data()
-        cfg.data.seq_len = ctx.data.seq_len
+        adopt_data(cfg, ctx.data)
         seed_everything(cfg.train.seed)
         return run_steps(ctx, ["model"])
 

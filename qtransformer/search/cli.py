@@ -36,6 +36,7 @@ from ..compress.methods import check_config
 from ..config import BuildConfig, load_config
 from ..errors import QTError
 from ..outputs import check_output, staged
+from ..tfenv import load_tensorflow
 
 EPILOG = """examples:
   python -m qtransformer.search --trials 20 --epochs 10 --output models/search
@@ -195,7 +196,7 @@ def _worker(base, space, args) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    load_tensorflow()  # first: config checks import the layers, hence TensorFlow
     try:
         base, space = resolve(args)
         from .autoq import role

@@ -1,0 +1,43 @@
+"""What a user sees around a run: no TensorFlow start-up noise, directories by the umask."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+
+from qtransformer.outputs import staged
+from qtransformer.tfenv import STARTUP_NOISE, _filtered_stderr
+
+
+def test_tensorflow_loads_without_startup_noise():
+    env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
+    code = ("from qtransformer.tfenv import load_tensorflow; load_tensorflow(); "
+            "import tensorflow as tf; print(tf.__version__)")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env=env, timeout=300)
+    assert proc.returncode == 0 and proc.stdout.strip() == "2.14.1", proc.stderr
+    assert "Unable to register" not in proc.stderr and "cuda" not in proc.stderr, proc.stderr
+
+
+def test_only_known_noise_is_filtered(capfd):
+    noise = ("E cuda_dnn.cc:9342] Unable to register cuDNN factory: Attempting to register "
+             "factory for plugin cuDNN when one has already been registered\n")
+    with _filtered_stderr(STARTUP_NOISE):
+        os.write(2, noise.encode())
+        os.write(2, b"E some_op.cc:1] a real error\n")
+    err = capfd.readouterr().err
+    assert err == "E some_op.cc:1] a real error\n"
+    assert STARTUP_NOISE.search(noise) and not re.search(STARTUP_NOISE, "a real error")
+
+
+def test_output_directories_honour_the_umask(tmp_path):
+    old = os.umask(0o027)
+    try:
+        with staged(tmp_path / "run") as stage:
+            (stage / "hls").mkdir()
+    finally:
+        os.umask(old)
+    assert (tmp_path / "run").stat().st_mode & 0o777 == 0o750
+    assert (tmp_path / "run" / "hls").stat().st_mode & 0o777 == 0o750
