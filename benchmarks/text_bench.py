@@ -103,8 +103,12 @@ def load() -> list[dict]:
 
 
 def save(runs: list[dict]) -> None:
+    """Merge ``runs`` into the JSON on disk (candidates may run side by side) and rewrite the
+    Markdown."""
     RESULTS.mkdir(parents=True, exist_ok=True)
-    runs = sorted(runs, key=lambda r: (r["set"], r["method"], r["tag"], r["seed"]))
+    merged = {_key(r): r for r in load()}
+    merged.update({_key(r): r for r in runs})
+    runs = sorted(merged.values(), key=lambda r: (r["set"], r["method"], r["tag"], r["seed"]))
     JSON.write_text(json.dumps({"runs": runs}, indent=1) + "\n")
     (RESULTS / "text_bench.md").write_text(markdown(runs))
 
@@ -153,20 +157,17 @@ def main() -> int:
     ap.add_argument("--flags", default="", help="extra build flags for this candidate")
     ap.add_argument("--no-baseline", action="store_true")
     args = ap.parse_args()
-    runs = {_key(r): r for r in load()}
     for name in args.sets:
         if not args.no_baseline:
             r = tfidf(name)
-            runs[_key(r)] = r
             print(f"[{name}] tfidf-lr: accuracy {r['accuracy']:.4f}, macro-F1 {r['f1']:.4f}",
                   flush=True)
-            save(list(runs.values()))
+            save([r])
         for seed in args.seeds:
             r = build(name, args.tag, shlex.split(args.flags), seed)
-            runs[_key(r)] = r
             print(f"[{name}] {args.tag} seed {seed}: accuracy {r['accuracy']:.4f}, macro-F1 "
                   f"{r['f1']:.4f}, fits {r['fits']}", flush=True)
-            save(list(runs.values()))
+            save([r])
     return 0
 
 

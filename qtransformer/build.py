@@ -103,8 +103,8 @@ def parser() -> argparse.ArgumentParser:
     a("--epochs", type=int, help="maximum training epochs (default 100; early stopping, "
                                  "see --patience)")
     a("--patience", type=int, help="early stopping: epochs without a better validation "
-                                   "accuracy (default: the epochs that see ~24,000 training "
-                                   "examples, 3..20; digits 20, SST-2 3)")
+                                   "accuracy (default: the epochs that train on ~200,000 "
+                                   "tokens, 3..20; digits 20, text sets 3)")
     a("--batch-size", type=int, help="batch size (default 64)")
     a("--lr", type=float, help="learning rate (default 2e-3)")
     a("--lr-schedule", choices=list(LR_SCHEDULES),

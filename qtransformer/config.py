@@ -261,9 +261,9 @@ class TrainConfig:
     epochs: int = 100
     batch_size: int = 64
     learning_rate: float = 2e-3
-    # Early stopping: epochs without a better validation accuracy. None: as many epochs as
-    # see about PATIENCE_EXAMPLES training examples (train.auto_patience), 3..20: a large set
-    # makes many updates per epoch, and 20 epochs of SST-2's 60k phrases were hours of waiting.
+    # Early stopping: epochs without a better validation accuracy. None: the epochs that
+    # train on ~200,000 tokens (train.auto_patience), 3..20: digits 20, text sets 3; a fixed
+    # 20 spent most of a text run waiting (20 epochs of SST-2's 60k phrases: hours).
     patience: int | None = None
     # "constant", or "cosine": the rate falls per step along half a cosine to 0 at the last of
     # ``epochs`` (early stopping may end sooner), so a slow final phase settles the ternary

@@ -81,7 +81,7 @@ def adopt_data(cfg: BuildConfig, data: Dataset) -> None:
     the sequence length, and the default early-stopping patience."""
     cfg.data.seq_len = data.seq_len
     if cfg.train.patience is None:
-        cfg.train.patience = auto_patience(len(data.y_train))
+        cfg.train.patience = auto_patience(len(data.y_train), data.seq_len)
 
 
 def step_data(ctx: BuildContext) -> None:

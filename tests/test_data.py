@@ -122,12 +122,12 @@ def test_csv_quoting_still_works(tmp_path):
     ([5] * 100, 8),                       # short texts: at least 8
     ([10] * 94 + [30] * 6, 32),           # the 95th percentile (30), rounded up to 8
     ([10] * 96 + [30] * 4, 16),           # 4% longer ones are truncated instead
-    ([300] * 10, 64),                     # capped
+    ([300] * 10, 256),                    # capped
 ])
 def test_sequence_length_from_the_data(lengths, expected):
     n, why = data_seq_len(np.array(lengths))
     assert n == expected and "95th percentile" in why
-    assert ("capped" in why) == (expected == 64)
+    assert ("capped" in why) == (expected == 256)
 
 
 def test_text_sequence_length_reported_and_overridable(text_file):

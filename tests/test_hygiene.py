@@ -41,3 +41,14 @@ def test_output_directories_honour_the_umask(tmp_path):
         os.umask(old)
     assert (tmp_path / "run").stat().st_mode & 0o777 == 0o750
     assert (tmp_path / "run" / "hls").stat().st_mode & 0o777 == 0o750
+
+
+def test_plot_title_holds_the_verdict():
+    from qtransformer.evaluate.plot import verdict_title
+
+    r = {"run": "r", "accuracy": 0.5, "f1": 0.25, "board": {"name": "pynq-z2"},
+         "hardware_estimate": {"fits": False}}
+    assert verdict_title(r) == ("r: test accuracy 50.00%, macro-F1 25.00%; DOES NOT FIT "
+                                "pynq-z2 (estimate)")
+    assert "FITS pynq-z2" in verdict_title({**r, "hardware_estimate": {"fits": True}})
+    assert "no hardware verdict" in verdict_title({**r, "hardware_estimate": None})

@@ -37,7 +37,7 @@ def test_unknown_lr_schedule():
         TrainConfig(lr_schedule="linear").validate()
 
 
-@pytest.mark.parametrize("n_train,patience", [(1168, 20), (3901, 7), (10182, 3), (60614, 3),
-                                              (0, 20)])
-def test_default_patience_follows_the_training_set_size(n_train, patience):
-    assert auto_patience(n_train) == patience
+@pytest.mark.parametrize("n_train,seq,patience", [(1168, 8, 20), (1168, 16, 11), (3901, 48, 3),
+                                                  (1557, 256, 3), (60614, 40, 3), (0, 0, 20)])
+def test_default_patience_follows_the_training_compute(n_train, seq, patience):
+    assert auto_patience(n_train, seq) == patience
