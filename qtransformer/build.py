@@ -64,7 +64,8 @@ def parser() -> argparse.ArgumentParser:
     a("--vocab-size", type=int, help="WordPiece vocabulary trained on the training split "
                                     "(default 8000)")
     a("--vocab-file", help="use this BERT vocab.txt instead of training a vocabulary")
-    a("--seq-len", type=int, help="tokens per example (default 48 for text, 8 for digits)")
+    a("--seq-len", type=int, help="tokens per example (default: text, the 95th percentile "
+                                  "of the training lengths, x8, 8..256; digits 8)")
     a("--bits", help="weight quantization: float, binary (po2 scale), binary-noscale (+-1), "
                      "ternary, stochastic-binary, stochastic-ternary, po2-N (power-of-two, "
                      "N=2..8) or an integer 2..16 (default 8); per-layer overrides go in the "
@@ -236,7 +237,7 @@ def main(argv: list[str] | None = None) -> int:
     except QTError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    from .pipeline import run_pipeline  # heavy imports (TensorFlow) only after the checks
+    from .pipeline import run_pipeline  # the build's own modules only after the checks
 
     try:
         with staged(out) as stage:

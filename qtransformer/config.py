@@ -63,7 +63,8 @@ class DataConfig:
     text_column: str | None = None   # name or 0-based index; None = detect
     label_column: str | None = None  # name or 0-based index; None = detect
     header: str = "auto"             # auto | yes | no
-    seq_len: int | None = None       # None: 8 rows for digits, 48 tokens for text
+    seq_len: int | None = None       # None: 8 rows for digits; text: from the data
+    max_seq_len: int | None = None   # upper bound of the length the data picks (a teacher's)
     vocab_size: int = 8000           # WordPiece vocabulary trained on the training split
     vocab_file: str | None = None    # or a user vocab.txt (BERT WordPiece)
     val_fraction: float = 0.15       # 15%: early stopping on small sets is less noisy

@@ -7,8 +7,10 @@ would hide real errors too. So the import runs with the process's stderr (file d
 where the C++ logging writes) captured, and every captured line except those known start-up
 messages is written back. Keras' ``constraints.serialize`` warning (QKeras quantizers are
 saved as constraints, and the saved model loads back: tests/test_circulant.py loads one) is
-filtered by its message. Every command line entry point calls :func:`load_tensorflow` before
-anything imports TensorFlow.
+filtered by its message. The command lines that train (build, sweep, search, bert) call
+:func:`load_tensorflow` first. ``QT_TF_STDERR=raw`` turns the filter off: a C++ abort during
+the import (e.g. a CPU without AVX) would otherwise end the process with its message still in
+the capture.
 """
 
 from __future__ import annotations
@@ -34,6 +36,9 @@ def load_tensorflow() -> None:
     warnings.filterwarnings("ignore", message=KERAS_CONSTRAINT_WARNING, category=UserWarning)
     if "tensorflow" in sys.modules:
         return
+    if os.environ.get("QT_TF_STDERR") == "raw":
+        import tensorflow  # noqa: F401
+        return
     with _filtered_stderr(STARTUP_NOISE):
         import tensorflow  # noqa: F401
 
@@ -42,8 +47,8 @@ def load_tensorflow() -> None:
 def _filtered_stderr(noise: re.Pattern) -> Iterator[None]:
     """Capture file descriptor 2 for the block; replay the lines ``noise`` does not match."""
     sys.stderr.flush()
-    saved = os.dup(2)
     with tempfile.TemporaryFile(mode="w+b") as capture:
+        saved = os.dup(2)
         os.dup2(capture.fileno(), 2)
         try:
             yield

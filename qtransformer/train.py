@@ -133,9 +133,14 @@ def fit(model: tf.keras.Model, train_data, val_data, cfg: TrainConfig, verbose: 
     weights restored; ``stop_early=False``: every epoch runs and the last weights stay) and,
     when ``verbose``, one line per epoch. ``train_data`` / ``val_data`` are ``(x, y)``
     arrays, shuffled here, or a :class:`tf.keras.utils.Sequence` that batches itself."""
-    stopper = tf.keras.callbacks.EarlyStopping(
-        monitor="val_accuracy", patience=cfg.patience, restore_best_weights=True, mode="max")
-    callbacks = [stopper] if stop_early else []
+    stopper = None
+    if stop_early:
+        if cfg.patience is None:
+            raise ValueError("TrainConfig.patience is unresolved (pipeline.adopt_data sets it)")
+        stopper = tf.keras.callbacks.EarlyStopping(
+            monitor="val_accuracy", patience=cfg.patience, restore_best_weights=True,
+            mode="max")
+    callbacks = [stopper] if stopper else []
     if cfg.lr_schedule == "cosine":
         callbacks.append(CosineLR(cfg.learning_rate, cfg.epochs))
     if verbose:
@@ -148,7 +153,7 @@ def fit(model: tf.keras.Model, train_data, val_data, cfg: TrainConfig, verbose: 
     else:
         hist = model.fit(train_data, validation_data=val_data, epochs=cfg.epochs, shuffle=False,
                          verbose=0, callbacks=callbacks)
-    if stop_early and stopper.best_weights is not None:
+    if stopper is not None and stopper.best_weights is not None:
         # Keras 2.14 restores the best weights only when patience ran out; a run that reaches
         # its epoch limit would otherwise keep the last epoch's weights.
         model.set_weights(stopper.best_weights)

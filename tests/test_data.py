@@ -137,3 +137,21 @@ def test_text_sequence_length_reported_and_overridable(text_file):
     d = load_dataset(DataConfig(dataset=str(text_file), vocab_size=60, seq_len=4), seed=0)
     assert d.seq_len == 4 and d.seq_note.startswith("--seq-len;")
     assert float(d.seq_note.split("; ")[1].split("%")[0]) > 0  # 4 tokens truncate some
+
+
+def test_line_ends_only_end_lines_and_trailing_separators_are_dropped(tmp_path):
+    p = tmp_path / "x.tsv"
+    p.write_text("text\tlabel\t\nsay\u2028more\tpos\t\nho\tneg\r\n", encoding="utf-8")
+    assert read_labelled_text(p) == (["say\u2028more", "ho"], ["pos", "neg"])
+
+
+def test_without_a_header_the_odd_row_is_named(tmp_path):
+    p = tmp_path / "x.tsv"
+    p.write_text("a\tb\t1\nc\t0\nd\t1\n", encoding="utf-8")
+    with pytest.raises(QTError, match=re.escape("line 1 has 3 field(s), expected 2")):
+        read_labelled_text(p)
+
+
+def test_a_teacher_caps_the_data_length():
+    n, why = data_seq_len(np.array([300] * 10), cap=64)
+    assert n == 64 and why.endswith("capped at 64")

@@ -62,7 +62,8 @@ def load(cfg: DataConfig, seed: int) -> Dataset:
     tok = load_tokenizer(cfg.vocab_file) if cfg.vocab_file else \
         train_tokenizer(list(x), cfg.vocab_size)
     lengths = token_lengths(tok, list(x))
-    seq_len, why = (cfg.seq_len, "--seq-len") if cfg.seq_len else data_seq_len(lengths)
+    seq_len, why = (cfg.seq_len, "--seq-len") if cfg.seq_len else \
+        data_seq_len(lengths, cfg.max_seq_len)
     ids = lambda t: encode(tok, list(t), seq_len)  # noqa: E731
     cut = float(np.mean(lengths > seq_len))
     return Dataset(cfg.dataset, ids(x), y, ids(x_val), y_val, ids(x_test), y_test, names,
@@ -71,9 +72,11 @@ def load(cfg: DataConfig, seed: int) -> Dataset:
                    seq_note=f"{why}; {cut:.1%} of training texts truncated")
 
 
-def data_seq_len(lengths: np.ndarray) -> tuple[int, str]:
-    """The default sequence length for training texts of ``lengths`` tokens, and why."""
+def data_seq_len(lengths: np.ndarray, cap: int | None = None) -> tuple[int, str]:
+    """The default sequence length for training texts of ``lengths`` tokens, and why;
+    ``cap`` (e.g. a teacher's length) lowers SEQ_CAP."""
+    cap = min(SEQ_CAP, cap or SEQ_CAP)
     p = int(np.ceil(np.percentile(lengths, SEQ_PERCENTILE)))
-    n = min(SEQ_CAP, max(SEQ_MIN, -(-p // SEQ_ROUND) * SEQ_ROUND))
+    n = min(cap, max(SEQ_MIN, -(-p // SEQ_ROUND) * SEQ_ROUND))
     why = f"{SEQ_PERCENTILE}th percentile of training lengths {p}, rounded up to {SEQ_ROUND}"
-    return n, why + (f", capped at {SEQ_CAP}" if n == SEQ_CAP and p > SEQ_CAP else "")
+    return n, why + (f", capped at {cap}" if n == cap and p > cap else "")

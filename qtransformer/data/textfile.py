@@ -8,6 +8,7 @@ class, ...); a file without a header is read as ``text<sep>label``.
 from __future__ import annotations
 
 import csv
+from collections import Counter
 from pathlib import Path
 
 from ..errors import QTError
@@ -39,12 +40,24 @@ def _read_rows(path: Path) -> list[Row]:
         line = raw[: exc.start].count(b"\n") + 1
         raise QTError(f"{path}: not UTF-8 text (bad byte 0x{raw[exc.start]:02x} on line {line}); "
                       "re-encode it as UTF-8") from None
-    lines = [(n, ln) for n, ln in enumerate(text.splitlines(), 1) if ln.strip()]
+    # Only line ends end a line (str.splitlines would also split on U+2028, form feeds, ...
+    # inside a text, and shift every later line number).
+    physical = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    lines = [(n, ln) for n, ln in enumerate(physical, 1) if ln.strip()]
     if not lines:
         raise QTError(f"{path}: the file is empty")
     if _delimiter(path, lines[0][1]) == "\t":
-        return [(n, ln.split("\t")) for n, ln in lines]
-    return _csv_rows(path, lines)
+        rows = [(n, ln.split("\t")) for n, ln in lines]
+    else:
+        rows = _csv_rows(path, lines)
+    return [(n, _trim(fields)) for n, fields in rows]
+
+
+def _trim(fields: list[str]) -> list[str]:
+    """Without the empty fields a trailing separator leaves (spreadsheet exports)."""
+    while len(fields) > 1 and not fields[-1].strip():
+        fields = fields[:-1]
+    return fields
 
 
 def _csv_rows(path: Path, lines: list[tuple[int, str]]) -> list[Row]:
@@ -117,7 +130,9 @@ def read_labelled_text(path: str | Path, text_column: str | None = None,
     body = rows[1:] if head is not None else rows
     if not body:
         raise QTError(f"{path}: no data rows (only a header)")
-    width = len(head) if head is not None else len(body[0][1])
+    # without a header, the width most rows have (the first row may be the odd one)
+    width = len(head) if head is not None else \
+        Counter(len(r) for _, r in body).most_common(1)[0][0]
     t = _resolve(text_column, head, TEXT_NAMES, 0, "text", path)
     lab = _resolve(label_column, head, LABEL_NAMES, width - 1, "label", path)
     if width < 2 and (label_column is None or t == lab):

@@ -80,7 +80,8 @@ class IntermediateDistiller(tf.keras.Model):
         s_len = int(student.input.shape[1])
         t_len = int(teacher.get_layer("position").get_weights()[0].shape[0])
         if s_len > t_len:
-            raise QTError(f"student sequence {s_len} is longer than the teacher's {t_len}")
+            raise QTError(f"student sequence {s_len} is longer than the teacher's {t_len}; "
+                          f"pass --seq-len {t_len} or less")
         s_layers = sum(1 for layer in student.layers
                        if layer.name.startswith("block") and layer.name.endswith("_attn"))
         pairs = layer_map(s_layers, _teacher_layers(teacher))

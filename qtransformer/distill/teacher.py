@@ -46,7 +46,11 @@ def resolve_teacher(cfg: BuildConfig) -> None:
         if cfg.train.distill != ["logits"] or cfg.train.distill_augment:
             raise QTError("--distill / --distill-augment need --teacher")
         return
-    teacher_info(cfg.teacher)
+    info = teacher_info(cfg.teacher)
+    if {"hidden", "attention"} & set(cfg.train.distill):
+        # the student's positions pair with the teacher's: no longer than its sequence
+        cap = int(info["seq_len"])
+        cfg.data.max_seq_len = min(cfg.data.max_seq_len or cap, cap)
     if not set(TEACHER_VOCAB_PARTS) & set(cfg.train.distill):
         return
     vocab = Path(cfg.teacher) / "vocab.txt"
