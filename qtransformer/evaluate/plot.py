@@ -38,7 +38,7 @@ def write_plot(r: dict, out_dir: Path) -> Path:
     fig.suptitle(verdict_title(r))
     fig.tight_layout()
     path = out_dir / PLOT_NAME
-    fig.savefig(path, dpi=100)
+    fig.savefig(path, dpi=100, bbox_inches="tight")   # rotated class names stay inside
     plt.close(fig)
     return path
 
