@@ -58,8 +58,7 @@ def tfidf(name: str) -> dict:
     (xtr, ytr), (xv, yv), (xt, yt) = (read_labelled_text(p) for p in split_files(name).values())
     t0 = time.time()
     vec = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True)
-    a, av = vec.fit_transform(xtr), None
-    av = vec.transform(xv)
+    a, av = vec.fit_transform(xtr), vec.transform(xv)
     best = None
     for c in (0.1, 1.0, 10.0, 100.0):
         lr = LogisticRegression(C=c, max_iter=3000).fit(a, ytr)

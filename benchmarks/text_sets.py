@@ -79,14 +79,20 @@ def write(name: str, splits: dict[str, tuple[list[str], list[str]]]) -> None:
     print(f"{name}: {counts}", flush=True)
 
 
-def stratified(texts: list[str], labels: list[str], seed: int = 0) -> dict:
-    """70 / 10 / 20 train / val / test, stratified by label, seeded."""
+def holdout(texts: list[str], labels: list[str], fraction: float) -> tuple:
+    """``(kept, held out)`` pairs of (texts, labels): a stratified split, seed 0."""
     from sklearn.model_selection import train_test_split
 
-    x, xt, y, yt = train_test_split(texts, labels, test_size=0.2, stratify=labels,
-                                    random_state=seed)
-    x, xv, y, yv = train_test_split(x, y, test_size=0.125, stratify=y, random_state=seed)
-    return {"train": (x, y), "val": (xv, yv), "test": (xt, yt)}
+    x, xh, y, yh = train_test_split(texts, labels, test_size=fraction, stratify=labels,
+                                    random_state=0)
+    return (x, y), (xh, yh)
+
+
+def stratified(texts: list[str], labels: list[str]) -> dict:
+    """70 / 10 / 20 train / val / test, stratified by label, seed 0."""
+    rest, test = holdout(texts, labels, 0.2)
+    train, val = holdout(*rest, 0.125)
+    return {"train": train, "val": val, "test": test}
 
 
 def sst2(_wheels) -> None:
@@ -133,12 +139,8 @@ def newsgroups(wheels) -> None:
             remove=("headers", "footers", "quotes"))
         tr, te = get("train"), get("test")
     names = list(tr.target_names)
-    y = [names[i] for i in tr.target]
-    from sklearn.model_selection import train_test_split
-
-    x, xv, y, yv = train_test_split(list(tr.data), y, test_size=0.1, stratify=y,
-                                    random_state=0)
-    write("20ng", {"train": (x, y), "val": (xv, yv),
+    train, val = holdout(list(tr.data), [names[i] for i in tr.target], 0.1)
+    write("20ng", {"train": train, "val": val,
                    "test": (list(te.data), [names[i] for i in te.target])})
 
 

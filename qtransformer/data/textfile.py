@@ -47,15 +47,14 @@ def _read_rows(path: Path) -> list[Row]:
     if not lines:
         raise QTError(f"{path}: the file is empty")
     if _delimiter(path, lines[0][1]) == "\t":
-        rows = [(n, ln.split("\t")) for n, ln in lines]
-    else:
-        rows = _csv_rows(path, lines)
-    return [(n, _trim(fields)) for n, fields in rows]
+        return [(n, ln.split("\t")) for n, ln in lines]
+    return _csv_rows(path, lines)
 
 
-def _trim(fields: list[str]) -> list[str]:
-    """Without the empty fields a trailing separator leaves (spreadsheet exports)."""
-    while len(fields) > 1 and not fields[-1].strip():
+def _trim(fields: list[str], width: int = 1) -> list[str]:
+    """Without the empty fields past ``width`` that a trailing separator leaves (spreadsheet
+    exports); a missing label stays missing."""
+    while len(fields) > width and not fields[-1].strip():
         fields = fields[:-1]
     return fields
 
@@ -126,13 +125,13 @@ def read_labelled_text(path: str | Path, text_column: str | None = None,
     path = Path(path)
     rows = _read_rows(path)
     first = rows[0][1]
-    head = first if _has_header(first, header, text_column, label_column) else None
+    head = _trim(first) if _has_header(first, header, text_column, label_column) else None
     body = rows[1:] if head is not None else rows
     if not body:
         raise QTError(f"{path}: no data rows (only a header)")
     # without a header, the width most rows have (the first row may be the odd one)
     width = len(head) if head is not None else \
-        Counter(len(r) for _, r in body).most_common(1)[0][0]
+        Counter(len(_trim(r)) for _, r in body).most_common(1)[0][0]
     t = _resolve(text_column, head, TEXT_NAMES, 0, "text", path)
     lab = _resolve(label_column, head, LABEL_NAMES, width - 1, "label", path)
     if width < 2 and (label_column is None or t == lab):
@@ -144,6 +143,7 @@ def read_labelled_text(path: str | Path, text_column: str | None = None,
                           f"(the file has {width} columns)")
     texts, labels = [], []
     for line, row in body:
+        row = _trim(row, width)
         if len(row) != width:
             hint = ("missing label column?" if len(row) < width else
                     "a separator inside the text? Quote the field in a CSV; a TSV text "
