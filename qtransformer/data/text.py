@@ -15,9 +15,10 @@ from .tokenize import encode, load_tokenizer, token_lengths, train_tokenizer
 # [CLS] and [SEP] included), rounded up to a multiple of SEQ_ROUND (the attention's score
 # buffers and the estimate step in whole tokens; 8 keeps the lengths few and comparable), at
 # least SEQ_MIN and at most SEQ_CAP. At 256 tokens the default design still fits the PYNQ-Z2
-# by the estimate (so does 512, at 15.7 ms), and on BBC News' articles (95th percentile 986
-# tokens) macro-F1 rose from 89.8% at 64 to 95.6% (docs/benchmarks.md, text sets); the
-# price is latency (~4 ms at 256) and training time, which grow with the length.
+# by the estimate (so does 512, at an estimated 15.7 ms), and on BBC News' articles (95th
+# percentile 986 tokens) macro-F1 rose from 89.8% at 64 to 95.6% (docs/benchmarks.md, text
+# sets); the price is latency (~4 ms at 256, estimated) and training time, which grow with
+# the length.
 SEQ_PERCENTILE, SEQ_ROUND, SEQ_MIN, SEQ_CAP = 95, 8, 8, 256
 
 
