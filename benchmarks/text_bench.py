@@ -94,6 +94,7 @@ def build(name: str, tag: str, flags: list[str], seed: int) -> dict:
             "fits": est.get("fits"), "lut": est.get("lut"),
             "cycles": est.get("cycles"), "csim_agreement": r.get("argmax_agreement"),
             "csim_lsb": r.get("max_error_lsb"), "d_model": r["config"]["model"]["d_model"],
+            "pad_mask": r["config"]["model"].get("mask_padding", False),
             "run": str(out.relative_to(ROOT))}
 
 

@@ -7,7 +7,10 @@ streams). Its values, in the order of the top function's flattened port (token-m
 lanes of 8, 16, 32 or 64 bits, the smallest that holds the fixed-point type: value ``k`` is lane
 ``k % per_word`` of word ``k // per_word``, lane 0 in the least significant bits, as the
 two's-complement raw integer (value x 2^frac) sign- or zero-extended to the lane. A sample
-starts on a fresh word; unused lanes of its last word are zero. On little-endian hosts (x86,
+starts on a fresh word; unused lanes of its last word are zero. A text model whose padding is
+masked takes a second input, the mask (``seq_len`` values, 1 = token, 0 = ``[PAD]``, 8-bit
+lanes): its words come first in each sample, then the sequence's (a streamed core reads the
+mask before its first token). On little-endian hosts (x86,
 ARM) a lane array is therefore the words' bytes, so packing is a ``view``.
 
 The wrapper reads ``n_samples`` samples back to back (``s_axilite`` register) and writes as
@@ -76,18 +79,40 @@ class Port:
 
 @dataclass(frozen=True)
 class Layout:
-    """The wrapper's two ports (see the module docstring)."""
+    """The wrapper's ports (see the module docstring): the input, the output and, for a
+    model whose padding is masked, the mask sent before each sample's input."""
 
     inputs: Port
     outputs: Port
     word_bits: int = WORD_BITS
+    mask: Port | None = None
+
+    @property
+    def words_in(self) -> int:
+        """Words per sample into the wrapper (the mask's, then the input's)."""
+        return self.inputs.words + (self.mask.words if self.mask else 0)
 
     def to_dict(self) -> dict:
         return asdict(self)
 
     @classmethod
     def from_dict(cls, d: dict) -> Layout:
-        return cls(Port(**d["inputs"]), Port(**d["outputs"]), d.get("word_bits", WORD_BITS))
+        mask = Port(**d["mask"]) if d.get("mask") else None
+        return cls(Port(**d["inputs"]), Port(**d["outputs"]), d.get("word_bits", WORD_BITS),
+                   mask)
+
+
+def pack_inputs(layout: Layout, raw: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
+    """A batch's words into the wrapper: per sample the mask's words (``mask``: ``(n,
+    seq_len)`` of 0/1, required exactly when the layout has a mask), then the input's."""
+    if (mask is None) != (layout.mask is None):
+        raise ValueError("the layout has a padding mask input" if layout.mask else
+                         "the layout takes no padding mask")
+    words = pack_raw(layout.inputs, raw).reshape(-1, layout.inputs.words)
+    if layout.mask is not None:
+        mwords = pack_raw(layout.mask, mask).reshape(-1, layout.mask.words)
+        words = np.concatenate([mwords, words], axis=1)
+    return words.reshape(-1)
 
 
 def pack_raw(port: Port, raw: np.ndarray) -> np.ndarray:

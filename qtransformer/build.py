@@ -88,6 +88,9 @@ def parser() -> argparse.ArgumentParser:
                                     "weight-shared block iterated as N Euler steps, h = 1/N "
                                     "(1..64; default: stacked blocks)")
     a("--pooling", choices=list(POOLINGS), help="sequence pooling (default mean)")
+    a("--no-pad-mask", action="store_true",
+      help="text: attend to [PAD] and average it (default: padding masked in the attention "
+           "and the mean, in Keras and in the IP, whose second input is the mask)")
     a("--dropout", type=float, help="dropout after attention and FFN (default 0.1)")
     a("--prune", choices=list(METHODS),
       help="compress after QAT: " + "; ".join(f"{m.name}: {m.help}" for m in METHODS.values()))
@@ -196,6 +199,8 @@ def resolve_config(args: argparse.Namespace) -> BuildConfig:
     cfg.force = cfg.force or args.force
     if args.no_hls:
         cfg.hls.enabled = False
+    if args.no_pad_mask:
+        cfg.model.mask_padding = False
     if args.distill is not None:
         cfg.train.distill = [p.strip() for p in args.distill.split(",") if p.strip()]
     cfg.quant.bits = parse_bits(cfg.quant.bits)

@@ -101,6 +101,9 @@ class ModelConfig:
     # Neural-ODE encoder (--ode-steps N): each of the ``layers`` blocks is one weight-shared
     # block iterated as N Euler steps (layers/ode.py); None = stacked blocks
     ode_steps: int | None = None
+    # token models: [PAD] is masked (attention keys and mean pooling), in Keras and in the IP,
+    # whose second input is then the (seq,) mask; False: padding is attended and averaged
+    mask_padding: bool = True
     seq_len: int | None = None
     classes: int | None = None
     vocab_size: int | None = None    # None: patch input (digits), else token ids

@@ -4,6 +4,7 @@ Layout (pre-LayerNorm blocks, the form whose modules layer drop can score one by
 
     tokens -> QTokenEmbedding            | patches -> QDense -> QActivation
            -> QPositionEmbedding
+              (tokens: PadMask(tokens) masks [PAD] keys in every attention, and the mean)
            -> N x [ x + QMHSA(LN(x)) ;  x + FFN(LN(x)) ]     FFN = QDense-relu-QDense
               (--ode-steps: N x QODEBlock, one such block iterated as Euler steps)
               (token pruning: block ``token_block``'s attention also keeps the top-k tokens)
@@ -24,6 +25,8 @@ from .config import ModelConfig, QuantConfig
 from .errors import QTError
 from .layers import (
     ClsPooling,
+    MaskedMeanPooling,
+    PadMask,
     QCirculantDense,
     QLayerNorm,
     QMultiHeadSelfAttention,
@@ -36,6 +39,7 @@ from .layers.quant import quantizer_bits
 from .quantize import LayerQuantizers, layer_quantizers
 
 Quantizers = Callable[[str], LayerQuantizers]  # layer name -> its quantizers (overrides)
+PAD_ID = 0   # [PAD]: first of data.tokenize.SPECIAL, and BERT's
 MAX_EXACT_BITS = 24   # a float32 mantissa: wider fixed-point values are not exact in Keras
 
 
@@ -60,7 +64,7 @@ def _norm(x, qz: Quantizers, name: str):
     return QLayerNorm(param_quantizer=q.norm_param, output_quantizer=q.activation, name=name)(x)
 
 
-def _ode_block(x, i: int, cfg: ModelConfig, qz: Quantizers):
+def _ode_block(x, i: int, cfg: ModelConfig, qz: Quantizers, mask=None):
     """ODE block ``i``: one shared pre-LN block iterated as ``cfg.ode_steps`` Euler steps
     (layers/ode.py); its quantizers are those of ``block{i}_ode`` (quant overrides name it)."""
     q = qz(f"block{i}_ode")
@@ -73,19 +77,19 @@ def _ode_block(x, i: int, cfg: ModelConfig, qz: Quantizers):
                      activation_quantizer=q.activation, ffn_act_quantizer=q.ffn_act,
                      norm_quantizer=q.norm_param, score_quantizer=q.score,
                      prob_bits=q.prob_bits, exp_bits=q.exp_bits, state_quantizer=q.state,
-                     dropout=cfg.dropout, name=f"block{i}_ode")(x)
+                     dropout=cfg.dropout, name=f"block{i}_ode")(x, attention_mask=mask)
 
 
-def _block(x, i: int, cfg: ModelConfig, qz: Quantizers):
+def _block(x, i: int, cfg: ModelConfig, qz: Quantizers, mask=None):
     """One pre-LN block; a module listed in ``drop_attention``/``drop_mlp`` is left out."""
     if i not in cfg.drop_attention:
-        x = _attention(x, i, cfg, qz)
+        x = _attention(x, i, cfg, qz, mask)
     if i not in cfg.drop_mlp:
         x = _mlp(x, i, cfg, qz)
     return x
 
 
-def _attention(x, i: int, cfg: ModelConfig, qz: Quantizers):
+def _attention(x, i: int, cfg: ModelConfig, qz: Quantizers, mask=None):
     h = _norm(x, qz, f"block{i}_ln1")
     q = qz(f"block{i}_attn")
     prune = cfg.token_keep if cfg.token_keep and i == cfg.token_block else None
@@ -96,8 +100,8 @@ def _attention(x, i: int, cfg: ModelConfig, qz: Quantizers):
                                     q.score, q.prob_bits, q.exp_bits, keep_tokens=prune,
                                     circulant=block, name=f"block{i}_attn")
     if prune:  # residual add and top-k token selection inside the layer (no dropout here)
-        return layer([h, x])
-    a = layer(h)
+        return layer([h, x], attention_mask=mask)
+    a = layer(h, attention_mask=mask)
     if cfg.dropout:
         a = tf.keras.layers.Dropout(cfg.dropout, name=f"block{i}_attn_drop")(a)
     return tf.keras.layers.Add(name=f"block{i}_attn_add")([x, a])
@@ -128,6 +132,15 @@ def _stem(cfg: ModelConfig, qz: Quantizers, features: int | None):
     return inp, QPositionEmbedding(qz("position").embedding, name="position")(x)
 
 
+def _pool(x, cfg: ModelConfig, mask=None):
+    """Mean (over the valid tokens when ``mask`` is given) or CLS pooling."""
+    if cfg.pooling == "cls":
+        return ClsPooling(name="pool")(x)
+    if mask is not None:
+        return MaskedMeanPooling(name="pool")([x, mask])
+    return tf.keras.layers.GlobalAveragePooling1D(name="pool")(x)
+
+
 def build_model(cfg: ModelConfig, quant: QuantConfig, features: int | None = None,
                 name: str = "qtransformer") -> tf.keras.Model:
     """The Keras model; it outputs class logits. ``quant.overrides`` set per-layer widths."""
@@ -138,11 +151,15 @@ def build_model(cfg: ModelConfig, quant: QuantConfig, features: int | None = Non
         return layer_quantizers(quant.for_layer(layer_name))
 
     inp, x = _stem(cfg, qz, features)
+    mask = PadMask(PAD_ID, name="pad_mask")(inp) if cfg.vocab_size and cfg.mask_padding \
+        else None
     for i in range(cfg.layers):
-        x = _ode_block(x, i, cfg, qz) if cfg.ode_steps is not None else _block(x, i, cfg, qz)
+        x = _ode_block(x, i, cfg, qz, mask) if cfg.ode_steps is not None else \
+            _block(x, i, cfg, qz, mask)
+        if cfg.token_keep and i == cfg.token_block:
+            mask = None   # the kept tokens rank padding last; later layers attend to all kept
     x = _norm(x, qz, "final_ln")
-    x = ClsPooling(name="pool")(x) if cfg.pooling == "cls" else \
-        tf.keras.layers.GlobalAveragePooling1D(name="pool")(x)
+    x = _pool(x, cfg, mask)
     x = _act(x, qz("pool_act").activation, "pool_act")
     out = _dense(x, cfg.classes, qz, "classifier", cfg.circulant_for("classifier"))
     return tf.keras.Model(inp, out, name=name)

@@ -109,6 +109,7 @@ def step_model(ctx: BuildContext) -> None:
     ctx.say(f"[model] {blocks}, d_model {m.d_model}, {m.heads} heads, FFN "
             f"{m.ff_dim}; weights {cfg.quant.bits}"
             f"{f'; circulant blocks {m.circulant}' if m.circulant > 1 else ''}"
+            f"{'; padding masked' if m.vocab_size and m.mask_padding else ''}"
             f"; {ctx.model.count_params():,} parameters")
 
 

@@ -13,8 +13,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from qtransformer.axi import Layout, Port, pack_raw, unpack_raw
+from qtransformer.axi import Layout, Port, pack_inputs, pack_raw, unpack_raw
 from qtransformer.deploy.__main__ import main as deploy_main
+from qtransformer.deploy.bundle import load_bundle
 from qtransformer.deploy.wordpiece import WordPiece
 from tests.conftest import REPO, SST2, TINY_FLAGS
 
@@ -148,8 +149,12 @@ def test_project_makes_csim_from_anywhere(any_run, tmp_path):
     layout = Layout.from_dict(json.loads((prj / "axi" / "layout.json").read_text()))
     x = np.loadtxt(prj / "tb_data" / "tb_input_features.dat", ndmin=2)
     logged = np.loadtxt(prj / "tb_data" / "axi_input_words.log", dtype=str, ndmin=2)
-    assert np.array_equal(pack_raw(layout.inputs, layout.inputs.to_raw(x)),
+    n_in = layout.inputs.n    # a line: the input's values, then the padding mask's
+    mask = x[:, n_in:].astype(np.int64) if layout.mask else None
+    assert (layout.mask is not None) == (load_bundle(any_run).kind == "tokens")
+    assert np.array_equal(pack_inputs(layout, layout.inputs.to_raw(x[:, :n_in]), mask),
                           np.array([int(w, 16) for w in logged[:, 0]], np.uint64))
+    x = x[:, :n_in]
     assert logged[:, 1].tolist() == ["0"] * (len(logged) - 1) + ["1"]   # TLAST at the end
     out = np.loadtxt(prj / "tb_data" / "axi_output_words.log", dtype=str, ndmin=2)
     words = np.array([int(w, 16) for w in out[:, 0]], np.uint64)
@@ -182,7 +187,8 @@ def test_emulated_driver_agrees_with_keras_on_the_test_split(any_run, capsys):
 def test_emulated_driver_on_new_inputs(text_run, digits_run, tmp_path, capsys):
     # texts on the command line, after the flag: one line each, then the summary
     assert deploy_main([str(text_run), "--emulate", "a warm film", "a boring mess"]) == 0
-    lines = capsys.readouterr().out.strip().splitlines()
+    lines = [ln for ln in capsys.readouterr().out.strip().splitlines()
+             if not ln.startswith("[deploy] compiling")]   # the first emulation compiles
     assert len(lines) == 3 and lines[0].endswith("\ta warm film")
     assert lines[0].split("\t")[0] in ("0", "1") and json.loads(lines[-1])["n"] == 2
     # arrays from a .npy file: the same labels as the stored test split gives
@@ -296,6 +302,27 @@ class _FakePynq:
 
 
 @needs_gxx
+@needs_gxx
+def test_the_ip_masks_padding(text_run):
+    """The emulated IP reads the padding mask: the driver's mask gives the Keras logits, an
+    all-ones mask (padding attended and averaged) gives others for padded texts."""
+    from qtransformer.deploy.driver import Driver
+
+    drv = Driver(text_run, emulate=True, say=lambda *_: None)
+    texts = ["a warm film", "dull", "fun"]
+    raw, mask = drv.encode(texts)
+    assert drv.layout.mask is not None and mask.sum(1).min() < 8   # padded texts
+    assert all(row.tolist() == sorted(row.tolist(), reverse=True) for row in mask)
+    lout = drv.layout.outputs
+
+    def logits(m):
+        words = drv.device.run(pack_inputs(drv.layout, raw, m), len(texts), len(texts) * lout.words)
+        return lout.from_raw(unpack_raw(lout, words, len(texts)))
+
+    assert np.array_equal(logits(mask), drv.predict(texts).logits)
+    assert not np.array_equal(logits(np.ones_like(mask)), logits(mask))
+
+
 def test_board_backend_wiring_with_a_stand_in_pynq(text_run, tmp_path, monkeypatch):
     from qtransformer.deploy.backends import Emulator
     from qtransformer.deploy.driver import Driver
@@ -312,7 +339,7 @@ def test_board_backend_wiring_with_a_stand_in_pynq(text_run, tmp_path, monkeypat
     want = Driver(text_run, emulate=True, say=lambda *_: None).predict(texts, batch=2)
     assert np.array_equal(got.logits, want.logits)
     assert fake.calls[0] == "Overlay myproject.bit"
-    assert fake.calls[1:5] == [f"allocate {2 * board.layout.inputs.words}",
+    assert fake.calls[1:5] == [f"allocate {2 * board.layout.words_in}",
                                f"allocate {2 * board.layout.outputs.words}",
                                "recv.transfer", "send.transfer"]
     again = len([c for c in fake.calls if c.startswith("allocate")])

@@ -31,6 +31,17 @@ def _x(n=48, seq=4, feat=6, seed=0):
     return np.random.default_rng(seed).integers(0, 17, (n, seq, feat)).astype("float32") / 16
 
 
+def padded_ids(n=32, seq=4, vocab=30, seed=0) -> np.ndarray:
+    """Token ids of varying length, [PAD] (0) after each; some [PAD]s inside a text too, as a
+    literal "[PAD]" in a user's text tokenizes."""
+    rng = np.random.default_rng(seed)
+    x = rng.integers(1, vocab, (n, seq))
+    for i, length in enumerate(rng.integers(1, seq + 1, n)):
+        x[i, length:] = 0
+    x[0, 1] = 0
+    return x.astype("int32")
+
+
 def _trained(cfg: ModelConfig, bits: str, features: int | None, x, epochs: int = 2, **quant):
     """A model with non-trivial weights (a few epochs on random labels, random LN params)."""
     tf.keras.utils.set_random_seed(0)
@@ -113,13 +124,33 @@ def test_presets_bit_exact(tmp_path, bits, quant):
 
 
 @pytest.mark.slow
-def test_token_model_cls_pooling_bit_exact(tmp_path):
-    x = np.random.default_rng(0).integers(0, 30, (32, 4))
-    m = _trained(ModelConfig(**TINY, vocab_size=30, pooling="cls"), "6", None, x)
+@pytest.mark.parametrize("extra", [dict(pooling="mean"), dict(token_keep=3)],
+                         ids=["masked-mean", "token-pruning"])
+def test_token_model_padding_masked_bit_exact(tmp_path, extra):
+    """Padding masked in the IP (its second input): attention keys and the mean (or token
+    pruning ranking [PAD] last), bit-exact; with the masked mean the values of padded tokens
+    never reach the output: garbage there gives the same logits."""
+    from qtransformer.hls.convert import hls_inputs
+
+    x = padded_ids(seq=6)
+    m = _trained(ModelConfig(**{**TINY, "seq_len": 6}, vocab_size=30, **extra), "6", None, x)
     conv = convert_model(m, PART, 100.0, tmp_path / "prj")
+    top = (tmp_path / "prj" / "firmware" / "myproject.cpp").read_text()
+    assert top.count("_masked<") == (1 if "token_keep" in extra else 2)
     conv.hls_model.compile()
     r = coverify(m, conv, x)
     assert r["argmax_agreement"] == 1.0 and r["max_error_lsb"] == 0.0
+    emb, mask = (a.reshape(len(x), -1) for a in hls_inputs(m, x))
+    assert mask.tolist() == (x != 0).astype(int).tolist()
+    if "token_keep" in extra:   # kept padding (texts under 3 tokens) is attended later on
+        return
+    pad = np.repeat(mask == 0, emb.shape[1] // mask.shape[1], axis=1)
+    noise = np.random.default_rng(3).integers(-8, 8, emb.shape) / 16
+    garbage = np.ascontiguousarray(np.where(pad, noise, emb), np.float32)
+    predict = conv.hls_model.predict
+    assert np.array_equal(predict([garbage, np.ascontiguousarray(mask, np.float32)]),
+                          predict([np.ascontiguousarray(emb, np.float32),
+                                   np.ascontiguousarray(mask, np.float32)]))
 
 
 @pytest.mark.slow

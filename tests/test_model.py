@@ -34,6 +34,38 @@ def test_token_model_and_cls_pooling():
     assert out.shape == (1, 3)
 
 
+@pytest.mark.parametrize("ode", [None, 2])
+def test_padding_is_masked(tmp_path, ode):
+    """A token model masks [PAD] (attention keys, the mean): a text's logits do not depend on
+    how much padding follows it (the same weights at 8 and at 5 tokens), also after an h5
+    round trip (ODE); without the mask they do."""
+    cfg = dict(TINY, seq_len=8, vocab_size=50, ode_steps=ode)
+
+    def model(seq: int, mask: bool) -> tf.keras.Model:
+        tf.keras.utils.set_random_seed(0)
+        return build_model(ModelConfig(**{**cfg, "seq_len": seq}, mask_padding=mask),
+                           QuantConfig(bits="8"), None)
+
+    ids = np.array([[2, 7, 9, 3, 0, 0, 0, 0], [2, 5, 3, 0, 0, 0, 0, 0]], dtype="int32")
+    for mask in (True, False) if ode is None else (True,):   # (the ODE case: the mask only)
+        long, short = model(8, mask), model(5, mask)
+        for layer in long.layers:   # the position table's first 5 rows, the rest as they are
+            weights = layer.get_weights()
+            if layer.name == "position":
+                weights = [w[:5] for w in weights]
+            short.get_layer(layer.name).set_weights(weights)
+        same = np.allclose(long.predict(ids, verbose=0), short.predict(ids[:, :5], verbose=0),
+                           atol=1e-6)
+        assert same == mask
+        kinds = {type(layer).__name__ for layer in long.layers}
+        assert ({"PadMask", "MaskedMeanPooling"} <= kinds) == mask
+    if ode is None:
+        return
+    long.save(tmp_path / "m.h5")
+    back = load_model(tmp_path / "m.h5")
+    np.testing.assert_array_equal(back.predict(ids, verbose=0), long.predict(ids, verbose=0))
+
+
 def test_fixed_softmax_is_integer_exact_and_normalised():
     frac, prob_frac = 4, 8
     table = exp_table(10, frac, 0.5, 12)

@@ -16,7 +16,7 @@ from qtransformer.errors import QTError
 from qtransformer.evaluate.costs import model_costs
 from qtransformer.layers.ode import H_FRAC, QODEBlock, with_steps
 from qtransformer.model import build_model, load_model
-from tests.test_hls_convert import PART, TINY, _x
+from tests.test_hls_convert import PART, TINY, _x, padded_ids
 
 QUANT = dict(kernel_quantizer="quantized_bits(8,0,alpha=1)",
              bias_quantizer="quantized_bits(8,3,alpha=1)",
@@ -138,20 +138,23 @@ def _random(cfg: ModelConfig, bits: str = "8") -> tf.keras.Model:
     return m
 
 
-@pytest.mark.parametrize("io_type,bits", [("io_parallel", "ternary"), ("io_stream", "8")])
-def test_ode_model_converts_bit_exact_as_one_block(tmp_path, io_type, bits):
+@pytest.mark.parametrize("io_type,bits,tokens", [("io_parallel", "ternary", False),
+                                                 ("io_stream", "8", True)])
+def test_ode_model_converts_bit_exact_as_one_block(tmp_path, io_type, bits, tokens):
     """One ``qt_ode`` call, its weights defined once, ``steps = 3`` in its config, under a
-    DATAFLOW top; bit-exact (ternary weights in one, 8-bit in the other)."""
+    DATAFLOW top; bit-exact (ternary weights on patches in one; 8-bit on padded text, the
+    padding masked in every step and in the mean, in the other)."""
     from qtransformer.hls.convert import convert_model
     from qtransformer.hls.coverify import coverify
     from qtransformer.hls.estimate import is_dataflow
 
-    x = _x()
-    m = _random(ModelConfig(**TINY, ode_steps=3), bits)
+    x = padded_ids() if tokens else _x()
+    m = _random(ModelConfig(**TINY, ode_steps=3, vocab_size=30 if tokens else None), bits)
     conv = convert_model(m, PART, 100.0, tmp_path / "prj", calibration_x=x, io_type=io_type)
     fw = tmp_path / "prj" / "firmware"
     top = (fw / "myproject.cpp").read_text()
     assert top.count("nnet::qt_ode") == 1 and "#pragma HLS DATAFLOW" in top
+    assert top.count("_masked<") == (2 if tokens else 0)   # the ODE block and the mean
     assert "static const unsigned steps = 3;" in (fw / "parameters.h").read_text()
     headers = [p.name for p in (fw / "weights").glob("*.h")]
     assert sum(h.startswith("ffn1_kernel") for h in headers) == 1   # stored once

@@ -52,6 +52,8 @@ def load_tokenizer(vocab_file: str | Path) -> BertWordPieceTokenizer:
     missing = [s for s in ("[PAD]", "[UNK]", "[CLS]", "[SEP]") if s not in words]
     if missing:
         raise QTError(f"{path}: not a BERT WordPiece vocabulary (missing {', '.join(missing)})")
+    if words[0] != "[PAD]":   # the padding mask (model.PAD_ID) and the IP take [PAD] as id 0
+        raise QTError(f"{path}: [PAD] must be the first entry (id 0), not {words[0]!r}")
     return BertWordPieceTokenizer(str(path), lowercase=True)
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..axi import pack_raw, unpack_raw
+from ..axi import pack_inputs, unpack_raw
 from ..errors import QTError
 from .backends import MAX_TRANSFER_BYTES, Board, Emulator
 from .bundle import load_bundle
@@ -60,8 +60,9 @@ class Driver:
             self.device = Board(Path(bit), self.core)
         self.timings = Timings()
 
-    def encode(self, inputs) -> np.ndarray:
-        """Raw integers ``(n, layout.inputs.n)`` the IP takes, for texts or arrays."""
+    def encode(self, inputs) -> tuple[np.ndarray, np.ndarray | None]:
+        """Raw integers ``(n, layout.inputs.n)`` the IP takes, for texts or arrays, and the
+        padding mask ``(n, seq_len)`` (1 = token, 0 = ``[PAD]``) where the IP takes one."""
         b, port = self.bundle, self.layout.inputs
         if self.tokenizer is not None:
             if isinstance(inputs, str) or not all(isinstance(t, str) for t in inputs):
@@ -69,28 +70,31 @@ class Driver:
             t0 = time.perf_counter()
             ids = np.asarray(self.tokenizer.encode(list(inputs), b.meta["seq_len"]), np.int64)
             self.timings.seconds["tokenize"] += time.perf_counter() - t0
-            return b.embedding[ids].reshape(len(ids), -1)
+            mask = None if self.layout.mask is None else \
+                (ids != b.meta.get("pad_id", 0)).astype(np.int64)
+            return b.embedding[ids].reshape(len(ids), -1), mask
         x = np.asarray(inputs, np.float64)
         shape = tuple(b.meta["input_shape"])
         if x.shape[1:] != shape:
             raise QTError(f"inputs of shape {x.shape[1:]} given; the model takes {shape}")
-        return port.to_raw(x.reshape(len(x), -1))
+        return port.to_raw(x.reshape(len(x), -1)), None
 
     def predict(self, inputs, batch: int = 256) -> Prediction:
         """Labels and scores for ``inputs`` (texts, or arrays shaped like the model input), in
         transfers of up to ``batch`` samples (fewer where the DMA's length register ends);
         each stage's time adds to :attr:`timings`."""
         n = len(inputs)
-        lin, lout = self.layout.inputs, self.layout.outputs
-        per_transfer = max(1, min(batch, MAX_TRANSFER_BYTES // (8 * max(lin.words, lout.words))))
+        lout = self.layout.outputs
+        per_transfer = max(1, min(batch, MAX_TRANSFER_BYTES //
+                                  (8 * max(self.layout.words_in, lout.words))))
         logits = np.zeros((n, lout.n))
         for start in range(0, n, per_transfer):
             chunk = inputs[start:start + per_transfer]
             s = self.timings.seconds
             tokenized = s["tokenize"]
             t0 = time.perf_counter()
-            raw = self.encode(chunk)
-            words = pack_raw(lin, raw)
+            raw, mask = self.encode(chunk)
+            words = pack_inputs(self.layout, raw, mask)
             t1 = time.perf_counter()
             out = self.device.run(words, len(chunk), len(chunk) * lout.words)
             t2 = time.perf_counter()

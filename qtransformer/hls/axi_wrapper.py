@@ -57,13 +57,20 @@ def port_of(var) -> tuple[Port, int]:
 
 def top_ports(hls_model) -> tuple[Layout, int, int]:
     """The wrapper's layout and the values per beat of its input and output, for an hls4ml
-    model with one input and one output."""
+    model with one input (and, padding masked, the mask: ``seq_len`` one-bit values) and
+    one output."""
     ins, outs = hls_model.get_input_variables(), hls_model.get_output_variables()
-    if len(ins) != 1 or len(outs) != 1:
-        raise QTError(f"the board wrapper takes one input and one output (the model has "
-                      f"{len(ins)} and {len(outs)})")
+    if not 1 <= len(ins) <= 2 or len(outs) != 1:
+        raise QTError(f"the board wrapper takes one input (and a padding mask) and one output "
+                      f"(the model has {len(ins)} and {len(outs)})")
     (p_in, d_in), (p_out, d_out) = port_of(ins[0]), port_of(outs[0])
-    return Layout(p_in, p_out), d_in, d_out
+    mask = None
+    if len(ins) == 2:
+        mask, _ = port_of(ins[1])
+        if mask.width != 1 or mask.signed:
+            raise QTError(f"top-level port {ins[1].name}: a second input must be the padding "
+                          f"mask (1-bit unsigned), not {ins[1].type.precision}")
+    return Layout(p_in, p_out, mask=mask), d_in, d_out
 
 
 def write_axi(hls_model, project_dir) -> Layout:
@@ -81,10 +88,15 @@ def write_axi(hls_model, project_dir) -> Layout:
               "LANE_IN": layout.inputs.lane, "LANE_OUT": layout.outputs.lane,
               "WORDS_IN": layout.inputs.words, "WORDS_OUT": layout.outputs.words,
               "BEATS_IN": layout.inputs.n // d_in, "BEATS_OUT": layout.outputs.n // d_out}
-    (axi / f"{name}_axi.h").write_text(_header(name, io_stream, layout, consts))
+    mask_type = None
+    if layout.mask is not None:
+        consts.update(N_MASK=layout.mask.n, LANE_MASK=layout.mask.lane,
+                      WORDS_MASK=layout.mask.words)
+        mask_type = hls_model.get_input_variables()[1].type.name
+    (axi / f"{name}_axi.h").write_text(_header(name, io_stream, layout, consts, mask_type))
     (axi / "qt_axi_top.h").write_text(f'// the board wrapper the testbench and the bridge call\n'
                                       f'#include "{name}_axi.h"\n')
-    (axi / f"{name}_axi.cpp").write_text(_wrapper(name, io_stream))
+    (axi / f"{name}_axi.cpp").write_text(_wrapper(name, io_stream, mask_type))
     (axi / LAYOUT_FILE).write_text(json.dumps({"top": f"{name}_axi", "core": name,
                                                "io_type": "io_stream" if io_stream
                                                else "io_parallel", **layout.to_dict()},
@@ -92,10 +104,15 @@ def write_axi(hls_model, project_dir) -> Layout:
     return layout
 
 
-def _header(name: str, io_stream: bool, layout: Layout, consts: dict) -> str:
+def _header(name: str, io_stream: bool, layout: Layout, consts: dict,
+            mask_type: str | None = None) -> str:
     scalar_in = "input_t::value_type" if io_stream else "input_t"
     scalar_out = "result_t::value_type" if io_stream else "result_t"
     defs = "\n".join(f"static const int QT_{k} = {v};" for k, v in consts.items())
+    if mask_type:   # the padding mask: its words come first in each sample
+        scalar = f"{mask_type}::value_type" if io_stream else mask_type
+        defs += f"\n#define QT_HAS_MASK 1\ntypedef {mask_type} qt_mask_port_t;\n" \
+                f"typedef {scalar} qt_mask_t;"
     signed = (f"static const bool QT_SIGNED_IN = {str(layout.inputs.signed).lower()};\n"
               f"static const bool QT_SIGNED_OUT = {str(layout.outputs.signed).lower()};")
     guard = f"{name.upper()}_AXI_H_"
@@ -120,22 +137,47 @@ void {name}_axi(hls::stream<qt_axi::word_t> &x_in, hls::stream<qt_axi::word_t> &
 """
 
 
-def _wrapper(name: str, io_stream: bool) -> str:
+def _wrapper(name: str, io_stream: bool, mask_type: str | None = None) -> str:
+    """The wrapper's C++; with a padding mask, one reader takes the mask's words and then
+    the input's (a DATAFLOW region allows one reader per stream), and the core gets both."""
     if io_stream:
-        body = f"""    hls::stream<input_t> x("x");
-    hls::stream<result_t> y("y");
-    qt_axi::read_stream<input_t, QT_BEATS_IN, QT_LANE_IN>(x_in, x);
-    {name}(x, y);
-    qt_axi::write_stream<result_t, QT_BEATS_OUT, QT_LANE_OUT, QT_SIGNED_OUT>(y, y_out, last);"""
+        decl = """    hls::stream<input_t> x("x");
+    hls::stream<result_t> y("y");"""
+        read = "qt_axi::read_stream<input_t, QT_BEATS_IN, QT_LANE_IN>(x_in, x);"
+        mread = "qt_axi::read_stream<qt_mask_port_t, 1, QT_LANE_MASK>(x_in, m);"
+        mdecl = """    hls::stream<qt_mask_port_t> m("m");"""
+        write = "qt_axi::write_stream<result_t, QT_BEATS_OUT, QT_LANE_OUT, QT_SIGNED_OUT>(y, y_out, last);"
+        ref, mref = "hls::stream<input_t> &x", "hls::stream<qt_mask_port_t> &m"
     else:
-        body = f"""    input_t x[QT_N_IN];
-    result_t y[QT_N_OUT];
-    qt_axi::read_array<input_t, QT_N_IN, QT_LANE_IN>(x_in, x);
+        decl = """    input_t x[QT_N_IN];
+    result_t y[QT_N_OUT];"""
+        read = "qt_axi::read_array<input_t, QT_N_IN, QT_LANE_IN>(x_in, x);"
+        mread = "qt_axi::read_array<qt_mask_t, QT_N_MASK, QT_LANE_MASK>(x_in, m);"
+        mdecl = """    qt_mask_t m[QT_N_MASK];"""
+        write = "qt_axi::write_array<result_t, QT_N_OUT, QT_LANE_OUT, QT_SIGNED_OUT>(y, y_out, last);"
+        ref, mref = "input_t x[QT_N_IN]", "qt_mask_t m[QT_N_MASK]"
+    reader = ""
+    if mask_type:
+        reader = f"""// The padding mask's words, then the input's: one process reads the input stream.
+static void {name}_read(hls::stream<qt_axi::word_t> &x_in, {mref}, {ref}) {{
+    {mread}
+    {read}
+}}
+
+"""
+        body = f"""{decl}
+{mdecl}
+    {name}_read(x_in, m, x);
+    {name}(x, m, y);
+    {write}"""
+    else:
+        body = f"""{decl}
+    {read}
     {name}(x, y);
-    qt_axi::write_array<result_t, QT_N_OUT, QT_LANE_OUT, QT_SIGNED_OUT>(y, y_out, last);"""
+    {write}"""
     return f"""#include "{name}_axi.h"
 
-// One sample: words -> the core's input, the core, its output -> words, as a DATAFLOW region.
+{reader}// One sample: words -> the core's input, the core, its output -> words, as a DATAFLOW region.
 // Streamed, the core takes each token as soon as it is unpacked; in parallel it waits for its
 // whole input (QT_N_IN cycles, a ping-pong buffer), little next to the core's own latency.
 // Samples follow one another (no overlap between them).

@@ -21,7 +21,8 @@ import tensorflow as tf
 from .hwmodel import hardware_model
 from .ir import register
 from ..errors import QTError
-from ..kinds import IO_STREAM, IO_TYPES, LayerPlan, get_kind, in_hls, kind_of
+from ..kinds import IO_STREAM, IO_TYPES, LayerPlan, get_kind, in_hls, inbound_names, kind_of
+from .passes import readers_of
 from .precision import input_fx, plan_model, precision_table
 
 
@@ -68,12 +69,42 @@ def model_input_fx(model: tf.keras.Model, calibration_x: np.ndarray | None):
     return input_fx(np.asarray(calibration_x, np.float32))
 
 
-def hls_inputs(model: tf.keras.Model, x: np.ndarray) -> np.ndarray:
-    """What the HLS model receives for Keras input ``x``: ``x`` or the host-embedded tokens."""
-    name = host_input_name(model)
-    if name is None:
-        return np.asarray(x, np.float32)
-    return np.asarray(model.get_layer(name)(np.asarray(x)), np.float32)
+def hls_input_names(model: tf.keras.Model) -> list[str]:
+    """The host layers whose outputs the HLS model takes, in the order of its inputs (that of
+    :func:`~.hwmodel.hardware_model`: where an HLS layer first reads them): the Keras input,
+    or a token model's embedded sequence and, with padding masked, its mask."""
+    names: list[str] = []
+    for layer in model.layers:
+        if kind_of(layer).host:
+            continue
+        for name in inbound_names(model, layer):
+            if kind_of(model.get_layer(name)).host and name not in names:
+                names.append(name)
+    return names
+
+
+def hls_inputs(model: tf.keras.Model, x: np.ndarray) -> list[np.ndarray]:
+    """What the HLS model receives for Keras input ``x``, one array per HLS input: ``x``, or
+    the host-embedded tokens (and the padding mask)."""
+    out = []
+    for name in hls_input_names(model):
+        layer = model.get_layer(name)
+        host = x if kind_of(layer).name == "input" else layer(np.asarray(x))
+        out.append(np.asarray(host, np.float32))
+    return out
+
+
+def hls_feed(model: tf.keras.Model, x: np.ndarray):
+    """``hls_model.predict``'s argument for Keras input ``x``: one ``(n, size)`` array per
+    input (a list only when there are several)."""
+    feed = [np.ascontiguousarray(a.reshape(len(x), -1)) for a in hls_inputs(model, x)]
+    return feed if len(feed) > 1 else feed[0]
+
+
+def hls_rows(model: tf.keras.Model, x: np.ndarray) -> np.ndarray:
+    """One row per sample of every HLS input's values, input after input: a line of hls4ml's
+    ``tb_input_features.dat`` (its testbench splits it at the inputs' sizes)."""
+    return np.concatenate([a.reshape(len(x), -1) for a in hls_inputs(model, x)], axis=1)
 
 
 def convert_model(model: tf.keras.Model, board_part: str, clock_mhz: float, output_dir,
@@ -113,7 +144,8 @@ def convert_model(model: tf.keras.Model, board_part: str, clock_mhz: float, outp
     return Conversion(hls_model, plans, hw, out)
 
 
-SKIP_DEPTH_KINDS = ("Merge",)   # hls4ml IR classes that join a residual skip
+SKIP_DEPTH_KINDS = ("Merge",)
+MAX_CLONES = 7   # hls4ml's CloneOutput copies a stream to at most 7 readers   # hls4ml IR classes that join a residual skip
 
 
 def fifo_depth(producer_class: str, consumer_class: str, beats: int) -> int:
@@ -154,6 +186,12 @@ def check_io(plans: dict[str, LayerPlan], io_type: str) -> None:
     for p in plans.values():
         if in_hls(p):
             get_kind(p.kind).check_plan(p, io_type)
+    if io_type == IO_STREAM:
+        for name, names in readers_of(plans).items():
+            if plans[name].host and len(names) > MAX_CLONES:
+                raise QTError(f"{name} is read by {len(names)} layers, and hls4ml clones an "
+                              f"io_stream input for at most {MAX_CLONES}: use --io parallel, "
+                              "fewer --layers, or --no-pad-mask")
 
 
 def exact_testbench(project_dir) -> None:

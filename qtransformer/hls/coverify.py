@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
-from .convert import Conversion, exact_testbench, hls_inputs
+from .convert import Conversion, exact_testbench, hls_feed, hls_rows
 from ..kinds import LayerPlan, in_hls, passes_through
 
 
@@ -33,8 +33,7 @@ def coverify(model: tf.keras.Model, hls_model, x: np.ndarray,
     if isinstance(hls_model, Conversion):
         plans, hls_model = hls_model.plans, hls_model.hls_model
     keras_y = np.asarray(model.predict(x, verbose=0), np.float64)
-    hx = np.ascontiguousarray(hls_inputs(model, x).reshape(len(x), -1))
-    hls_y = np.asarray(hls_model.predict(hx), np.float64).reshape(keras_y.shape)
+    hls_y = np.asarray(hls_model.predict(hls_feed(model, x)), np.float64).reshape(keras_y.shape)
     err = np.abs(hls_y - keras_y)
     lsb = _output_lsb(hls_model, plans)
     out = {"argmax_agreement": float(np.mean(hls_y.argmax(-1) == keras_y.argmax(-1))),
@@ -71,8 +70,7 @@ def trace_compare(model: tf.keras.Model, conv: Conversion, x: np.ndarray) -> lis
         for layer in hls_model.get_layers():
             layer.set_attr("trace", True)
         hls_model.compile()
-    hx = np.ascontiguousarray(hls_inputs(model, x).reshape(len(x), -1))
-    _, trace = hls_model.trace(hx)
+    _, trace = hls_model.trace(hls_feed(model, x))
     names = [n for n in trace if n in conv.plans and not conv.plans[n].host]
     ref = keras_trace(model, x, [keras_name(conv.plans[n]) for n in names])
     rows = []
@@ -89,12 +87,13 @@ def trace_compare(model: tf.keras.Model, conv: Conversion, x: np.ndarray) -> lis
 def write_tb_data(model: tf.keras.Model, x: np.ndarray, project_dir) -> Path:
     """Write ``tb_data/tb_input_features.dat`` / ``tb_output_predictions.dat`` (one sample a line).
 
-    Inputs are what the HLS top function receives (host-embedded for token models); outputs
+    Inputs are what the HLS top function receives (host-embedded for token models, then the
+    padding mask where there is one), a sample's inputs one after another on its line; outputs
     are the Keras model's, which the C testbench and ``make csim`` compare against.
     """
     tb = Path(project_dir) / "tb_data"
     tb.mkdir(parents=True, exist_ok=True)
-    hx = hls_inputs(model, x).reshape(len(x), -1)
+    hx = hls_rows(model, x)
     y = np.asarray(model.predict(x, verbose=0)).reshape(len(x), -1)
     np.savetxt(tb / "tb_input_features.dat", hx, fmt="%.17g")
     np.savetxt(tb / "tb_output_predictions.dat", y, fmt="%.17g")

@@ -70,11 +70,25 @@ def estimate(plans: dict[str, LayerPlan], io_type: str = IO_PARALLEL) -> list[La
                 fifos += [stream_fifo(p.word * p.out.width,
                                       p.beats if plans[r].kind == "add" else 2)
                           for r in readers[p.name]]
+            fifos += host_clone_fifos(plans, readers, p.name)
             row.lut += sum(f[0] for f in fifos)
             row.ff += sum(f[1] for f in fifos)
             row.bram36 += sum(f[2] for f in fifos)
         rows.append(row)
     return rows
+
+
+def host_clone_fifos(plans: dict[str, LayerPlan], readers: dict[str, list[str]],
+                     name: str) -> list[tuple[int, int, float]]:
+    """io_stream: hls4ml's clone of a top-level input that several layers read (the padding
+    mask, read by every attention and the mean), one FIFO of two words per reader, charged
+    to ``name`` when it is that input's first reader."""
+    out = []
+    for src, names in readers.items():
+        p = plans[src]
+        if p.host and len(names) > 1 and names[0] == name:
+            out += [stream_fifo(p.word * p.out.width, 2) for _ in names]
+    return out
 
 
 def is_dataflow(plans: dict[str, LayerPlan]) -> bool:

@@ -23,6 +23,7 @@ from .base import (
     qbits,
 )
 from .circulant import first_rows
+from .masking import is_masked
 from .resources import density, mac_block, po2_levels, ram, rom_lut
 
 PROJECTIONS = ("query", "key", "value", "output")
@@ -140,7 +141,8 @@ class Attention(CustomKind):
 
     # ---- plan
     def plan(self, layer, name, inputs, xins):
-        xin, resid = xins[0], (xins[1] if len(xins) > 1 else None)
+        masked = is_masked(xins, 2 if layer.keep_tokens else 1)
+        xin, resid = xins[0], (xins[1] if layer.keep_tokens else None)
         if not layer.fixed or layer._aq is None:
             raise QTError(f"layer {name}: HLS needs quantized attention (score/prob quantizers)")
         w = {k: v.numpy().astype(np.float64) for k, v in layer.quantized_weights().items()}
@@ -169,6 +171,8 @@ class Attention(CustomKind):
                   "exp_bits": tfx.width, "circ_block": b,
                   **attention_widths(seq, d_in, layer.d_model, layer.d_head, xin, act, wfx, bfx,
                                      layer.prob_bits - 1, int(table[0]))}
+        if masked:
+            params["masked"] = 1
         score = Fx(int(sq.bits), int(sq.bits) - layer.score_frac, True, True)
         prob = Fx(layer.prob_bits + 1, 1, False, True)
         macs = seq * d_in * layer.d_model * 3 + 2 * seq * seq * layer.d_model + \
@@ -194,15 +198,11 @@ class Attention(CustomKind):
              f"    static const unsigned kv_banks = {banks};",
              f"    static const unsigned multipliers = {stream_multipliers(node)};"]
 
-    def call_text(self, node):
-        if len(node.inputs) == 1:
-            return super().call_text(node)
-        # token pruning: (LN(x), x) -> top-k of x + attn
-        inp, out = node.get_input_variable(), node.get_output_variable()
-        resid = node.get_input_variable(node.inputs[1])
-        args = [inp.name, resid.name, out.name] + [node.get_weights(w).name for w in self.args]
-        return (f"nnet::{self.function}_prune<{inp.type.name}, {resid.type.name}, "
-                f"{out.type.name}, config{node.index}>({', '.join(args)});")
+    def function_name(self, node):
+        """Token pruning (``keep``): ``qt_attention_prune[_masked]``, on (LN(x), x[, mask])."""
+        name = super().function_name(node)
+        return name.replace(self.function, f"{self.function}_prune", 1) \
+            if "keep" in node.get_attr("qt_params") else name
 
     # ---- estimate
     def estimate_parallel(self, p, in_width):

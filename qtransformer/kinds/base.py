@@ -280,12 +280,20 @@ class CustomKind(LayerKind):
         return f"struct config{node.index} : nnet::{self.config_base} {{\n{body}\n}};\n"
 
     def call_text(self, node) -> str:
-        inp, out = node.get_input_variable(), node.get_output_variable()
-        weights = [node.get_weights(w).name for w in self.args]
-        args = [inp.name, out.name] + weights
-        fn = self.function + ("_stream" if node_io_type(node) == IO_STREAM else "")
-        return (f"nnet::{fn}<{inp.type.name}, {out.type.name}, config{node.index}>"
-                f"({', '.join(args)});")
+        """``nnet::<function_name>`` called on the node's inputs in order (the data, then
+        any others: a residual, the padding mask), its output and its weights."""
+        ins = [node.get_input_variable(name) for name in node.inputs]
+        out = node.get_output_variable()
+        types = ", ".join(v.type.name for v in [*ins, out])
+        args = [v.name for v in [*ins, out]] + [node.get_weights(w).name for w in self.args]
+        return f"nnet::{self.function_name(node)}<{types}, config{node.index}>({', '.join(args)});"
+
+    def function_name(self, node) -> str:
+        """The C++ function: ``function``, ``_stream`` in io_stream, ``_masked`` when the
+        plan reads a padding mask (its last input)."""
+        masked = (node.get_attr("qt_params") or {}).get("masked")
+        return self.function + ("_stream" if node_io_type(node) == IO_STREAM else "") + \
+            ("_masked" if masked else "")
 
 
 def node_io_type(node) -> str:

@@ -26,6 +26,7 @@ from ..fixed import add_fx, quantizer_fx, signed_fx
 from ..layers.ode import H_FRAC, step_raw
 from . import get_kind, register
 from .base import IO_TYPES, CustomKind, LayerEstimate, LayerPlan, qbits
+from .masking import is_masked
 from .resources import mult, ram, stream_fifo
 from .seqdense import SeqDense
 
@@ -146,7 +147,10 @@ class OdeBlock(CustomKind):
             raise QTError(f"layer {name}: HLS needs a quantized ODE block (state, activation "
                           "and FFN quantizers)")
         src = self._parts(layer)
-        seq, d, f = int(layer.input_shape[1]), layer.d_model, layer.ff_dim
+        masked = is_masked(xins, 1)
+        shape = layer.input_shape[0] if isinstance(layer.input_shape, list) else \
+            layer.input_shape
+        seq, d, f = int(shape[1]), layer.d_model, layer.ff_dim
         parts = {"ln1": _LN.plan(src["ln1"], "ln1", [], [state])}
         parts["attn"] = _ATTN.plan(src["attn"], "attn", [], [parts["ln1"].out])
         y = add_fx(state, parts["attn"].out)
@@ -170,6 +174,8 @@ class OdeBlock(CustomKind):
                   "h_frac": H_FRAC, "state_frac": state.frac, "a_frac": parts["attn"].out.frac,
                   "m_frac": act.frac, "f_frac": fx.frac, "upd_frac": upd, "sum_bits": total.width,
                   "state_min": lo, "state_max": hi}
+        if masked:
+            params["masked"] = 1
         consts = {f"{role}_{k}": v for role, part in parts.items()
                   for k, v in part.consts.items()}
         types = {"state": state, "y": y, "f": fx,
@@ -191,7 +197,7 @@ class OdeBlock(CustomKind):
                                    if isinstance(v, int | np.integer)}}
                  for role, part in plan.parts.items()}
         view = dataclasses.replace(plan, params={**plan.params, "parts": parts})
-        return custom_layer(view, out_shape)(srcs[0])
+        return custom_layer(view, out_shape)(srcs if len(srcs) > 1 else srcs[0])
 
     def hls_config(self, plan, strategy):
         return {plan.name: {"Precision": {"result": plan.out.hls()}, "ReuseFactor": plan.reuse,

@@ -1,5 +1,6 @@
 """Pooling over tokens: mean (Keras ``GlobalAveragePooling1D``, exact sum then one rounding
-divide) and CLS (``ClsPooling``, the first token), our C++ templates."""
+divide), the mean over the valid tokens (``MaskedMeanPooling``: the padding mask as second input,
+the divisor the valid count) and CLS (``ClsPooling``, the first token), our C++ templates."""
 
 from __future__ import annotations
 
@@ -12,7 +13,9 @@ from .resources import mult
 
 
 def _shape(layer) -> tuple[int, int]:
-    return int(layer.input_shape[1]), int(layer.input_shape[2])
+    shape = layer.input_shape
+    shape = shape[0] if isinstance(shape, list) else shape   # masked: [x, mask]
+    return int(shape[1]), int(shape[2])
 
 
 class PoolKind(CustomKind):
@@ -28,16 +31,24 @@ class MeanPool(PoolKind):
     ir_class, function = "QtMeanPool", "qt_meanpool"
     unsigned = ("seq_len", "n_in", "sum_bits")
 
+    masked = False   # divides by the valid tokens' count (a variable) instead of seq_len
+
     def plan(self, layer, name, inputs, xins):
         xin = xins[0]
         seq, n = _shape(layer)
-        extra = int(math.log2(seq)) if seq & (seq - 1) == 0 else math.ceil(math.log2(seq)) + 16
+        # the quotient's extra fractional bits: exact for a power-of-two divisor, else 16
+        # more than the divisor's bits, so its rounding never crosses a rounding boundary
+        # of the quantizer after it where Keras' float32 quotient does not
+        exact = seq & (seq - 1) == 0 and not self.masked
+        extra = int(math.log2(seq)) if exact else math.ceil(math.log2(max(seq, 2))) + 16
         out = signed_fx(xin.max_abs(), xin.frac + extra)
         lo, hi = out.raw_range()
         sum_bits = xin.width + (0 if xin.signed else 1) + math.ceil(math.log2(max(seq, 2)))
-        return LayerPlan(name, self.name, inputs, out, params={
-            "seq_len": seq, "n_in": n, "in_frac": xin.frac, "out_frac": out.frac,
-            "out_min": lo, "out_max": hi, "sum_bits": sum_bits})
+        params = {"seq_len": seq, "n_in": n, "in_frac": xin.frac, "out_frac": out.frac,
+                  "out_min": lo, "out_max": hi, "sum_bits": sum_bits}
+        if self.masked:
+            params["masked"] = 1
+        return LayerPlan(name, self.name, inputs, out, params=params)
 
     def estimate_parallel(self, p, in_width):
         # qt_meanpool is folded: n_in exact accumulators take one token per cycle, then one
@@ -54,6 +65,16 @@ class MeanPool(PoolKind):
         e.barrier, e.in_cycles = True, p.params["seq_len"] + depth(2)
         e.cycles = p.params["n_in"] + depth(2)
         return e
+
+
+@register
+class MaskedMeanPool(MeanPool):
+    """Keras ``MaskedMeanPooling([x, mask])``: ``qt_meanpool_masked`` adds the valid tokens
+    and divides by their count through the same shared divider."""
+
+    name, keras_classes = "masked_meanpool", ("MaskedMeanPooling",)
+    ir_class = "QtMaskedMeanPool"
+    masked = True
 
 
 @register

@@ -132,9 +132,10 @@ class QODEBlock(tf.keras.layers.Layer):
         raw = tf.clip_by_value(tf.round(v * 2.0**frac), lo, hi)
         return exact + tf.stop_gradient(tf.cast(raw * 2.0**-frac, dtype) - exact)
 
-    def branches(self, x, training=None):
-        """``a`` and ``m`` of one step (their sum is ``f(x)``)."""
-        a = self.attn(self.ln1(x))
+    def branches(self, x, training=None, attention_mask=None):
+        """``a`` and ``m`` of one step (their sum is ``f(x)``); ``attention_mask`` (batch,
+        seq), 1 = token, hides padding keys."""
+        a = self.attn(self.ln1(x), attention_mask=attention_mask)
         if self.drop is not None:
             a = self.drop(a, training=training)
         m = self.ffn2(self.ffn1_act(self.ffn1(self.ln2(x + a))))
@@ -144,16 +145,16 @@ class QODEBlock(tf.keras.layers.Layer):
             m = self.drop(m, training=training)
         return a, m
 
-    def step(self, x, training=None):
+    def step(self, x, training=None, attention_mask=None):
         """One Euler step ``Q(x + h f(x))``, the sum exact in float64 before ``Q``."""
-        a, m = self.branches(x, training)
+        a, m = self.branches(x, training, attention_mask)
         f = tf.cast(a, tf.float64) + tf.cast(m, tf.float64)
         return self.quantize_state(tf.cast(x, tf.float64) + self.h * f, x.dtype)
 
-    def call(self, x, training=None):
+    def call(self, x, training=None, attention_mask=None):
         x = self.quantize_state(tf.cast(x, tf.float64), x.dtype)
         for _ in range(self.steps):
-            x = self.step(x, training)
+            x = self.step(x, training, attention_mask)
         return x
 
     def compute_output_shape(self, input_shape):

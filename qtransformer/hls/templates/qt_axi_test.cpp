@@ -1,5 +1,6 @@
 // C testbench of the board wrapper (axi/, copied in by qtransformer.hls.axi_wrapper): packs
-// every line of tb_data/tb_input_features.dat into words (as the host driver does), runs the
+// every line of tb_data/tb_input_features.dat into words (as the host driver does: with a
+// padding mask, the line's last QT_N_MASK values, sent before the input's words), runs the
 // whole file as one batch, checks the word count and TLAST, unpacks the logits into
 // tb_data/axi_csim_results.log (compared with the Keras predictions by tbcheck.py) and logs the
 // words in hex for the layout test (tb_data/axi_input_words.log, axi_output_words.log).
@@ -41,12 +42,23 @@ int main() {
     const unsigned n = samples.size();
     hls::stream<qt_axi::word_t> x_in("x_in"), y_out("y_out"), packed("packed");
     std::vector<qt_axi::word_t> in_words, out_words;
+#ifdef QT_HAS_MASK
+    const size_t line_values = QT_N_IN + QT_N_MASK;
+#else
+    const size_t line_values = QT_N_IN;
+#endif
     for (unsigned s = 0; s < n; s++) {
-        if (samples[s].size() != (size_t)QT_N_IN) {
+        if (samples[s].size() != line_values) {
             std::cout << "axi_test: line " << s + 1 << " has " << samples[s].size()
-                      << " values, expected " << QT_N_IN << std::endl;
+                      << " values, expected " << line_values << std::endl;
             return 1;
         }
+#ifdef QT_HAS_MASK
+        qt_mask_t m[QT_N_MASK];
+        for (int k = 0; k < QT_N_MASK; k++)
+            m[k] = samples[s][QT_N_IN + k];
+        qt_axi::write_array<qt_mask_t, QT_N_MASK, QT_LANE_MASK, false>(m, packed, false);
+#endif
         qt_in_t x[QT_N_IN];
         for (int k = 0; k < QT_N_IN; k++)
             x[k] = samples[s][k];

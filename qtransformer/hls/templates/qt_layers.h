@@ -224,9 +224,11 @@ void qt_project(X_T x[CONFIG_T::seq_len][N_IN], int x_frac,
 
 // One softmax row of the integer definition (qtransformer/layers/softmax.py): the exp-table
 // lookups of s - max(s), their sum, one reciprocal from the ROM (one shift to the fixed scale
-// of the largest sum), then p = min(e * rec >> shift, 2^prob_frac) per key: no divider.
+// of the largest sum), then p = min(e * rec >> shift, 2^prob_frac) per key: no divider. A key
+// whose valid bit is 0 (padding) has e = 0, so p = 0 (smax is the kept keys' maximum).
 template <typename CONFIG_T, class score_raw_t, class prob_raw_t>
 void qt_softmax_row(score_raw_t s[CONFIG_T::seq_len], score_raw_t smax,
+                    const ap_uint<1> valid[CONFIG_T::seq_len],
                     typename CONFIG_T::table_t exp_table[CONFIG_T::table_size],
                     typename CONFIG_T::recip_t recip_table[CONFIG_T::recip_size],
                     prob_raw_t p[CONFIG_T::seq_len]) {
@@ -237,7 +239,7 @@ void qt_softmax_row(score_raw_t s[CONFIG_T::seq_len], score_raw_t smax,
     for (unsigned b = 0; b < S; b++) {
         ap_int<CONFIG_T::score_bits + 2> idx = smax - s[b];
         if (idx > (int)CONFIG_T::table_size - 1) idx = CONFIG_T::table_size - 1;
-        e[b] = exp_table[idx];
+        e[b] = valid[b] ? exp_table[idx] : (typename CONFIG_T::table_t)0;
         total += e[b];
     }
     int sh;
@@ -251,13 +253,15 @@ void qt_softmax_row(score_raw_t s[CONFIG_T::seq_len], score_raw_t smax,
     }
 }
 
-// One query's row in head h: scores against every key, the softmax row, and the head's slice
-// of the context (ctx[h H .. h H + H)); p returns the row's probabilities (token pruning sums
-// them). Shared by the parallel core and the streamed form.
+// One query's row in head h: scores against every key, the softmax row over the kept keys
+// (valid: 0 = padding), and the head's slice of the context (ctx[h H .. h H + H)); p returns the
+// row's probabilities (token pruning sums them). Shared by the parallel core and the streamed
+// form.
 template <typename CONFIG_T, class prob_raw_t>
 void qt_attention_head(unsigned h, ap_int<CONFIG_T::act_bits> qa[CONFIG_T::d_model],
                        ap_int<CONFIG_T::act_bits> k[CONFIG_T::seq_len][CONFIG_T::d_model],
                        ap_int<CONFIG_T::act_bits> v[CONFIG_T::seq_len][CONFIG_T::d_model],
+                       const ap_uint<1> valid[CONFIG_T::seq_len],
                        typename CONFIG_T::table_t exp_table[CONFIG_T::table_size],
                        typename CONFIG_T::recip_t recip_table[CONFIG_T::recip_size],
                        prob_raw_t p[CONFIG_T::seq_len],
@@ -272,9 +276,9 @@ void qt_attention_head(unsigned h, ap_int<CONFIG_T::act_bits> qa[CONFIG_T::d_mod
         for (unsigned c = 0; c < H; c++) acc += qa[h * H + c] * k[b][h * H + c];
         s[b] = qt_clip(qt_round_shift(acc.to_int64(), 2 * CONFIG_T::act_frac - CONFIG_T::score_frac),
                        CONFIG_T::score_min, CONFIG_T::score_max);
-        if (s[b] > smax) smax = s[b];
+        if (valid[b] && s[b] > smax) smax = s[b];
     }
-    qt_softmax_row<CONFIG_T, score_raw_t, prob_raw_t>(s, smax, exp_table, recip_table, p);
+    qt_softmax_row<CONFIG_T, score_raw_t, prob_raw_t>(s, smax, valid, exp_table, recip_table, p);
     for (unsigned c = 0; c < H; c++) {
         ap_int<CONFIG_T::ctx_bits> acc = 0;
         for (unsigned b = 0; b < S; b++) acc += p[b] * v[b][h * H + c];
@@ -283,22 +287,46 @@ void qt_attention_head(unsigned h, ap_int<CONFIG_T::act_bits> qa[CONFIG_T::d_mod
     }
 }
 
+// The attention's weight parameters and their names, shared by its entry points.
+#define QT_ATTN_WEIGHTS                                                                             \
+    typename CONFIG_T::weight_t wq[CONFIG_T::d_in * CONFIG_T::d_model / CONFIG_T::circ_block],    \
+        typename CONFIG_T::bias_t bq[CONFIG_T::d_model],                                          \
+        typename CONFIG_T::weight_t wk[CONFIG_T::d_in * CONFIG_T::d_model / CONFIG_T::circ_block], \
+        typename CONFIG_T::bias_t bk[CONFIG_T::d_model],                                          \
+        typename CONFIG_T::weight_t wv[CONFIG_T::d_in * CONFIG_T::d_model / CONFIG_T::circ_block], \
+        typename CONFIG_T::bias_t bv[CONFIG_T::d_model],                                          \
+        typename CONFIG_T::weight_t wo[CONFIG_T::d_model * CONFIG_T::d_model / CONFIG_T::circ_block], \
+        typename CONFIG_T::bias_t bo[CONFIG_T::d_model],                                          \
+        typename CONFIG_T::table_t exp_table[CONFIG_T::table_size],                               \
+        typename CONFIG_T::recip_t recip_table[CONFIG_T::recip_size]
+#define QT_ATTN_ARGS wq, bq, wk, bk, wv, bv, wo, bo, exp_table, recip_table
+
+// The valid bits of a padding mask input (1 = token, 0 = [PAD]; qtransformer/layers/masking.py),
+// or all ones for a model without one.
+template <class mask_T, unsigned S>
+void qt_valid_bits(mask_T mask[S], ap_uint<1> valid[S]) {
+    #pragma HLS INLINE
+    for (unsigned b = 0; b < S; b++) {
+        #pragma HLS UNROLL
+        valid[b] = mask[b] != 0;
+    }
+}
+template <unsigned S> void qt_all_valid(ap_uint<1> valid[S]) {
+    #pragma HLS INLINE
+    for (unsigned b = 0; b < S; b++) {
+        #pragma HLS UNROLL
+        valid[b] = 1;
+    }
+}
+
 // The attention computation on raw integers: output o (act raw) and, per key token, the
 // attention it received (probability raws summed over heads and queries).
 template <class data_T, typename CONFIG_T>
 void qt_attention_core(data_T data[CONFIG_T::seq_len * CONFIG_T::d_in],
+                       const ap_uint<1> valid[CONFIG_T::seq_len],
                        ap_int<CONFIG_T::act_bits> o[CONFIG_T::seq_len][CONFIG_T::d_model],
                        ap_uint<CONFIG_T::recv_bits> received[CONFIG_T::seq_len],
-                       typename CONFIG_T::weight_t wq[CONFIG_T::d_in * CONFIG_T::d_model / CONFIG_T::circ_block],
-                       typename CONFIG_T::bias_t bq[CONFIG_T::d_model],
-                       typename CONFIG_T::weight_t wk[CONFIG_T::d_in * CONFIG_T::d_model / CONFIG_T::circ_block],
-                       typename CONFIG_T::bias_t bk[CONFIG_T::d_model],
-                       typename CONFIG_T::weight_t wv[CONFIG_T::d_in * CONFIG_T::d_model / CONFIG_T::circ_block],
-                       typename CONFIG_T::bias_t bv[CONFIG_T::d_model],
-                       typename CONFIG_T::weight_t wo[CONFIG_T::d_model * CONFIG_T::d_model / CONFIG_T::circ_block],
-                       typename CONFIG_T::bias_t bo[CONFIG_T::d_model],
-                       typename CONFIG_T::table_t exp_table[CONFIG_T::table_size],
-                       typename CONFIG_T::recip_t recip_table[CONFIG_T::recip_size]) {
+                       QT_ATTN_WEIGHTS) {
     const unsigned S = CONFIG_T::seq_len, H = CONFIG_T::d_head;
     typedef ap_int<CONFIG_T::act_bits> act_raw_t;
     typedef ap_uint<CONFIG_T::prob_frac + 1> prob_raw_t;                // p <= 2^prob_frac
@@ -317,8 +345,8 @@ Heads:
         for (unsigned a = 0; a < S; a++) {
             #pragma HLS PIPELINE II=CONFIG_T::reuse_factor
             prob_raw_t p[CONFIG_T::seq_len];
-            qt_attention_head<CONFIG_T, prob_raw_t>(h, q[a], k, v, exp_table, recip_table, p,
-                                                   ctx[a]);
+            qt_attention_head<CONFIG_T, prob_raw_t>(h, q[a], k, v, valid, exp_table, recip_table,
+                                                   p, ctx[a]);
             for (unsigned b = 0; b < S; b++) received[b] += p[b];
         }
     }
@@ -326,55 +354,56 @@ Heads:
 }
 
 template <class data_T, class res_T, typename CONFIG_T>
-void qt_attention(data_T data[CONFIG_T::seq_len * CONFIG_T::d_in],
-                  res_T res[CONFIG_T::seq_len * CONFIG_T::d_model],
-                  typename CONFIG_T::weight_t wq[CONFIG_T::d_in * CONFIG_T::d_model / CONFIG_T::circ_block],
-                  typename CONFIG_T::bias_t bq[CONFIG_T::d_model],
-                  typename CONFIG_T::weight_t wk[CONFIG_T::d_in * CONFIG_T::d_model / CONFIG_T::circ_block],
-                  typename CONFIG_T::bias_t bk[CONFIG_T::d_model],
-                  typename CONFIG_T::weight_t wv[CONFIG_T::d_in * CONFIG_T::d_model / CONFIG_T::circ_block],
-                  typename CONFIG_T::bias_t bv[CONFIG_T::d_model],
-                  typename CONFIG_T::weight_t wo[CONFIG_T::d_model * CONFIG_T::d_model / CONFIG_T::circ_block],
-                  typename CONFIG_T::bias_t bo[CONFIG_T::d_model],
-                  typename CONFIG_T::table_t exp_table[CONFIG_T::table_size],
-                  typename CONFIG_T::recip_t recip_table[CONFIG_T::recip_size]) {
+void qt_attention_valid(data_T data[CONFIG_T::seq_len * CONFIG_T::d_in],
+                        const ap_uint<1> valid[CONFIG_T::seq_len],
+                        res_T res[CONFIG_T::seq_len * CONFIG_T::d_model], QT_ATTN_WEIGHTS) {
     const unsigned S = CONFIG_T::seq_len, D = CONFIG_T::d_model;
     ap_int<CONFIG_T::act_bits> o[CONFIG_T::seq_len][CONFIG_T::d_model];
     ap_uint<CONFIG_T::recv_bits> received[CONFIG_T::seq_len];
-    qt_attention_core<data_T, CONFIG_T>(data, o, received, wq, bq, wk, bk, wv, bv, wo, bo,
-                                        exp_table, recip_table);
+    qt_attention_core<data_T, CONFIG_T>(data, valid, o, received, QT_ATTN_ARGS);
     for (unsigned t = 0; t < S; t++)
         for (unsigned j = 0; j < D; j++) res[t * D + j] = qt_from_raw<res_T>(o[t][j]);
 }
 
+template <class data_T, class res_T, typename CONFIG_T>
+void qt_attention(data_T data[CONFIG_T::seq_len * CONFIG_T::d_in],
+                  res_T res[CONFIG_T::seq_len * CONFIG_T::d_model], QT_ATTN_WEIGHTS) {
+    ap_uint<1> valid[CONFIG_T::seq_len];
+    qt_all_valid<CONFIG_T::seq_len>(valid);
+    qt_attention_valid<data_T, res_T, CONFIG_T>(data, valid, res, QT_ATTN_ARGS);
+}
+
+// Padding masked: keys whose mask value is 0 get probability 0.
+template <class data_T, class mask_T, class res_T, typename CONFIG_T>
+void qt_attention_masked(data_T data[CONFIG_T::seq_len * CONFIG_T::d_in],
+                         mask_T mask[CONFIG_T::seq_len],
+                         res_T res[CONFIG_T::seq_len * CONFIG_T::d_model], QT_ATTN_WEIGHTS) {
+    ap_uint<1> valid[CONFIG_T::seq_len];
+    qt_valid_bits<mask_T, CONFIG_T::seq_len>(mask, valid);
+    qt_attention_valid<data_T, res_T, CONFIG_T>(data, valid, res, QT_ATTN_ARGS);
+}
+
 // Token pruning: res = the `keep` rows of resid + attention(data) whose tokens received the
 // most attention, in their original order; equal sums go to the lower position (TF's
-// top_k). A token is kept when fewer than `keep` tokens outrank it: S x S comparators.
+// top_k), and padding ranks below every token (layers/attention.py: received_attention). A
+// token is kept when fewer than `keep` tokens outrank it: S x S comparators.
 template <class data_T, class resid_T, class res_T, typename CONFIG_T>
-void qt_attention_prune(data_T data[CONFIG_T::seq_len * CONFIG_T::d_in],
-                        resid_T resid[CONFIG_T::seq_len * CONFIG_T::d_model],
-                        res_T res[CONFIG_T::keep * CONFIG_T::d_model],
-                        typename CONFIG_T::weight_t wq[CONFIG_T::d_in * CONFIG_T::d_model / CONFIG_T::circ_block],
-                        typename CONFIG_T::bias_t bq[CONFIG_T::d_model],
-                        typename CONFIG_T::weight_t wk[CONFIG_T::d_in * CONFIG_T::d_model / CONFIG_T::circ_block],
-                        typename CONFIG_T::bias_t bk[CONFIG_T::d_model],
-                        typename CONFIG_T::weight_t wv[CONFIG_T::d_in * CONFIG_T::d_model / CONFIG_T::circ_block],
-                        typename CONFIG_T::bias_t bv[CONFIG_T::d_model],
-                        typename CONFIG_T::weight_t wo[CONFIG_T::d_model * CONFIG_T::d_model / CONFIG_T::circ_block],
-                        typename CONFIG_T::bias_t bo[CONFIG_T::d_model],
-                        typename CONFIG_T::table_t exp_table[CONFIG_T::table_size],
-                        typename CONFIG_T::recip_t recip_table[CONFIG_T::recip_size]) {
+void qt_attention_prune_valid(data_T data[CONFIG_T::seq_len * CONFIG_T::d_in],
+                              resid_T resid[CONFIG_T::seq_len * CONFIG_T::d_model],
+                              const ap_uint<1> valid[CONFIG_T::seq_len],
+                              res_T res[CONFIG_T::keep * CONFIG_T::d_model], QT_ATTN_WEIGHTS) {
     const unsigned S = CONFIG_T::seq_len, D = CONFIG_T::d_model;
     ap_int<CONFIG_T::act_bits> o[CONFIG_T::seq_len][CONFIG_T::d_model];
     ap_uint<CONFIG_T::recv_bits> received[CONFIG_T::seq_len];
-    qt_attention_core<data_T, CONFIG_T>(data, o, received, wq, bq, wk, bk, wv, bv, wo, bo,
-                                        exp_table, recip_table);
+    ap_uint<CONFIG_T::recv_bits + 1> score[CONFIG_T::seq_len];
+    qt_attention_core<data_T, CONFIG_T>(data, valid, o, received, QT_ATTN_ARGS);
+    for (unsigned t = 0; t < S; t++) score[t] = valid[t] ? (ap_uint<CONFIG_T::recv_bits + 1>)(received[t] + 1) : (ap_uint<CONFIG_T::recv_bits + 1>)0;
     unsigned slot = 0;
 Select:
     for (unsigned t = 0; t < S; t++) {
         unsigned rank = 0;
         for (unsigned u = 0; u < S; u++)
-            rank += (received[u] > received[t] || (received[u] == received[t] && u < t)) ? 1 : 0;
+            rank += (score[u] > score[t] || (score[u] == score[t] && u < t)) ? 1 : 0;
         if (rank >= CONFIG_T::keep) continue;
         for (unsigned j = 0; j < D; j++) {
             qt_i64 y = qt_raw(resid[t * D + j]) * ((qt_i64)1 << (CONFIG_T::out_frac - CONFIG_T::resid_frac)) +
@@ -385,6 +414,25 @@ Select:
     }
 }
 
+template <class data_T, class resid_T, class res_T, typename CONFIG_T>
+void qt_attention_prune(data_T data[CONFIG_T::seq_len * CONFIG_T::d_in],
+                        resid_T resid[CONFIG_T::seq_len * CONFIG_T::d_model],
+                        res_T res[CONFIG_T::keep * CONFIG_T::d_model], QT_ATTN_WEIGHTS) {
+    ap_uint<1> valid[CONFIG_T::seq_len];
+    qt_all_valid<CONFIG_T::seq_len>(valid);
+    qt_attention_prune_valid<data_T, resid_T, res_T, CONFIG_T>(data, resid, valid, res, QT_ATTN_ARGS);
+}
+
+template <class data_T, class resid_T, class mask_T, class res_T, typename CONFIG_T>
+void qt_attention_prune_masked(data_T data[CONFIG_T::seq_len * CONFIG_T::d_in],
+                               resid_T resid[CONFIG_T::seq_len * CONFIG_T::d_model],
+                               mask_T mask[CONFIG_T::seq_len],
+                               res_T res[CONFIG_T::keep * CONFIG_T::d_model], QT_ATTN_WEIGHTS) {
+    ap_uint<1> valid[CONFIG_T::seq_len];
+    qt_valid_bits<mask_T, CONFIG_T::seq_len>(mask, valid);
+    qt_attention_prune_valid<data_T, resid_T, res_T, CONFIG_T>(data, resid, valid, res, QT_ATTN_ARGS);
+}
+
 // ---------------------------------------------------------------- pooling
 struct qt_pool_config {
     static const unsigned seq_len = 1, n_in = 1, sum_bits = 64;
@@ -392,11 +440,12 @@ struct qt_pool_config {
     static const qt_i64 out_min = 0, out_max = 0;
 };
 
-// round_half_even(sum * 2^(out_frac - in_frac) / seq_len) per channel, one channel a cycle
-// through a single rounding divider; exact when seq_len is a power of two.
+// round_half_even(sum * 2^(out_frac - in_frac) / n) per channel, one channel a cycle through
+// a single rounding divider; n = seq_len (exact when a power of two), or the count of valid
+// tokens for a masked mean.
 template <class res_T, typename CONFIG_T>
-void qt_meanpool_divide(ap_int<CONFIG_T::sum_bits> sum[CONFIG_T::n_in], res_T res[CONFIG_T::n_in]) {
-    const qt_i64 n = CONFIG_T::seq_len;
+void qt_meanpool_divide(ap_int<CONFIG_T::sum_bits> sum[CONFIG_T::n_in], qt_i64 n,
+                        res_T res[CONFIG_T::n_in]) {
 Channels:
     for (unsigned i = 0; i < CONFIG_T::n_in; i++) {
         #pragma HLS PIPELINE II=1
@@ -439,7 +488,26 @@ Tokens:
         #pragma HLS PIPELINE II=1
         qt_meanpool_add<data_T, CONFIG_T>(sum, data + t * CONFIG_T::n_in);
     }
-    qt_meanpool_divide<res_T, CONFIG_T>(sum, res);
+    qt_meanpool_divide<res_T, CONFIG_T>(sum, CONFIG_T::seq_len, res);
+}
+
+// Mean over the valid tokens (mask 1; layers/masking.py MaskedMeanPooling): padding adds
+// nothing and the divisor is the valid count (at least 1: [CLS] is never padding).
+template <class data_T, class mask_T, class res_T, typename CONFIG_T>
+void qt_meanpool_masked(data_T data[CONFIG_T::seq_len * CONFIG_T::n_in],
+                        mask_T mask[CONFIG_T::seq_len], res_T res[CONFIG_T::n_in]) {
+    ap_int<CONFIG_T::sum_bits> sum[CONFIG_T::n_in];
+    #pragma HLS ARRAY_PARTITION variable=sum complete
+    qt_meanpool_clear<CONFIG_T>(sum);
+    unsigned n = 0;
+Tokens:
+    for (unsigned t = 0; t < CONFIG_T::seq_len; t++) {
+        #pragma HLS PIPELINE II=1
+        if (mask[t] == 0) continue;
+        qt_meanpool_add<data_T, CONFIG_T>(sum, data + t * CONFIG_T::n_in);
+        n++;
+    }
+    qt_meanpool_divide<res_T, CONFIG_T>(sum, n > 0 ? n : 1, res);
 }
 
 template <class data_T, class res_T, typename CONFIG_T>

@@ -37,6 +37,17 @@ void qt_write_word(hls::stream<res_T> &res, T y[N]) {
     res.write(out);
 }
 
+// The valid bits of a padding mask stream: one word of seq_len values, 0 = [PAD].
+template <class mask_T, unsigned S>
+void qt_read_valid(hls::stream<mask_T> &mask, ap_uint<1> valid[S]) {
+    #pragma HLS INLINE
+    mask_T m = mask.read();
+    for (unsigned b = 0; b < S; b++) {
+        #pragma HLS UNROLL
+        valid[b] = m[b] != 0;
+    }
+}
+
 // x + table[t]: the position-table row of token t added to beat t.
 template <class data_T, class res_T, typename CONFIG_T>
 void qt_posembed_stream(hls::stream<data_T> &data, hls::stream<res_T> &res,
@@ -84,17 +95,8 @@ Tokens:
 // port; reshaped, never partitioned element by element); the keys and values are split over
 // kv_banks memories so that one row can read every token's words within its II.
 template <class data_T, class res_T, typename CONFIG_T>
-void qt_attention_stream(hls::stream<data_T> &data, hls::stream<res_T> &res,
-                         typename CONFIG_T::weight_t wq[CONFIG_T::d_in * CONFIG_T::d_model / CONFIG_T::circ_block],
-                         typename CONFIG_T::bias_t bq[CONFIG_T::d_model],
-                         typename CONFIG_T::weight_t wk[CONFIG_T::d_in * CONFIG_T::d_model / CONFIG_T::circ_block],
-                         typename CONFIG_T::bias_t bk[CONFIG_T::d_model],
-                         typename CONFIG_T::weight_t wv[CONFIG_T::d_in * CONFIG_T::d_model / CONFIG_T::circ_block],
-                         typename CONFIG_T::bias_t bv[CONFIG_T::d_model],
-                         typename CONFIG_T::weight_t wo[CONFIG_T::d_model * CONFIG_T::d_model / CONFIG_T::circ_block],
-                         typename CONFIG_T::bias_t bo[CONFIG_T::d_model],
-                         typename CONFIG_T::table_t exp_table[CONFIG_T::table_size],
-                         typename CONFIG_T::recip_t recip_table[CONFIG_T::recip_size]) {
+void qt_attention_stream_valid(hls::stream<data_T> &data, const ap_uint<1> valid[CONFIG_T::seq_len],
+                               hls::stream<res_T> &res, QT_ATTN_WEIGHTS) {
     const unsigned S = CONFIG_T::seq_len, D = CONFIG_T::d_model, DI = CONFIG_T::d_in;
     typedef ap_int<CONFIG_T::act_bits> act_raw_t;
     typedef ap_uint<CONFIG_T::prob_frac + 1> prob_raw_t;
@@ -128,7 +130,8 @@ Rows:
         #pragma HLS ARRAY_PARTITION variable=o complete
         for (unsigned h = 0; h < CONFIG_T::heads; h++) {
             prob_raw_t p[CONFIG_T::seq_len];
-            qt_attention_head<CONFIG_T, prob_raw_t>(h, q[a], k, v, exp_table, recip_table, p, ctx);
+            qt_attention_head<CONFIG_T, prob_raw_t>(h, q[a], k, v, valid, exp_table, recip_table, p,
+                                                   ctx);
         }
         qt_project_token<CONFIG_T, CONFIG_T::d_model>(ctx, CONFIG_T::act_frac, wo, bo, o);
         res_T out;
@@ -139,6 +142,24 @@ Rows:
         }
         res.write(out);
     }
+}
+
+template <class data_T, class res_T, typename CONFIG_T>
+void qt_attention_stream(hls::stream<data_T> &data, hls::stream<res_T> &res, QT_ATTN_WEIGHTS) {
+    ap_uint<1> valid[CONFIG_T::seq_len];
+    #pragma HLS ARRAY_PARTITION variable=valid complete
+    qt_all_valid<CONFIG_T::seq_len>(valid);
+    qt_attention_stream_valid<data_T, res_T, CONFIG_T>(data, valid, res, QT_ATTN_ARGS);
+}
+
+// Padding masked: the mask (one word of seq_len values, 0 = [PAD]) is read first.
+template <class data_T, class mask_T, class res_T, typename CONFIG_T>
+void qt_attention_stream_masked(hls::stream<data_T> &data, hls::stream<mask_T> &mask,
+                                hls::stream<res_T> &res, QT_ATTN_WEIGHTS) {
+    ap_uint<1> valid[CONFIG_T::seq_len];
+    #pragma HLS ARRAY_PARTITION variable=valid complete
+    qt_read_valid<mask_T, CONFIG_T::seq_len>(mask, valid);
+    qt_attention_stream_valid<data_T, res_T, CONFIG_T>(data, valid, res, QT_ATTN_ARGS);
 }
 
 // ---------------------------------------------------------------- Dense on a sequence
@@ -242,7 +263,33 @@ Tokens:
         qt_meanpool_add<typename data_T::value_type, CONFIG_T>(sum, x);
     }
     typename res_T::value_type y[CONFIG_T::n_in];
-    qt_meanpool_divide<typename res_T::value_type, CONFIG_T>(sum, y);
+    qt_meanpool_divide<typename res_T::value_type, CONFIG_T>(sum, CONFIG_T::seq_len, y);
+    qt_write_word<res_T, CONFIG_T::n_in>(res, y);
+}
+
+// Mean over the valid tokens: the mask word first, then the tokens (padding read and dropped).
+template <class data_T, class mask_T, class res_T, typename CONFIG_T>
+void qt_meanpool_stream_masked(hls::stream<data_T> &data, hls::stream<mask_T> &mask,
+                               hls::stream<res_T> &res) {
+    ap_int<CONFIG_T::sum_bits> sum[CONFIG_T::n_in];
+    #pragma HLS ARRAY_PARTITION variable=sum complete
+    ap_uint<1> valid[CONFIG_T::seq_len];
+    #pragma HLS ARRAY_PARTITION variable=valid complete
+    qt_read_valid<mask_T, CONFIG_T::seq_len>(mask, valid);
+    qt_meanpool_clear<CONFIG_T>(sum);
+    unsigned n = 0;
+Tokens:
+    for (unsigned t = 0; t < CONFIG_T::seq_len; t++) {
+        #pragma HLS PIPELINE II=1
+        typename data_T::value_type x[CONFIG_T::n_in];
+        #pragma HLS ARRAY_PARTITION variable=x complete
+        qt_read_word<data_T, CONFIG_T::n_in>(data, x);
+        if (!valid[t]) continue;
+        qt_meanpool_add<typename data_T::value_type, CONFIG_T>(sum, x);
+        n++;
+    }
+    typename res_T::value_type y[CONFIG_T::n_in];
+    qt_meanpool_divide<typename res_T::value_type, CONFIG_T>(sum, n > 0 ? n : 1, y);
     qt_write_word<res_T, CONFIG_T::n_in>(res, y);
 }
 
@@ -328,7 +375,7 @@ Tokens:
 // One Euler step on the state x (S x d, one token a word).
 template <typename CONFIG_T>
 void qt_ode_step(typename CONFIG_T::state_t x[CONFIG_T::seq_len * CONFIG_T::d_model],
-                 QT_ODE_WEIGHTS) {
+                 const ap_uint<1> valid[CONFIG_T::seq_len], QT_ODE_WEIGHTS) {
     const unsigned S = CONFIG_T::seq_len, D = CONFIG_T::d_model;
     typename CONFIG_T::ln1_t h1[CONFIG_T::seq_len * CONFIG_T::d_model];
     typename CONFIG_T::attn_t a[CONFIG_T::seq_len * CONFIG_T::d_model];
@@ -346,9 +393,9 @@ void qt_ode_step(typename CONFIG_T::state_t x[CONFIG_T::seq_len * CONFIG_T::d_mo
     #pragma HLS STREAM variable=s_out depth=CONFIG_T::seq_len
     qt_layernorm<typename CONFIG_T::state_t, typename CONFIG_T::ln1_t,
                  typename CONFIG_T::ln1_config>(x, h1, ln1_gamma, ln1_beta, ln1_rsqrt);
-    qt_attention<typename CONFIG_T::ln1_t, typename CONFIG_T::attn_t,
-                 typename CONFIG_T::attn_config>(h1, a, wq, bq, wk, bk, wv, bv, wo, bo,
-                                                 exp_table, recip_table);
+    qt_attention_valid<typename CONFIG_T::ln1_t, typename CONFIG_T::attn_t,
+                       typename CONFIG_T::attn_config>(h1, valid, a, wq, bq, wk, bk, wv, bv, wo,
+                                                       bo, exp_table, recip_table);
 Residual:
     for (unsigned t = 0; t < S; t++) {
         #pragma HLS PIPELINE II=1
@@ -381,10 +428,10 @@ ToStream:
 // The step loop: one qt_ode_step instance, the state fed back (never unrolled).
 template <typename CONFIG_T>
 void qt_ode_steps(typename CONFIG_T::state_t x[CONFIG_T::seq_len * CONFIG_T::d_model],
-                  QT_ODE_WEIGHTS) {
+                  const ap_uint<1> valid[CONFIG_T::seq_len], QT_ODE_WEIGHTS) {
 Steps:
     for (unsigned k = 0; k < CONFIG_T::steps; k++) {
-        qt_ode_step<CONFIG_T>(x, ln1_gamma, ln1_beta, ln1_rsqrt, wq, bq, wk, bk, wv, bv, wo, bo,
+        qt_ode_step<CONFIG_T>(x, valid, ln1_gamma, ln1_beta, ln1_rsqrt, wq, bq, wk, bk, wv, bv, wo, bo,
                               exp_table, recip_table, ln2_gamma, ln2_beta, ln2_rsqrt, w1, b1,
                               w2, b2);
     }
@@ -393,7 +440,8 @@ Steps:
 // io_stream: the sequence read into the state (Q(x_0): the cast rounds half to even and
 // saturates), the steps, the state written a token a beat.
 template <class data_T, class res_T, typename CONFIG_T>
-void qt_ode_stream(hls::stream<data_T> &data, hls::stream<res_T> &res, QT_ODE_WEIGHTS) {
+void qt_ode_stream_valid(hls::stream<data_T> &data, const ap_uint<1> valid[CONFIG_T::seq_len],
+                         hls::stream<res_T> &res, QT_ODE_WEIGHTS) {
     const unsigned S = CONFIG_T::seq_len, D = CONFIG_T::d_model;
     typename CONFIG_T::state_t x[CONFIG_T::seq_len * CONFIG_T::d_model];
     #pragma HLS ARRAY_RESHAPE variable=x cyclic factor=CONFIG_T::d_model
@@ -406,7 +454,7 @@ Read:
             x[t * D + j] = (typename CONFIG_T::state_t)in[j];
         }
     }
-    qt_ode_steps<CONFIG_T>(x, ln1_gamma, ln1_beta, ln1_rsqrt, wq, bq, wk, bk, wv, bv, wo, bo,
+    qt_ode_steps<CONFIG_T>(x, valid, ln1_gamma, ln1_beta, ln1_rsqrt, wq, bq, wk, bk, wv, bv, wo, bo,
                            exp_table, recip_table, ln2_gamma, ln2_beta, ln2_rsqrt, w1, b1, w2, b2);
 Write:
     for (unsigned t = 0; t < S; t++) {
@@ -423,8 +471,9 @@ Write:
 
 // io_parallel: the same, the input and output arrays hls4ml's.
 template <class data_T, class res_T, typename CONFIG_T>
-void qt_ode(data_T data[CONFIG_T::seq_len * CONFIG_T::d_model],
-            res_T res[CONFIG_T::seq_len * CONFIG_T::d_model], QT_ODE_WEIGHTS) {
+void qt_ode_valid(data_T data[CONFIG_T::seq_len * CONFIG_T::d_model],
+                  const ap_uint<1> valid[CONFIG_T::seq_len],
+                  res_T res[CONFIG_T::seq_len * CONFIG_T::d_model], QT_ODE_WEIGHTS) {
     const unsigned S = CONFIG_T::seq_len, D = CONFIG_T::d_model;
     typename CONFIG_T::state_t x[CONFIG_T::seq_len * CONFIG_T::d_model];
     #pragma HLS ARRAY_RESHAPE variable=x cyclic factor=CONFIG_T::d_model
@@ -436,7 +485,7 @@ In:
             x[t * D + j] = (typename CONFIG_T::state_t)data[t * D + j];
         }
     }
-    qt_ode_steps<CONFIG_T>(x, ln1_gamma, ln1_beta, ln1_rsqrt, wq, bq, wk, bk, wv, bv, wo, bo,
+    qt_ode_steps<CONFIG_T>(x, valid, ln1_gamma, ln1_beta, ln1_rsqrt, wq, bq, wk, bk, wv, bv, wo, bo,
                            exp_table, recip_table, ln2_gamma, ln2_beta, ln2_rsqrt, w1, b1, w2, b2);
 Out:
     for (unsigned t = 0; t < S; t++) {
@@ -446,6 +495,48 @@ Out:
             res[t * D + j] = x[t * D + j];
         }
     }
+}
+
+#define QT_ODE_ARGS                                                                                 \
+    ln1_gamma, ln1_beta, ln1_rsqrt, wq, bq, wk, bk, wv, bv, wo, bo, exp_table, recip_table,         \
+        ln2_gamma, ln2_beta, ln2_rsqrt, w1, b1, w2, b2
+
+// The entry points: without a mask every token is valid; with one (padding masked), keys
+// whose mask value is 0 get probability 0 in every step's attention.
+template <class data_T, class res_T, typename CONFIG_T>
+void qt_ode_stream(hls::stream<data_T> &data, hls::stream<res_T> &res, QT_ODE_WEIGHTS) {
+    ap_uint<1> valid[CONFIG_T::seq_len];
+    #pragma HLS ARRAY_PARTITION variable=valid complete
+    qt_all_valid<CONFIG_T::seq_len>(valid);
+    qt_ode_stream_valid<data_T, res_T, CONFIG_T>(data, valid, res, QT_ODE_ARGS);
+}
+
+template <class data_T, class mask_T, class res_T, typename CONFIG_T>
+void qt_ode_stream_masked(hls::stream<data_T> &data, hls::stream<mask_T> &mask,
+                          hls::stream<res_T> &res, QT_ODE_WEIGHTS) {
+    ap_uint<1> valid[CONFIG_T::seq_len];
+    #pragma HLS ARRAY_PARTITION variable=valid complete
+    qt_read_valid<mask_T, CONFIG_T::seq_len>(mask, valid);
+    qt_ode_stream_valid<data_T, res_T, CONFIG_T>(data, valid, res, QT_ODE_ARGS);
+}
+
+template <class data_T, class res_T, typename CONFIG_T>
+void qt_ode(data_T data[CONFIG_T::seq_len * CONFIG_T::d_model],
+            res_T res[CONFIG_T::seq_len * CONFIG_T::d_model], QT_ODE_WEIGHTS) {
+    ap_uint<1> valid[CONFIG_T::seq_len];
+    #pragma HLS ARRAY_PARTITION variable=valid complete
+    qt_all_valid<CONFIG_T::seq_len>(valid);
+    qt_ode_valid<data_T, res_T, CONFIG_T>(data, valid, res, QT_ODE_ARGS);
+}
+
+template <class data_T, class mask_T, class res_T, typename CONFIG_T>
+void qt_ode_masked(data_T data[CONFIG_T::seq_len * CONFIG_T::d_model],
+                   mask_T mask[CONFIG_T::seq_len],
+                   res_T res[CONFIG_T::seq_len * CONFIG_T::d_model], QT_ODE_WEIGHTS) {
+    ap_uint<1> valid[CONFIG_T::seq_len];
+    #pragma HLS ARRAY_PARTITION variable=valid complete
+    qt_valid_bits<mask_T, CONFIG_T::seq_len>(mask, valid);
+    qt_ode_valid<data_T, res_T, CONFIG_T>(data, valid, res, QT_ODE_ARGS);
 }
 
 }  // namespace nnet
