@@ -146,7 +146,7 @@ def measure(name: str, n: int) -> dict:
            "csim_us": single["device"]}
     est = report["hardware_estimate"]
     lay = driver.layout
-    cycles = est["cycles"] + lay.inputs.n + lay.outputs.n
+    cycles = est["cycles"] + lay.inputs.n + (lay.mask.n if lay.mask else 0) + lay.outputs.n
     fpga_us = cycles / est["clock_mhz"]
     return {"run": name, "command": "python -m qtransformer.build --board pynq-z2 "
             + " ".join(RUNS[name]), "n_test": split["n"],

@@ -302,7 +302,6 @@ class _FakePynq:
 
 
 @needs_gxx
-@needs_gxx
 def test_the_ip_masks_padding(text_run):
     """The emulated IP reads the padding mask: the driver's mask gives the Keras logits, an
     all-ones mask (padding attended and averaged) gives others for padded texts."""
@@ -323,6 +322,7 @@ def test_the_ip_masks_padding(text_run):
     assert not np.array_equal(logits(np.ones_like(mask)), logits(mask))
 
 
+@needs_gxx
 def test_board_backend_wiring_with_a_stand_in_pynq(text_run, tmp_path, monkeypatch):
     from qtransformer.deploy.backends import Emulator
     from qtransformer.deploy.driver import Driver

@@ -124,8 +124,8 @@ def test_presets_bit_exact(tmp_path, bits, quant):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("extra", [dict(pooling="mean"), dict(token_keep=3)],
-                         ids=["masked-mean", "token-pruning"])
+@pytest.mark.parametrize("extra", [dict(pooling="mean"), dict(pooling="cls"), dict(token_keep=3)],
+                         ids=["masked-mean", "cls", "token-pruning"])
 def test_token_model_padding_masked_bit_exact(tmp_path, extra):
     """Padding masked in the IP (its second input): attention keys and the mean (or token
     pruning ranking [PAD] last), bit-exact; with the masked mean the values of padded tokens
@@ -136,7 +136,7 @@ def test_token_model_padding_masked_bit_exact(tmp_path, extra):
     m = _trained(ModelConfig(**{**TINY, "seq_len": 6}, vocab_size=30, **extra), "6", None, x)
     conv = convert_model(m, PART, 100.0, tmp_path / "prj")
     top = (tmp_path / "prj" / "firmware" / "myproject.cpp").read_text()
-    assert top.count("_masked<") == (1 if "token_keep" in extra else 2)
+    assert top.count("_masked<") == (2 if extra.get("pooling") == "mean" else 1)
     conv.hls_model.compile()
     r = coverify(m, conv, x)
     assert r["argmax_agreement"] == 1.0 and r["max_error_lsb"] == 0.0
@@ -151,6 +151,25 @@ def test_token_model_padding_masked_bit_exact(tmp_path, extra):
     assert np.array_equal(predict([garbage, np.ascontiguousarray(mask, np.float32)]),
                           predict([np.ascontiguousarray(emb, np.float32),
                                    np.ascontiguousarray(mask, np.float32)]))
+    if extra.get("pooling") == "mean" and shutil.which("g++"):
+        _axi_wrapper_matches_keras(m, conv, x, tmp_path / "prj")
+
+
+def _axi_wrapper_matches_keras(m, conv, x, prj: Path) -> None:
+    """The io_parallel board wrapper with the mask's words first: its C testbench (compiled
+    as ``make csim`` does) reproduces the Keras logits."""
+    from qtransformer.hls.axi_wrapper import write_axi
+
+    write_tb_data(m, x, prj)
+    write_axi(conv.hls_model, prj)
+    inc = [f"-I{d}" for d in (prj, prj / "firmware", prj / "axi", prj / "firmware" / "ap_types")]
+    subprocess.run(["g++", "-O1", "-std=c++14", "-w", *inc, '-DWEIGHTS_DIR="firmware/weights"',
+                    "firmware/myproject.cpp", "axi/myproject_axi.cpp", "axi/axi_test.cpp",
+                    "-o", "axi_tb"], cwd=prj, check=True)
+    run = subprocess.run(["./axi_tb"], cwd=prj, capture_output=True, text=True)
+    assert run.returncode == 0, run.stdout
+    got = np.loadtxt(prj / "tb_data" / "axi_csim_results.log", ndmin=2)
+    assert np.array_equal(got, m.predict(x, verbose=0).astype(np.float64))
 
 
 @pytest.mark.slow

@@ -87,7 +87,7 @@ def write_bundle(model, data, keras_logits, layout: Layout, core: str, hls_proje
                                              encoding="utf-8")
         meta["tokenizer"] = {"kind": "bert-wordpiece", "lowercase": True, "vocab": VOCAB}
         if layout.mask is not None:   # the IP's padding mask: 0 where the token id is [PAD]
-            meta["pad_id"] = int(data.tokenizer.token_to_id("[PAD]"))
+            meta["pad_id"] = int(model.get_layer("pad_mask").pad_id)
     else:
         np.save(out / "test_inputs.npy", np.asarray(data.x_test, np.float32))
     np.save(out / "test_labels.npy", np.asarray(data.y_test))

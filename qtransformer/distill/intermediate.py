@@ -57,6 +57,8 @@ class IntermediateDistiller(tf.keras.Model):
         self.hidden_weight, self.attention_weight = hidden_weight, attention_weight
         teacher.trainable = False
         self.pairs = tuple(self._pairs(student, teacher))     # a tuple: Keras wraps lists
+        # the student's own attention hides [PAD] keys unless it was built with --no-pad-mask
+        self.s_masked = any(type(layer).__name__ == "PadMask" for layer in student.layers)
         self.s_probe = tf.keras.Model(student.input, [
             student.output, *[_block_output(student, i) for i, _ in self.pairs],
             *[student.get_layer(f"block{i}_ln1").output for i, _ in self.pairs]])
@@ -119,8 +121,10 @@ class IntermediateDistiller(tf.keras.Model):
             ref = tf.reduce_mean(tf.square(t), -1)
             hidden += tf.reduce_sum(err * mask) / tf.maximum(tf.reduce_sum(ref * mask), 1e-9)
         attention = 0.0
+        s_mask = tf.cast(tf.not_equal(x, self.pad_id), tf.float32) if self.s_masked else None
         for (i, _), a, t in zip(self.pairs, s_att_in, t_att):
-            s = tf.reduce_mean(self.student.get_layer(f"block{i}_attn").attention_probs(a), 1)
+            probs = self.student.get_layer(f"block{i}_attn").attention_probs(a, s_mask)
+            s = tf.reduce_mean(probs, 1)
             err = tf.reduce_sum(tf.square(s[:, :length, :length] - t), -1)
             attention += tf.reduce_sum(err * mask) / tokens
         labels = tf.cast(y, tf.int32)

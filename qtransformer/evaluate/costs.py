@@ -84,9 +84,10 @@ def model_costs(model: tf.keras.Model, input_bits: int = FLOAT_BITS) -> dict:
         total_bits += size
         nonzero = _nonzero_bits(kind, layer)
         total_nonzero_bits += nonzero
-        if kind.host:   # a token model's lookup table stays on the host
-            host = {"params": n_params, "bits": size, "nonzero_bits": nonzero,
-                    "dense_params": dense}
+        if kind.host:   # a token model's lookup table (and its padding mask) stay on the host
+            for key, value in (("params", n_params), ("bits", size), ("nonzero_bits", nonzero),
+                               ("dense_params", dense)):
+                host[key] += value
         total_bops += bops
         total_macs += macs
         layers.append({"name": layer.name, "type": type(layer).__name__, "params": n_params,

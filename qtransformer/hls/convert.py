@@ -52,10 +52,10 @@ def hls_config(plans: dict[str, LayerPlan], strategy: str = "Latency") -> dict:
 
 
 def host_input_name(model: tf.keras.Model) -> str | None:
-    """Name of the host-side layer whose output the HLS model takes (a token model's
-    embedding lookup), else None (the HLS model takes the Keras input)."""
+    """Name of the host-side layer whose output the HLS model takes as its sequence (a token
+    model's embedding lookup), else None (the HLS model takes the Keras input)."""
     for layer in model.layers:
-        if kind_of(layer).host and kind_of(layer).name != "input":
+        if kind_of(layer).name == "embedding":
             return layer.name
     return None
 
@@ -144,8 +144,8 @@ def convert_model(model: tf.keras.Model, board_part: str, clock_mhz: float, outp
     return Conversion(hls_model, plans, hw, out)
 
 
-SKIP_DEPTH_KINDS = ("Merge",)
-MAX_CLONES = 7   # hls4ml's CloneOutput copies a stream to at most 7 readers   # hls4ml IR classes that join a residual skip
+SKIP_DEPTH_KINDS = ("Merge",)   # hls4ml IR classes that join a residual skip
+MAX_CLONES = 7   # hls4ml's CloneOutput copies a stream to at most 7 readers
 
 
 def fifo_depth(producer_class: str, consumer_class: str, beats: int) -> int:

@@ -29,7 +29,7 @@ class PoolKind(CustomKind):
 class MeanPool(PoolKind):
     name, keras_classes = "meanpool", ("GlobalAveragePooling1D",)
     ir_class, function = "QtMeanPool", "qt_meanpool"
-    unsigned = ("seq_len", "n_in", "sum_bits")
+    unsigned = ("seq_len", "n_in", "sum_bits", "count_bits")
 
     masked = False   # divides by the valid tokens' count (a variable) instead of seq_len
 
@@ -45,7 +45,8 @@ class MeanPool(PoolKind):
         lo, hi = out.raw_range()
         sum_bits = xin.width + (0 if xin.signed else 1) + math.ceil(math.log2(max(seq, 2)))
         params = {"seq_len": seq, "n_in": n, "in_frac": xin.frac, "out_frac": out.frac,
-                  "out_min": lo, "out_max": hi, "sum_bits": sum_bits}
+                  "out_min": lo, "out_max": hi, "sum_bits": sum_bits,
+                  "count_bits": seq.bit_length()}   # the divisor, 1..seq_len
         if self.masked:
             params["masked"] = 1
         return LayerPlan(name, self.name, inputs, out, params=params)
@@ -55,8 +56,16 @@ class MeanPool(PoolKind):
         # shared divider (a 64-bit divide by the constant seq_len) takes one channel per cycle
         n, seq, acc = p.params["n_in"], p.params["seq_len"], p.params["sum_bits"]
         dsp, lut = mult(64, 64)
-        return LayerEstimate(p.name, p.kind, 1, 0, 1, dsp, n * acc + lut, n * acc + 64, 0.0,
-                             seq + n + depth(2))
+        row = LayerEstimate(p.name, p.kind, 1, 0, 1, dsp, n * acc + lut, n * acc + 64, 0.0,
+                            seq + n + depth(2))
+        if self.masked:   # the divisor is a variable: a pipelined restoring divider, one
+            # subtract-and-select stage of the divisor's width per quotient bit
+            num = acc + p.params["out_frac"] - p.params["in_frac"]
+            den = p.params["count_bits"] + 2
+            row.lut += num * den
+            row.ff += num * (num + den)
+            row.cycles += num
+        return row
 
     def estimate_stream(self, p, in_width):
         """The same folded datapath, a token a beat; the mean needs every token (a barrier):

@@ -238,6 +238,7 @@ void qt_softmax_row(score_raw_t s[CONFIG_T::seq_len], score_raw_t smax,
     ap_uint<CONFIG_T::den_bits> total = 0;
     for (unsigned b = 0; b < S; b++) {
         ap_int<CONFIG_T::score_bits + 2> idx = smax - s[b];
+        if (idx < 0) idx = 0;   // a padding key above the kept maximum (its e is 0 anyway)
         if (idx > (int)CONFIG_T::table_size - 1) idx = CONFIG_T::table_size - 1;
         e[b] = valid[b] ? exp_table[idx] : (typename CONFIG_T::table_t)0;
         total += e[b];
@@ -369,6 +370,7 @@ template <class data_T, class res_T, typename CONFIG_T>
 void qt_attention(data_T data[CONFIG_T::seq_len * CONFIG_T::d_in],
                   res_T res[CONFIG_T::seq_len * CONFIG_T::d_model], QT_ATTN_WEIGHTS) {
     ap_uint<1> valid[CONFIG_T::seq_len];
+    #pragma HLS ARRAY_PARTITION variable=valid complete
     qt_all_valid<CONFIG_T::seq_len>(valid);
     qt_attention_valid<data_T, res_T, CONFIG_T>(data, valid, res, QT_ATTN_ARGS);
 }
@@ -379,6 +381,7 @@ void qt_attention_masked(data_T data[CONFIG_T::seq_len * CONFIG_T::d_in],
                          mask_T mask[CONFIG_T::seq_len],
                          res_T res[CONFIG_T::seq_len * CONFIG_T::d_model], QT_ATTN_WEIGHTS) {
     ap_uint<1> valid[CONFIG_T::seq_len];
+    #pragma HLS ARRAY_PARTITION variable=valid complete
     qt_valid_bits<mask_T, CONFIG_T::seq_len>(mask, valid);
     qt_attention_valid<data_T, res_T, CONFIG_T>(data, valid, res, QT_ATTN_ARGS);
 }
@@ -419,6 +422,7 @@ void qt_attention_prune(data_T data[CONFIG_T::seq_len * CONFIG_T::d_in],
                         resid_T resid[CONFIG_T::seq_len * CONFIG_T::d_model],
                         res_T res[CONFIG_T::keep * CONFIG_T::d_model], QT_ATTN_WEIGHTS) {
     ap_uint<1> valid[CONFIG_T::seq_len];
+    #pragma HLS ARRAY_PARTITION variable=valid complete
     qt_all_valid<CONFIG_T::seq_len>(valid);
     qt_attention_prune_valid<data_T, resid_T, res_T, CONFIG_T>(data, resid, valid, res, QT_ATTN_ARGS);
 }
@@ -429,13 +433,14 @@ void qt_attention_prune_masked(data_T data[CONFIG_T::seq_len * CONFIG_T::d_in],
                                mask_T mask[CONFIG_T::seq_len],
                                res_T res[CONFIG_T::keep * CONFIG_T::d_model], QT_ATTN_WEIGHTS) {
     ap_uint<1> valid[CONFIG_T::seq_len];
+    #pragma HLS ARRAY_PARTITION variable=valid complete
     qt_valid_bits<mask_T, CONFIG_T::seq_len>(mask, valid);
     qt_attention_prune_valid<data_T, resid_T, res_T, CONFIG_T>(data, resid, valid, res, QT_ATTN_ARGS);
 }
 
 // ---------------------------------------------------------------- pooling
 struct qt_pool_config {
-    static const unsigned seq_len = 1, n_in = 1, sum_bits = 64;
+    static const unsigned seq_len = 1, n_in = 1, sum_bits = 64, count_bits = 1;
     static const int in_frac = 0, out_frac = 0;
     static const qt_i64 out_min = 0, out_max = 0;
 };
@@ -443,17 +448,24 @@ struct qt_pool_config {
 // round_half_even(sum * 2^(out_frac - in_frac) / n) per channel, one channel a cycle through
 // a single rounding divider; n = seq_len (exact when a power of two), or the count of valid
 // tokens for a masked mean.
+// The numerator is sum_bits + (out_frac - in_frac) bits and the divisor count_bits, the
+// planner's widths (inlined, so a constant seq_len stays a constant divisor).
 template <class res_T, typename CONFIG_T>
-void qt_meanpool_divide(ap_int<CONFIG_T::sum_bits> sum[CONFIG_T::n_in], qt_i64 n,
-                        res_T res[CONFIG_T::n_in]) {
+void qt_meanpool_divide(ap_int<CONFIG_T::sum_bits> sum[CONFIG_T::n_in],
+                        ap_uint<CONFIG_T::count_bits> n, res_T res[CONFIG_T::n_in]) {
+    #pragma HLS INLINE
+    typedef ap_int<CONFIG_T::sum_bits + CONFIG_T::out_frac - CONFIG_T::in_frac> num_t;
+    typedef ap_int<CONFIG_T::count_bits + 2> den_t;
+    const den_t d = n;
 Channels:
     for (unsigned i = 0; i < CONFIG_T::n_in; i++) {
         #pragma HLS PIPELINE II=1
-        qt_i64 num = (qt_i64)sum[i] * ((qt_i64)1 << (CONFIG_T::out_frac - CONFIG_T::in_frac));
-        qt_i64 q = num / n, r = num % n;
-        if (r < 0) { q -= 1; r += n; }
-        if (2 * r > n || (2 * r == n && (q & 1))) q += 1;
-        res[i] = qt_from_raw<res_T>(qt_clip(q, CONFIG_T::out_min, CONFIG_T::out_max));
+        num_t num = (num_t)sum[i] << (CONFIG_T::out_frac - CONFIG_T::in_frac);
+        num_t q = num / d;
+        den_t r = num % d;
+        if (r < 0) { q -= 1; r += d; }
+        if (2 * r > d || (2 * r == d && (q & 1))) q += 1;
+        res[i] = qt_from_raw<res_T>(qt_clip(q.to_int64(), CONFIG_T::out_min, CONFIG_T::out_max));
     }
 }
 
@@ -499,7 +511,7 @@ void qt_meanpool_masked(data_T data[CONFIG_T::seq_len * CONFIG_T::n_in],
     ap_int<CONFIG_T::sum_bits> sum[CONFIG_T::n_in];
     #pragma HLS ARRAY_PARTITION variable=sum complete
     qt_meanpool_clear<CONFIG_T>(sum);
-    unsigned n = 0;
+    ap_uint<CONFIG_T::count_bits> n = 0;
 Tokens:
     for (unsigned t = 0; t < CONFIG_T::seq_len; t++) {
         #pragma HLS PIPELINE II=1
@@ -507,7 +519,7 @@ Tokens:
         qt_meanpool_add<data_T, CONFIG_T>(sum, data + t * CONFIG_T::n_in);
         n++;
     }
-    qt_meanpool_divide<res_T, CONFIG_T>(sum, n > 0 ? n : 1, res);
+    qt_meanpool_divide<res_T, CONFIG_T>(sum, n > 0 ? n : (ap_uint<CONFIG_T::count_bits>)1, res);
 }
 
 template <class data_T, class res_T, typename CONFIG_T>

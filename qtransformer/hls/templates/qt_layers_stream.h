@@ -277,7 +277,7 @@ void qt_meanpool_stream_masked(hls::stream<data_T> &data, hls::stream<mask_T> &m
     #pragma HLS ARRAY_PARTITION variable=valid complete
     qt_read_valid<mask_T, CONFIG_T::seq_len>(mask, valid);
     qt_meanpool_clear<CONFIG_T>(sum);
-    unsigned n = 0;
+    ap_uint<CONFIG_T::count_bits> n = 0;
 Tokens:
     for (unsigned t = 0; t < CONFIG_T::seq_len; t++) {
         #pragma HLS PIPELINE II=1
@@ -289,7 +289,7 @@ Tokens:
         n++;
     }
     typename res_T::value_type y[CONFIG_T::n_in];
-    qt_meanpool_divide<typename res_T::value_type, CONFIG_T>(sum, n > 0 ? n : 1, y);
+    qt_meanpool_divide<typename res_T::value_type, CONFIG_T>(sum, n > 0 ? n : (ap_uint<CONFIG_T::count_bits>)1, y);
     qt_write_word<res_T, CONFIG_T::n_in>(res, y);
 }
 
