@@ -79,6 +79,25 @@ def test_layer_drop_scores_and_removes_modules(digits):
         choose(scores, "attention", 4)
 
 
+def test_layer_drop_scores_only_tokens_when_padding_is_masked():
+    """A masked text model's module scores come from its tokens' rows, not [PAD]'s (which
+    never reach the output)."""
+    from qtransformer.compress.layer_drop import cosine_importance
+
+    tf.keras.utils.set_random_seed(0)
+    cfg = ModelConfig(d_model=8, heads=2, ff_dim=16, layers=1, seq_len=6, classes=3,
+                      vocab_size=30)
+    m = build_model(cfg, QuantConfig(bits="8"), None)
+    x = np.random.default_rng(0).integers(1, 30, (16, 6)).astype("int32")
+    x[:, 3:] = 0
+    probe = tf.keras.Model(m.inputs, [m.get_layer("block0_ln1").input,
+                                      m.get_layer("block0_attn_add").output])
+    a, b = probe.predict(x, verbose=0)
+    got = importance(m, cfg, x)["attention"][0]
+    assert got == pytest.approx(cosine_importance(a[:, :3], b[:, :3]))
+    assert got != pytest.approx(cosine_importance(a, b))
+
+
 def test_unknown_pruning_method_is_refused_by_the_registry():
     from qtransformer.compress.methods import check_config
     from qtransformer.config import BuildConfig

@@ -44,16 +44,26 @@ def importance(model: tf.keras.Model, cfg: ModelConfig, x_calib: np.ndarray) -> 
                 probes += list(_io(model, module, i))
                 keys.append((module, i))
     outs = tf.keras.Model(model.inputs, probes).predict(x_calib, batch_size=256, verbose=0)
+    valid = _valid_tokens(model, x_calib)
     scores: dict = {"attention": {}, "mlp": {}, "block": {}}
     ios = {}
     for n, (module, i) in enumerate(keys):
         x, y = outs[2 * n], outs[2 * n + 1]
+        if valid is not None and x.shape[:2] == valid.shape:   # the tokens, not [PAD]
+            x, y = x[valid], y[valid]
         scores[module][i] = cosine_importance(x, y)
         first, last = ios.get(i, (x, y))
         ios[i] = (first, y)
     for i, (x, y) in ios.items():
         scores["block"][i] = cosine_importance(x, y)
     return scores
+
+
+def _valid_tokens(model: tf.keras.Model, x_calib: np.ndarray) -> np.ndarray | None:
+    """``(n, seq)`` True for a token, False for ``[PAD]``, when the model masks padding (its
+    padded rows never reach the output, so they say nothing of a module's importance)."""
+    masks = [layer for layer in model.layers if type(layer).__name__ == "PadMask"]
+    return None if not masks else np.asarray(x_calib) != masks[0].pad_id
 
 
 def choose(scores: dict, mode: str, count: int) -> tuple[list[int], list[int]]:
