@@ -172,10 +172,17 @@ def test_project_makes_csim_from_anywhere(any_run, tmp_path):
         ref.write_text(saved)
 
 
+def _printed(capsys) -> list[str]:
+    """The driver's output lines, less the note of a first emulation compiling its IP (which
+    test compiles a project first depends on the order the tests run in)."""
+    return [ln for ln in capsys.readouterr().out.strip().split("\n")
+            if not ln.startswith("[deploy] compiling")]
+
+
 @needs_gxx
 def test_emulated_driver_agrees_with_keras_on_the_test_split(any_run, capsys):
     assert deploy_main([str(any_run), "--emulate"]) == 0
-    lines = capsys.readouterr().out.strip().splitlines()
+    lines = _printed(capsys)
     summary = json.loads(lines[-1])
     assert summary["backend"] == "emulate" and summary["n"] > 0
     assert summary["agreement"] == 1.0 and summary["max_error_lsb"] == 0.0
@@ -187,15 +194,14 @@ def test_emulated_driver_agrees_with_keras_on_the_test_split(any_run, capsys):
 def test_emulated_driver_on_new_inputs(text_run, digits_run, tmp_path, capsys):
     # texts on the command line, after the flag: one line each, then the summary
     assert deploy_main([str(text_run), "--emulate", "a warm film", "a boring mess"]) == 0
-    lines = [ln for ln in capsys.readouterr().out.strip().splitlines()
-             if not ln.startswith("[deploy] compiling")]   # the first emulation compiles
+    lines = _printed(capsys)
     assert len(lines) == 3 and lines[0].endswith("\ta warm film")
     assert lines[0].split("\t")[0] in ("0", "1") and json.loads(lines[-1])["n"] == 2
     # arrays from a .npy file: the same labels as the stored test split gives
     x = np.load(digits_run / "deploy" / "test_inputs.npy")[:7]
     np.save(tmp_path / "x.npy", x)
     assert deploy_main([str(digits_run), "--emulate", "--file", str(tmp_path / "x.npy")]) == 0
-    lines = capsys.readouterr().out.strip().splitlines()
+    lines = _printed(capsys)
     keras = np.load(digits_run / "deploy" / "test_keras_logits.npy")[:7].argmax(-1)
     assert [int(ln.split("\t")[0]) for ln in lines[:-1]] == keras.tolist()
     np.save(tmp_path / "bad.npy", x[:, :3])
@@ -220,7 +226,7 @@ def test_driver_reads_one_text_a_line(text_run, tmp_path, capsys):
     texts = tmp_path / "texts.txt"
     texts.write_text("a warm film\u2028still one line\r\n\nboring\n", encoding="utf-8")
     assert deploy_main([str(text_run), "--emulate", "--file", str(texts)]) == 0
-    lines = capsys.readouterr().out.strip().split("\n")
+    lines = _printed(capsys)
     assert [ln.split("\t")[2] for ln in lines[:-1]] == ["a warm film\u2028still one line", "",
                                                       "boring"]
     texts.write_text("")

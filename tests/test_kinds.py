@@ -18,6 +18,7 @@ from qtransformer.hls.estimate import estimate, totals
 from qtransformer.hls.passes import FuseOutputQuantizers
 from qtransformer.hls.precision import plan_model
 from qtransformer.kinds import KINDS, CustomKind, LayerEstimate, LayerPlan, register, unregister
+from qtransformer.kinds.masking import MASK_FX, is_masked
 from qtransformer.model import build_model
 
 PART = "xc7z020clg400-1"
@@ -48,6 +49,18 @@ def test_a_layer_called_twice_is_an_error():
     model = tf.keras.Model(inp, shared(shared(inp)))
     with pytest.raises(QTError, match=r"shared \(QDense\) is called 2 times"):
         plan_model(model)
+
+
+def test_a_padding_mask_is_known_by_its_producer_not_its_width():
+    """A one-bit unsigned activation has the mask's width but is no mask; the mask must come
+    last; a missing or extra input is an error, not a guess."""
+    one_bit = Fx(1, 1, False)
+    assert one_bit.hls() == MASK_FX.hls() and one_bit != MASK_FX
+    assert is_masked([Fx(8, 2), MASK_FX], 1)
+    assert not is_masked([Fx(8, 2)], 1)
+    for xins in ([Fx(8, 2), one_bit], [MASK_FX, Fx(8, 2)], [Fx(8, 2), Fx(8, 2), MASK_FX]):
+        with pytest.raises(ValueError):
+            is_masked(xins, 1)
 
 
 def test_fusion_pass_says_whether_it_changed_anything():

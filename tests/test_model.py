@@ -4,6 +4,7 @@ import tensorflow as tf
 
 from qtransformer.config import ModelConfig, QuantConfig
 from qtransformer.evaluate import model_costs
+from qtransformer.layers import pad_mask_of
 from qtransformer.layers.intmath import RECIP_BITS, RECIP_FRAC, recip_table
 from qtransformer.layers.softmax import exp_table, fixed_softmax
 from qtransformer.model import build_model, load_model
@@ -59,6 +60,7 @@ def test_padding_is_masked(tmp_path, ode):
         assert same == mask
         kinds = {type(layer).__name__ for layer in long.layers}
         assert ({"PadMask", "MaskedMeanPooling"} <= kinds) == mask
+        assert (pad_mask_of(long) is not None) == mask
     if ode is None:
         return
     long.save(tmp_path / "m.h5")

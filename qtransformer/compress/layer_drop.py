@@ -16,6 +16,7 @@ import tensorflow as tf
 
 from ..config import ModelConfig, QuantConfig
 from ..errors import QTError
+from ..layers import pad_mask_of
 
 
 def cosine_importance(x: np.ndarray, y: np.ndarray) -> float:
@@ -62,8 +63,8 @@ def importance(model: tf.keras.Model, cfg: ModelConfig, x_calib: np.ndarray) -> 
 def _valid_tokens(model: tf.keras.Model, x_calib: np.ndarray) -> np.ndarray | None:
     """``(n, seq)`` True for a token, False for ``[PAD]``, when the model masks padding (its
     padded rows never reach the output, so they say nothing of a module's importance)."""
-    masks = [layer for layer in model.layers if type(layer).__name__ == "PadMask"]
-    return None if not masks else np.asarray(x_calib) != masks[0].pad_id
+    mask = pad_mask_of(model)
+    return None if mask is None else np.asarray(x_calib) != mask.pad_id
 
 
 def choose(scores: dict, mode: str, count: int) -> tuple[list[int], list[int]]:

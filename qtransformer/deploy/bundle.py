@@ -64,6 +64,7 @@ def write_bundle(model, data, keras_logits, layout: Layout, core: str, hls_proje
     ``hls_project`` where the user will find the HLS project and ``published_run`` where the
     run will be (paths are stored relative to the bundle)."""
     from ..hls.convert import host_input_name
+    from ..layers import pad_mask_of
 
     out = Path(run_dir) / BUNDLE_DIR
     out.mkdir(parents=True, exist_ok=True)
@@ -87,7 +88,7 @@ def write_bundle(model, data, keras_logits, layout: Layout, core: str, hls_proje
                                              encoding="utf-8")
         meta["tokenizer"] = {"kind": "bert-wordpiece", "lowercase": True, "vocab": VOCAB}
         if layout.mask is not None:   # the IP's padding mask: 0 where the token id is [PAD]
-            meta["pad_id"] = int(model.get_layer("pad_mask").pad_id)
+            meta["pad_id"] = int(pad_mask_of(model).pad_id)
     else:
         np.save(out / "test_inputs.npy", np.asarray(data.x_test, np.float32))
     np.save(out / "test_labels.npy", np.asarray(data.y_test))

@@ -22,6 +22,7 @@ from __future__ import annotations
 import tensorflow as tf
 
 from ..errors import QTError
+from ..layers import pad_mask_of
 from .losses import logit_loss
 
 
@@ -58,12 +59,12 @@ class IntermediateDistiller(tf.keras.Model):
         teacher.trainable = False
         self.pairs = tuple(self._pairs(student, teacher))     # a tuple: Keras wraps lists
         # the student's own attention hides [PAD] keys unless it was built with --no-pad-mask
-        self.s_masked = any(type(layer).__name__ == "PadMask" for layer in student.layers)
+        self.s_masked = pad_mask_of(student) is not None
         self.s_probe = tf.keras.Model(student.input, [
             student.output, *[_block_output(student, i) for i, _ in self.pairs],
             *[student.get_layer(f"block{i}_ln1").output for i, _ in self.pairs]])
         self.t_probe = tf.keras.Model(teacher.input, [
-            teacher.output, teacher.get_layer("pad_mask").output,
+            teacher.output, pad_mask_of(teacher).output,
             *[teacher.get_layer(f"block{j}_ln2").output for _, j in self.pairs],
             *[teacher.get_layer("embedding_ln" if j == 0 else f"block{j - 1}_ln2").output
               for _, j in self.pairs]])

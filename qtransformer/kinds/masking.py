@@ -11,7 +11,14 @@ from ..fixed import Fx
 from . import register
 from .host import HostKind
 
-MASK_FX = Fx(1, 1, False)   # 0 or 1: ap_ufixed<1,1>
+
+class MaskFx(Fx):
+    """The mask's type, ``ap_ufixed<1,1>`` (0 or 1). A class of its own, so that a kind reading
+    its inputs' types knows a padding mask by what produced it (dataclass equality compares
+    classes): a one-bit activation is never taken for a mask."""
+
+
+MASK_FX = MaskFx(1, 1, False)
 
 
 @register
@@ -27,11 +34,13 @@ class PadMask(HostKind):
 
 
 def is_masked(xins: list[Fx], inputs_without_mask: int) -> bool:
-    """Whether a layer's inputs end with a padding mask (its ``xins`` has one more than
-    ``inputs_without_mask``, and the last is the mask's type)."""
-    if len(xins) == inputs_without_mask:
+    """Whether a layer's inputs end with the padding mask (the planner's type of the
+    :class:`PadMask` kind's output); a mask anywhere else, or a count other than
+    ``inputs_without_mask`` (+ the mask), is an error."""
+    masks = [i for i, x in enumerate(xins) if isinstance(x, MaskFx)]
+    if not masks and len(xins) == inputs_without_mask:
         return False
-    if len(xins) == inputs_without_mask + 1 and xins[-1] == MASK_FX:
+    if masks == [inputs_without_mask] and len(xins) == inputs_without_mask + 1:
         return True
-    raise ValueError(f"{len(xins)} inputs where {inputs_without_mask} (+ a padding mask) "
-                     "were expected")
+    raise ValueError(f"{len(xins)} inputs (padding masks at {masks}) where "
+                     f"{inputs_without_mask} (+ a padding mask last) were expected")

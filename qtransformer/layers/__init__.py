@@ -5,7 +5,7 @@ from __future__ import annotations
 from .attention import QMultiHeadSelfAttention
 from .circulant import QCirculantDense
 from .embedding import ClsPooling, QPositionEmbedding, QTokenEmbedding
-from .masking import MaskedMeanPooling, PadMask
+from .masking import MaskedMeanPooling, PadMask, pad_mask_of
 from .norm import QLayerNorm
 from .ode import QODEBlock
 
@@ -24,4 +24,5 @@ def custom_objects() -> dict:
 
 __all__ = ["LAYERS", "custom_objects", "ClsPooling", "MaskedMeanPooling", "PadMask",
            "QCirculantDense", "QLayerNorm",
-           "QMultiHeadSelfAttention", "QODEBlock", "QPositionEmbedding", "QTokenEmbedding"]
+           "QMultiHeadSelfAttention", "QODEBlock", "QPositionEmbedding", "QTokenEmbedding",
+           "pad_mask_of"]

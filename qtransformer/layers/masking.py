@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import tensorflow as tf
 
+from ..errors import QTError
+
 
 class PadMask(tf.keras.layers.Layer):
     """``(batch, seq)`` token ids -> float mask, 1 for tokens and 0 for ``pad_id``."""
@@ -19,6 +21,15 @@ class PadMask(tf.keras.layers.Layer):
         cfg = super().get_config()
         cfg.update(pad_id=self.pad_id)
         return cfg
+
+
+def pad_mask_of(model: tf.keras.Model) -> PadMask | None:
+    """The model's padding mask layer, or None when it attends to every position (image
+    models, ``--no-pad-mask``): one answer for the distiller, layer drop and the bundle."""
+    masks = [layer for layer in model.layers if isinstance(layer, PadMask)]
+    if len(masks) > 1:
+        raise QTError(f"model {model.name} has {len(masks)} padding masks; expected one")
+    return masks[0] if masks else None
 
 
 class MaskedMeanPooling(tf.keras.layers.Layer):
