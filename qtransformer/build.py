@@ -62,7 +62,7 @@ def parser() -> argparse.ArgumentParser:
     a("--header", choices=["auto", "yes", "no"], help="does the file have a header line")
     a("--max-examples", type=int, help="use only the first N training examples")
     a("--vocab-size", type=int, help="WordPiece vocabulary trained on the training split "
-                                    "(default 8000)")
+                                    "(default: up to 30000, entries seen at least twice)")
     a("--vocab-file", help="use this BERT vocab.txt instead of training a vocabulary")
     a("--seq-len", type=int, help="tokens per example (default: text, the 95th percentile "
                                   "of the training lengths, x8, 8..256; digits 8)")
