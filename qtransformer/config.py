@@ -123,6 +123,9 @@ class ModelConfig:
             raise QTError(f"invalid pooling {self.pooling!r}: expected {' or '.join(POOLINGS)}")
         if not 0.0 <= self.dropout < 1.0:
             raise QTError(f"invalid dropout {self.dropout!r}: expected 0 <= dropout < 1")
+        if not isinstance(self.mask_padding, bool):   # YAML "false" (quoted) is a true string
+            raise QTError(f"invalid model mask_padding {self.mask_padding!r}: expected true or "
+                          "false")
         if self.token_keep:
             self._validate_token_pruning()
         self._validate_circulant()

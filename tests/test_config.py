@@ -46,6 +46,13 @@ def test_yaml_unknown_key_is_named():
         config_from_dict({"model": {"nheads": 4}})
 
 
+def test_yaml_mask_padding_must_be_a_boolean():
+    """A quoted "false" in YAML is a string, which Python takes as true: one error line."""
+    with pytest.raises(QTError, match="mask_padding 'false'"):
+        config_from_dict({"model": {"mask_padding": "false"}}).model.validate()
+    config_from_dict({"model": {"mask_padding": False}}).model.validate()
+
+
 def test_quant_widths_validated():
     with pytest.raises(QTError, match="act_bits"):
         QuantConfig(act_bits=0).validate()

@@ -78,7 +78,9 @@ ODD_TEXTS = ["Café déjà vu — “quoted” … naïve", "日本語のテキ�
              "tab\there\x00nul\ufffd", "a" * 150 + " word", "emoji 😀 ok",
              "x\u200by zero width", "ﬁne ligature",
              "İstanbul straße", "\u00a0nbsp\u3000ideo", "$5.00 #1 @me ^_^ ~tilde `bt`",
-             "\x0b\x0cvt ff", "", "   "]
+             "\x0b\x0cvt ff", "", "   ",
+             # special tokens written in the text keep their ids (a literal [PAD] is masked)
+             "see [PAD] here", "x[SEP]y [pad] [ PAD ]", "[CLS][CLS] a [MASK]b [UNK]"]
 
 
 @pytest.mark.skipif(not SST2.is_dir(), reason="needs ../shared/data/sst2")

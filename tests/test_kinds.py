@@ -59,7 +59,7 @@ def test_a_padding_mask_is_known_by_its_producer_not_its_width():
     assert is_masked([Fx(8, 2), MASK_FX], 1)
     assert not is_masked([Fx(8, 2)], 1)
     for xins in ([Fx(8, 2), one_bit], [MASK_FX, Fx(8, 2)], [Fx(8, 2), Fx(8, 2), MASK_FX]):
-        with pytest.raises(ValueError):
+        with pytest.raises(QTError, match="padding mask"):
             is_masked(xins, 1)
 
 

@@ -7,15 +7,22 @@ NUL, U+FFFD and control characters, whitespace to spaces), space out CJK ideogra
 accents (NFD, drop non-spacing marks), lower-case; split on whitespace and around punctuation;
 greedy longest-match WordPiece with ``##`` continuations, ``[UNK]`` for a word that cannot be
 covered or is longer than 100 characters; ``[CLS] ... [SEP]``, truncated and padded to the
-sequence length. Tests check it against ``tokenizers`` id for id.
+sequence length. As in that library, a special token written in the text itself (``[PAD]``,
+``[SEP]``, ... exactly, case included) is taken out first and keeps its id, so a literal
+``[PAD]`` is padding to the mask on the board as it was in training. Tests check it against
+``tokenizers`` id for id.
 """
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from pathlib import Path
 
 MAX_WORD_CHARS = 100
+# The special tokens BertWordPieceTokenizer registers (those the vocabulary has): it matches
+# them in the raw text, before normalising, wherever they stand.
+SPECIAL = ("[UNK]", "[SEP]", "[CLS]", "[PAD]", "[MASK]")
 # Unicode White_Space (what Rust's char::is_whitespace tests) among characters that survive
 # the control-character filter.
 _WHITESPACE = frozenset(" \t\n\r\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007"
@@ -81,6 +88,8 @@ class WordPiece:
         self.vocab = {w: i for i, w in enumerate(vocab)}
         self.pad, self.unk = self.vocab["[PAD]"], self.vocab["[UNK]"]
         self.cls, self.sep = self.vocab["[CLS]"], self.vocab["[SEP]"]
+        specials = [t for t in SPECIAL if t in self.vocab]
+        self._special = re.compile("(" + "|".join(map(re.escape, specials)) + ")")
 
     @classmethod
     def from_file(cls, path: Path) -> WordPiece:
@@ -105,8 +114,18 @@ class WordPiece:
             start = end
         return ids
 
+    def text_ids(self, text: str) -> list[int]:
+        """The ids of ``text``'s pieces (no ``[CLS]``/``[SEP]`` added, no length)."""
+        out: list[int] = []
+        for k, part in enumerate(self._special.split(text)):
+            if k % 2:                       # a special token, as written
+                out.append(self.vocab[part])
+            else:
+                out += [i for w in pre_tokenize(normalize(part)) for i in self.word_ids(w)]
+        return out
+
     def ids(self, text: str, seq_len: int) -> list[int]:
-        body = [i for w in pre_tokenize(normalize(text)) for i in self.word_ids(w)]
+        body = self.text_ids(text)
         ids = [self.cls, *body[:max(seq_len - 2, 0)], self.sep][:seq_len]
         return ids + [self.pad] * (seq_len - len(ids))
 

@@ -4,7 +4,7 @@ starts as the teacher's, projected onto its top ``d_model`` principal components
 TinyBERT trains the student's embeddings so that a linear map of them matches the teacher's
 (``min ||E_s W - E_t||``); for a student table of width ``d_model`` the optimum is the teacher's
 rank-``d_model`` PCA, so we take it directly instead of spending epochs of teacher passes on it.
-The board-sized student's 8,000-word table is learnt from 60k SST-2 phrases only; the teacher's
+The board-sized student's own table is learnt from 60k SST-2 phrases only; the teacher's
 carries what pre-training on large corpora learnt about each word, which the student then
 fine-tunes with its own quantizers. Needs the teacher's vocabulary (the same token ids).
 """

@@ -59,7 +59,8 @@ class IntermediateDistiller(tf.keras.Model):
         teacher.trainable = False
         self.pairs = tuple(self._pairs(student, teacher))     # a tuple: Keras wraps lists
         # the student's own attention hides [PAD] keys unless it was built with --no-pad-mask
-        self.s_masked = pad_mask_of(student) is not None
+        s_mask = pad_mask_of(student)   # the student's own id: its forward pass masks that one
+        self.s_pad_id = None if s_mask is None else s_mask.pad_id
         self.s_probe = tf.keras.Model(student.input, [
             student.output, *[_block_output(student, i) for i, _ in self.pairs],
             *[student.get_layer(f"block{i}_ln1").output for i, _ in self.pairs]])
@@ -122,7 +123,8 @@ class IntermediateDistiller(tf.keras.Model):
             ref = tf.reduce_mean(tf.square(t), -1)
             hidden += tf.reduce_sum(err * mask) / tf.maximum(tf.reduce_sum(ref * mask), 1e-9)
         attention = 0.0
-        s_mask = tf.cast(tf.not_equal(x, self.pad_id), tf.float32) if self.s_masked else None
+        s_mask = None if self.s_pad_id is None else \
+            tf.cast(tf.not_equal(x, self.s_pad_id), tf.float32)
         for (i, _), a, t in zip(self.pairs, s_att_in, t_att):
             probs = self.student.get_layer(f"block{i}_attn").attention_probs(a, s_mask)
             s = tf.reduce_mean(probs, 1)

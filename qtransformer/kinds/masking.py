@@ -7,6 +7,7 @@ the masked mean pool (kinds/pooling.py) read it.
 
 from __future__ import annotations
 
+from ..errors import QTError
 from ..fixed import Fx
 from . import register
 from .host import HostKind
@@ -42,5 +43,5 @@ def is_masked(xins: list[Fx], inputs_without_mask: int) -> bool:
         return False
     if masks == [inputs_without_mask] and len(xins) == inputs_without_mask + 1:
         return True
-    raise ValueError(f"{len(xins)} inputs (padding masks at {masks}) where "
+    raise QTError(f"{len(xins)} inputs (padding masks at {masks}) where "
                      f"{inputs_without_mask} (+ a padding mask last) were expected")

@@ -454,6 +454,9 @@ template <class res_T, typename CONFIG_T>
 void qt_meanpool_divide(ap_int<CONFIG_T::sum_bits> sum[CONFIG_T::n_in],
                         ap_uint<CONFIG_T::count_bits> n, res_T res[CONFIG_T::n_in]) {
     #pragma HLS INLINE
+    // a config from a planner without count_bits would truncate the divisor, silently
+    static_assert(CONFIG_T::seq_len < (1ull << CONFIG_T::count_bits),
+                  "qt_meanpool: count_bits cannot hold seq_len (config from an older planner?)");
     typedef ap_int<CONFIG_T::sum_bits + CONFIG_T::out_frac - CONFIG_T::in_frac> num_t;
     typedef ap_int<CONFIG_T::count_bits + 2> den_t;
     const den_t d = n;
