@@ -83,6 +83,13 @@ ODD_TEXTS = ["Café déjà vu — “quoted” … naïve", "日本語のテキ�
              "see [PAD] here", "x[SEP]y [pad] [ PAD ]", "[CLS][CLS] a [MASK]b [UNK]"]
 
 
+def test_wordpiece_knows_the_special_tokens_the_build_registers():
+    from qtransformer.data.tokenize import SPECIAL as BUILD_SPECIAL
+    from qtransformer.deploy.wordpiece import SPECIAL
+
+    assert sorted(SPECIAL) == sorted(BUILD_SPECIAL)
+
+
 @pytest.mark.skipif(not SST2.is_dir(), reason="needs ../shared/data/sst2")
 def test_wordpiece_matches_tokenizers_id_for_id(tmp_path):
     from qtransformer.data.tokenize import encode, train_tokenizer

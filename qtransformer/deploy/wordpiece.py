@@ -21,7 +21,9 @@ from pathlib import Path
 
 MAX_WORD_CHARS = 100
 # The special tokens BertWordPieceTokenizer registers (those the vocabulary has): it matches
-# them in the raw text, before normalising, wherever they stand.
+# them in the raw text, before normalising, wherever they stand. data/tokenize.SPECIAL is the
+# same list, but that module needs ``tokenizers``, which the board lacks: a test keeps the two
+# equal.
 SPECIAL = ("[UNK]", "[SEP]", "[CLS]", "[PAD]", "[MASK]")
 # Unicode White_Space (what Rust's char::is_whitespace tests) among characters that survive
 # the control-character filter.

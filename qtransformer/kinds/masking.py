@@ -44,4 +44,4 @@ def is_masked(xins: list[Fx], inputs_without_mask: int) -> bool:
     if masks == [inputs_without_mask] and len(xins) == inputs_without_mask + 1:
         return True
     raise QTError(f"{len(xins)} inputs (padding masks at {masks}) where "
-                     f"{inputs_without_mask} (+ a padding mask last) were expected")
+                  f"{inputs_without_mask} (+ a padding mask last) were expected")
