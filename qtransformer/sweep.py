@@ -23,7 +23,6 @@ from .boards import get_board
 from .compress.methods import check_config
 from .config import BuildConfig, load_config, parse_bits
 from .errors import QTError
-from .evaluate.report import float32_ratio
 from .outputs import check_output, staged
 from .tfenv import load_tensorflow
 
@@ -106,6 +105,8 @@ def autoq_point(base: BuildConfig, search_dir: str) -> tuple[str, BuildConfig]:
 
 
 def summarise(name: str, r: dict) -> dict:
+    from .evaluate.report import float32_ratio  # here: the evaluate package loads TensorFlow
+
     hw = r.get("hardware_estimate") or {}   # board-fitted estimate, with or without HLS
     q = r["config"]["quant"]
     return {"name": name, "bits": "mixed" if q["overrides"] else q["bits"],

@@ -6,7 +6,11 @@ import os
 import re
 import subprocess
 import sys
+from pathlib import Path
 
+import pytest
+
+import qtransformer
 from qtransformer.outputs import staged
 from qtransformer.tfenv import STARTUP_NOISE, _filtered_stderr
 
@@ -19,6 +23,36 @@ def test_tensorflow_loads_without_startup_noise():
                           env=env, timeout=300)
     assert proc.returncode == 0 and proc.stdout.strip() == "2.14.1", proc.stderr
     assert "Unable to register" not in proc.stderr and "cuda" not in proc.stderr, proc.stderr
+
+
+def _commands() -> list[str]:
+    """Every ``python -m`` module of the package: a ``__main__.py`` or a ``__main__`` guard."""
+    root = Path(qtransformer.__file__).parent
+    mods = set()
+    for path in root.rglob("*.py"):
+        if path.name == "__main__.py":
+            path = path.parent
+        elif 'if __name__ == "__main__"' not in path.read_text():
+            continue
+        mods.add(".".join(path.relative_to(root.parent).with_suffix("").parts))
+    return sorted(mods)
+
+
+@pytest.mark.parametrize("module", _commands())
+def test_no_command_prints_tensorflow_startup_noise(module):
+    """A command run as a package's module (python -m qtransformer.hls.reports) imports its
+    package first: the package, not the command's main, has to load TensorFlow quietly."""
+    env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
+    proc = subprocess.run([sys.executable, "-m", module, "--help"], capture_output=True,
+                          text=True, env=env, timeout=300)
+    assert proc.returncode == 0 and "usage:" in proc.stdout, proc.stderr[-2000:]
+    for noise in ("Unable to register", "cuda", "oneDNN"):
+        assert noise not in proc.stderr, proc.stderr[-2000:]
+
+
+def test_the_commands_are_found():
+    assert {"qtransformer.build", "qtransformer.bert", "qtransformer.hls.reports",
+            "qtransformer.sweep"} <= set(_commands())
 
 
 def test_only_known_noise_is_filtered(capfd):

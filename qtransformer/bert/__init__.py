@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .. import quiet_tensorflow  # noqa: F401  (first: TensorFlow loads quietly)
 from .checkpoint import BertSpec, Checkpoint, read_checkpoint
 from .encoder import build_bert, load_bert_weights
 

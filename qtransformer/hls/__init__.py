@@ -7,6 +7,7 @@ Entry points for the build CLI::
     conv.hls_model.compile(); coverify(model, conv, x_test); write_tb_data(model, x, out_dir)
 """
 
+from .. import quiet_tensorflow  # noqa: F401  (first: TensorFlow loads quietly)
 from .convert import Conversion, convert, convert_model, hls_config, hls_inputs
 from .coverify import coverify, keras_trace, range_check, trace_compare, write_tb_data
 from .estimate import choose_reuse, estimate, totals, utilization

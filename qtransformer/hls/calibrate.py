@@ -15,6 +15,7 @@ and the error band on a build's estimate.
 
 from __future__ import annotations
 
+import argparse
 import json
 import math
 import sys
@@ -208,15 +209,23 @@ def add_project(prj, records_file) -> dict:
     return rec
 
 
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m qtransformer.hls.calibrate",
+                                description="Calibration set of the resource estimate.")
+    sub = p.add_subparsers(dest="command", required=True)
+    add = sub.add_parser("add", help="append a project synthesized with this flow (then "
+                                     "python benchmarks/calibration_bench.py refits)")
+    add.add_argument("project", help="HLS project directory with its synthesis reports")
+    add.add_argument("records", nargs="?", default="benchmarks/calibration/records.json",
+                     help="records file (default %(default)s)")
+    return p
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = sys.argv[1:] if argv is None else argv
-    if len(args) < 2 or args[0] != "add":
-        print("usage: python -m qtransformer.hls.calibrate add PRJ [RECORDS.json]  (then "
-              "python benchmarks/calibration_bench.py refits)", file=sys.stderr)
-        return 2
-    target = args[2] if len(args) > 2 else "benchmarks/calibration/records.json"
+    args = parser().parse_args(argv)
+    target = args.records
     try:
-        rec = add_project(args[1], target)
+        rec = add_project(args.project, target)
     except QTError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

@@ -20,6 +20,7 @@ prints what it reads from report files.
 
 from __future__ import annotations
 
+import argparse
 import json
 import re
 import sys
@@ -230,12 +231,18 @@ def compare_estimate(total: dict, measured: dict) -> dict:
     return {"against": source, **rows}
 
 
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python -m qtransformer.hls.reports",
+        description="Vivado / Vitis reports as JSON: an HLS project directory (its csynth "
+                    "and vivado_synth reports; also written to <dir>/reports/synth.json), or "
+                    "report files (.rpt, .xml).")
+    p.add_argument("paths", nargs="+", metavar="PATH", help="project directory or report files")
+    return p
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = sys.argv[1:] if argv is None else argv
-    if not args:
-        print("usage: python -m qtransformer.hls.reports <project dir> | REPORT_FILE...",
-              file=sys.stderr)
-        return 2
+    args = parser().parse_args(argv).paths
     if len(args) == 1 and Path(args[0]).is_dir():
         data = collect(args[0])
         dest = Path(args[0]) / "reports" / "synth.json"
