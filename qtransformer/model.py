@@ -25,6 +25,7 @@ from .config import ModelConfig, QuantConfig
 from .errors import QTError
 from .layers import (
     ClsPooling,
+    KeptMask,
     MaskedMeanPooling,
     PadMask,
     QCirculantDense,
@@ -156,8 +157,8 @@ def build_model(cfg: ModelConfig, quant: QuantConfig, features: int | None = Non
     for i in range(cfg.layers):
         x = _ode_block(x, i, cfg, qz, mask) if cfg.ode_steps is not None else \
             _block(x, i, cfg, qz, mask)
-        if cfg.token_keep and i == cfg.token_block:
-            mask = None   # the kept tokens rank padding last; later layers attend to all kept
+        if cfg.token_keep and i == cfg.token_block and mask is not None:
+            mask = KeptMask(cfg.token_keep, name=f"block{i}_kept_mask")(mask)
     x = _norm(x, qz, "final_ln")
     x = _pool(x, cfg, mask)
     x = _act(x, qz("pool_act").activation, "pool_act")

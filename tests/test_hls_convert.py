@@ -124,26 +124,28 @@ def test_presets_bit_exact(tmp_path, bits, quant):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("extra", [dict(pooling="mean"), dict(pooling="cls"), dict(token_keep=3)],
+@pytest.mark.parametrize("extra", [dict(pooling="mean"), dict(pooling="cls"),
+                                   dict(token_keep=3, layers=2)],
                          ids=["masked-mean", "cls", "token-pruning"])
 def test_token_model_padding_masked_bit_exact(tmp_path, extra):
-    """Padding masked in the IP (its second input): attention keys and the mean (or token
-    pruning ranking [PAD] last), bit-exact; with the masked mean the values of padded tokens
-    never reach the output: garbage there gives the same logits."""
+    """Padding masked in the IP (its second input): attention keys and the mean (with token
+    pruning: [PAD] ranked last, and the kept rows' mask for the next block and the mean),
+    bit-exact; the values of padded tokens never reach the output: garbage there gives the
+    same logits."""
     from qtransformer.hls.convert import hls_inputs
 
     x = padded_ids(seq=6)
-    m = _trained(ModelConfig(**{**TINY, "seq_len": 6}, vocab_size=30, **extra), "6", None, x)
+    m = _trained(ModelConfig(**{**TINY, "seq_len": 6, **extra}, vocab_size=30), "6", None, x)
     conv = convert_model(m, PART, 100.0, tmp_path / "prj")
     top = (tmp_path / "prj" / "firmware" / "myproject.cpp").read_text()
-    assert top.count("_masked<") == (2 if extra.get("pooling") == "mean" else 1)
+    masked = {"pooling": 2 if extra.get("pooling") == "mean" else 1, "token_keep": 3}
+    assert top.count("_masked<") == masked[next(iter(extra))]
+    assert top.count("qt_kept_mask<") == ("token_keep" in extra)
     conv.hls_model.compile()
     r = coverify(m, conv, x)
     assert r["argmax_agreement"] == 1.0 and r["max_error_lsb"] == 0.0
     emb, mask = (a.reshape(len(x), -1) for a in hls_inputs(m, x))
     assert mask.tolist() == (x != 0).astype(int).tolist()
-    if "token_keep" in extra:   # kept padding (texts under 3 tokens) is attended later on
-        return
     pad = np.repeat(mask == 0, emb.shape[1] // mask.shape[1], axis=1)
     noise = np.random.default_rng(3).integers(-8, 8, emb.shape) / 16
     garbage = np.ascontiguousarray(np.where(pad, noise, emb), np.float32)

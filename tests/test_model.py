@@ -68,6 +68,45 @@ def test_padding_is_masked(tmp_path, ode):
     np.testing.assert_array_equal(back.predict(ids, verbose=0), long.predict(ids, verbose=0))
 
 
+def test_kept_mask_is_the_mask_of_the_rows_token_pruning_keeps():
+    """KeptMask sees the mask only; the pruning layer ranks by received attention, padding
+    last. For random scores and masks with [PAD] inside texts too, the mask gathered at the
+    rows the layer keeps equals KeptMask's."""
+    from qtransformer.layers import KeptMask
+    from qtransformer.layers.attention import received_attention, select_tokens
+
+    rng = np.random.default_rng(0)
+    mask = (rng.random((400, 8)) < 0.6).astype("float32")
+    mask[:, 0] = 1                                   # [CLS]
+    mask[:100, 5:] = 0                               # short texts: padding kept at keep 5
+    probs = rng.integers(0, 64, (400, 2, 8, 8)).astype("float32") / 64
+    scores = received_attention(probs, mask)
+    for keep in (1, 3, 5, 7):
+        kept = select_tokens(mask[..., None], scores, keep)[..., 0].numpy()
+        np.testing.assert_array_equal(KeptMask(keep)(mask).numpy(), kept)
+    assert (KeptMask(5)(mask).numpy() == 0).any()    # some kept rows are padding
+
+
+def test_blocks_after_token_pruning_still_skip_padding():
+    """With token pruning, the later block and the mean read the kept rows' mask: the logits
+    do not depend on how much padding follows a text."""
+    cfg = dict(TINY, layers=2, vocab_size=50, token_keep=3, token_block=0)
+
+    def model(seq: int) -> tf.keras.Model:
+        tf.keras.utils.set_random_seed(0)
+        return build_model(ModelConfig(**{**cfg, "seq_len": seq}), QuantConfig(bits="8"), None)
+
+    long, short = model(8), model(5)
+    for layer in long.layers:
+        weights = layer.get_weights()
+        short.get_layer(layer.name).set_weights([w[:5] for w in weights]
+                                                if layer.name == "position" else weights)
+    ids = np.array([[2, 7, 3, 0, 0, 0, 0, 0], [2, 5, 0, 0, 0, 0, 0, 0]], dtype="int32")
+    np.testing.assert_allclose(long.predict(ids, verbose=0),
+                               short.predict(ids[:, :5], verbose=0), atol=1e-6)
+    assert long.get_layer("block0_kept_mask").output_shape == (None, 3)
+
+
 def test_fixed_softmax_is_integer_exact_and_normalised():
     frac, prob_frac = 4, 8
     table = exp_table(10, frac, 0.5, 12)

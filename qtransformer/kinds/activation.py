@@ -17,7 +17,8 @@ class Activation(LayerKind):
     name = "act"
     keras_classes = ("QActivation", "Activation")
     io_types = IO_TYPES
-    shrink = "unrolled over every element in io_parallel: fewer tokens (--seq-len) or --ff-dim"
+    shrink = ("fewer tokens (--seq-len), --ff-dim, or --io stream (io_parallel unrolls "
+              "it over every element)")
 
     def out_bits(self, layer, in_bits):
         if type(layer).__name__ == "QActivation":

@@ -14,7 +14,8 @@ class Add(LayerKind):
     name = "add"
     keras_classes = ("Add",)
     io_types = IO_TYPES
-    shrink = "unrolled over every element in io_parallel: fewer tokens (--seq-len) or --d-model"
+    shrink = ("fewer tokens (--seq-len), --d-model, or --io stream (io_parallel unrolls "
+              "it over every element)")
 
     def out_bits(self, layer, in_bits):
         return min(max(in_bits) + 1, FLOAT_BITS) if in_bits else FLOAT_BITS

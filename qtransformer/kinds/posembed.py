@@ -16,7 +16,8 @@ class PositionEmbedding(CustomKind):
     name = "posembed"
     keras_classes = ("QPositionEmbedding",)
     io_types = IO_TYPES
-    shrink = "unrolled over every element in io_parallel: fewer tokens (--seq-len) or --d-model"
+    shrink = ("fewer tokens (--seq-len), --d-model, or --io stream (io_parallel unrolls "
+              "it over every element)")
     ir_class, function, config_base = "QtPosEmbed", "qt_posembed", "qt_posembed_config"
     fixed_consts = args = ("table",)
 

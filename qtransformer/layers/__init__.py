@@ -5,12 +5,12 @@ from __future__ import annotations
 from .attention import QMultiHeadSelfAttention
 from .circulant import QCirculantDense
 from .embedding import ClsPooling, QPositionEmbedding, QTokenEmbedding
-from .masking import MaskedMeanPooling, PadMask, pad_mask_of
+from .masking import KeptMask, MaskedMeanPooling, PadMask, pad_mask_of
 from .norm import QLayerNorm
 from .ode import QODEBlock
 
 LAYERS = (QMultiHeadSelfAttention, QLayerNorm, QTokenEmbedding, QPositionEmbedding, ClsPooling,
-          PadMask, MaskedMeanPooling, QCirculantDense, QODEBlock)
+          PadMask, KeptMask, MaskedMeanPooling, QCirculantDense, QODEBlock)
 
 
 def custom_objects() -> dict:
@@ -22,7 +22,7 @@ def custom_objects() -> dict:
     return objects
 
 
-__all__ = ["LAYERS", "custom_objects", "ClsPooling", "MaskedMeanPooling", "PadMask",
+__all__ = ["LAYERS", "custom_objects", "ClsPooling", "KeptMask", "MaskedMeanPooling", "PadMask",
            "QCirculantDense", "QLayerNorm",
            "QMultiHeadSelfAttention", "QODEBlock", "QPositionEmbedding", "QTokenEmbedding",
            "pad_mask_of"]

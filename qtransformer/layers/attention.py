@@ -16,8 +16,9 @@ expanded matrix, quantized (still circulant), so everything downstream sees ordi
 
 Token pruning (``keep_tokens=k``, after PoWER-BERT / SpAtten): the layer is called on
 ``[LN(x), x]``, adds its output to the residual ``x`` and keeps the ``k`` tokens that
-received the most attention (probabilities summed over heads and queries; ties go to the
-lower position), in their original order, so every later layer runs on ``k`` tokens. The
+received the most attention (probabilities summed over heads and the token queries, padding
+rows' queries left out so that their values never steer the choice; ties go to the lower
+position), in their original order, so every later layer runs on ``k`` tokens. The
 residual add lives in this layer because the ranking comes from its probabilities: one HLS
 function computes both, and hls4ml layers have a single output.
 """
@@ -172,10 +173,14 @@ def received_attention(probs, attention_mask=None):
     """Attention each token receives: ``probs`` (batch, heads, query, key) summed over heads
     and queries -> (batch, key). Exact in float32 for fixed-point probabilities (a sum of at
     most heads x seq multiples of 2^-prob_frac). Padding keys rank last."""
-    received = tf.reduce_sum(tf.stop_gradient(probs), axis=[1, 2])
-    if attention_mask is not None:
-        received = tf.where(tf.cast(attention_mask, tf.bool), received, -1.0)
-    return received
+    probs = tf.stop_gradient(probs)
+    if attention_mask is None:
+        return tf.reduce_sum(probs, axis=[1, 2])
+    valid = tf.cast(attention_mask, tf.bool)
+    # only the tokens' queries: a padding row's query (its values are whatever the host
+    # sent) would otherwise move the ranking of the tokens
+    received = tf.reduce_sum(tf.where(valid[:, None, :, None], probs, 0.0), axis=[1, 2])
+    return tf.where(valid, received, -1.0)
 
 
 def select_tokens(x, scores, keep: int):

@@ -32,6 +32,34 @@ def pad_mask_of(model: tf.keras.Model) -> PadMask | None:
     return masks[0] if masks else None
 
 
+class KeptMask(tf.keras.layers.Layer):
+    """The padding mask of the ``keep`` tokens a token-pruning attention keeps: ``(batch,
+    seq)`` -> ``(batch, keep)``, so the blocks after it and the mean still skip padding.
+
+    The pruning layer ranks padding below every token and gives equal scores to the lower
+    position, so which tokens it keeps depends on attention, but whether each kept row is a
+    token does not: its rows are the tokens (all of them, or the first ``keep`` by rank), then,
+    when there are fewer than ``keep``, the first padding positions, in their original order.
+    ``top_k`` of the mask itself (stable) picks positions with the same mask values.
+    """
+
+    def __init__(self, keep: int, **kwargs):
+        super().__init__(**kwargs)
+        self.keep = keep
+
+    def call(self, mask):
+        idx = tf.sort(tf.math.top_k(mask, k=self.keep, sorted=True).indices, axis=-1)
+        return tf.gather(mask, idx, batch_dims=1)
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], self.keep)
+
+    def get_config(self):
+        cfg = super().get_config()
+        cfg.update(keep=self.keep)
+        return cfg
+
+
 class MaskedMeanPooling(tf.keras.layers.Layer):
     """Mean over the tokens whose mask is 1 (sentence-transformers' pooling)."""
 

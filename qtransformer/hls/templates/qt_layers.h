@@ -320,6 +320,32 @@ template <unsigned S> void qt_all_valid(ap_uint<1> valid[S]) {
     }
 }
 
+// The padding mask of the rows a token-pruning attention keeps (qt_attention_prune_valid):
+// padding ranks below every token and equal scores go to the lower position, so the kept rows
+// are the tokens (all, or `keep` of them), then the first padding positions, in order. Row j
+// is a token when mask[j] is, or when the tokens plus the padding before j reach `keep`
+// (layers/masking.py: KeptMask).
+struct qt_kept_mask_config {
+    static const unsigned seq_len = 1, keep = 1, count_bits = 1;
+};
+
+template <class mask_T, class res_T, typename CONFIG_T>
+void qt_kept_mask(mask_T mask[CONFIG_T::seq_len], res_T res[CONFIG_T::keep]) {
+    #pragma HLS INLINE
+    static_assert((1u << CONFIG_T::count_bits) > CONFIG_T::seq_len, "count_bits too narrow");
+    ap_uint<CONFIG_T::count_bits> reach = 0;   // the tokens, then + the padding before j
+    for (unsigned t = 0; t < CONFIG_T::seq_len; t++) {
+        #pragma HLS UNROLL
+        reach += mask[t] != 0 ? 1 : 0;
+    }
+    for (unsigned j = 0; j < CONFIG_T::keep; j++) {
+        #pragma HLS UNROLL
+        const bool token = mask[j] != 0;
+        res[j] = (token || reach >= CONFIG_T::keep) ? 1 : 0;
+        if (!token) reach++;
+    }
+}
+
 // The attention computation on raw integers: output o (act raw) and, per key token, the
 // attention it received (probability raws summed over heads and queries).
 template <class data_T, typename CONFIG_T>
@@ -348,7 +374,9 @@ Heads:
             prob_raw_t p[CONFIG_T::seq_len];
             qt_attention_head<CONFIG_T, prob_raw_t>(h, q[a], k, v, valid, exp_table, recip_table,
                                                    p, ctx[a]);
-            for (unsigned b = 0; b < S; b++) received[b] += p[b];
+            // the tokens' queries only (layers/attention.py: received_attention)
+            if (valid[a])
+                for (unsigned b = 0; b < S; b++) received[b] += p[b];
         }
     }
     qt_project<CONFIG_T, CONFIG_T::d_model>(ctx, CONFIG_T::act_frac, wo, bo, o);
