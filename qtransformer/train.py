@@ -25,11 +25,27 @@ def seed_everything(seed: int) -> None:
 
 
 class EpochLog(tf.keras.callbacks.Callback):
-    """One line per epoch (Keras' bar is unreadable in CI logs)."""
+    """One line per epoch (Keras' bar is unreadable in CI logs), and within an epoch that runs
+    longer (a BERT teacher's: ~9 minutes here) a line at most every ``interval_s`` seconds."""
 
-    def __init__(self, epochs: int, printer=print):
+    def __init__(self, epochs: int, printer=print, interval_s: float = 60.0):
         super().__init__()
         self.epochs, self.printer, self.t0 = epochs, printer, time.time()
+        self.interval_s, self.last = interval_s, self.t0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        now = time.time()
+        if now - self.last < self.interval_s:
+            return
+        self.last = now
+        steps = (self.params or {}).get("steps")
+        of = f"/{steps} ({100 * (batch + 1) / steps:.0f}%)" if steps else ""
+        self.printer(f"  epoch {self.epoch + 1:3d}/{self.epochs}  batch {batch + 1}{of}  "
+                     f"loss {(logs or {}).get('loss', 0):.4f}  ({now - self.t0:.0f}s)",
+                     flush=True)
 
     def on_epoch_end(self, epoch, logs=None):
         logs = logs or {}
@@ -37,6 +53,7 @@ class EpochLog(tf.keras.callbacks.Callback):
                      f"acc {logs.get('accuracy', 0):.4f}  val_loss {logs.get('val_loss', 0):.4f}  "
                      f"val_acc {logs.get('val_accuracy', 0):.4f}  ({time.time() - self.t0:.0f}s)",
                      flush=True)
+        self.last = time.time()
 
 
 class CosineLR(tf.keras.callbacks.Callback):

@@ -41,3 +41,21 @@ def test_unknown_lr_schedule():
                                                   (1557, 256, 3), (60614, 40, 3), (0, 0, 20)])
 def test_default_patience_follows_the_training_compute(n_train, seq, patience):
     assert auto_patience(n_train, seq) == patience
+
+
+def test_a_long_epoch_shows_progress_within_it():
+    """EpochLog prints a batch line once ``interval_s`` has passed (0 here: every batch) and
+    the epoch line; a BERT teacher's epoch takes minutes."""
+    from qtransformer.train import EpochLog
+
+    tf.keras.utils.set_random_seed(0)
+    x = np.random.default_rng(0).normal(size=(16, 3)).astype("float32")
+    m = tf.keras.Sequential([tf.keras.Input((3,)), tf.keras.layers.Dense(2)])
+    compile_model(m, 0.01)
+    lines = []
+    log = EpochLog(1, printer=lambda text, flush=False: lines.append(text), interval_s=0)
+    m.fit(x, (x[:, 0] > 0).astype("int32"), validation_data=(x, x[:, 0] > 0), batch_size=4,
+          epochs=1, verbose=0, callbacks=[log])
+    assert [line.split("loss")[0].split() for line in lines[:4]] == \
+        [["epoch", "1/1", "batch", f"{b}/4", f"({25 * b}%)"] for b in range(1, 5)]
+    assert "val_acc" in lines[4] and len(lines) == 5
