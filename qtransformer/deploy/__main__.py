@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import QTError
+from .bundle import load_bundle
 from .driver import Driver
 
 
@@ -59,14 +60,17 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.batch < 1:
             raise QTError(f"--batch {args.batch}: expected a positive number of samples")
-        driver = Driver(args.run_dir, emulate=args.emulate,
-                        bitstream=Path(args.bitstream) if args.bitstream else None)
-        kind = driver.bundle.kind
         if args.file and args.texts:
             raise QTError("give texts on the command line or --file, not both")
+        kind = load_bundle(args.run_dir).kind
         if args.texts and kind != "tokens":
             raise QTError("this run takes arrays: pass --file inputs.npy")
         inputs = read_inputs(Path(args.file), kind) if args.file else args.texts
+        # after every input check (the emulator compiles the IP first: a minute); progress
+        # notes on stderr: stdout is the results
+        driver = Driver(args.run_dir, emulate=args.emulate,
+                        bitstream=Path(args.bitstream) if args.bitstream else None,
+                        say=lambda note: print(note, file=sys.stderr, flush=True))
         if len(inputs) == 0:
             summary = driver.evaluate_test_split(args.batch)
             print(f"[deploy] {driver.device.name}: {summary['n']} test samples, agreement with "
