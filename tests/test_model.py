@@ -128,6 +128,10 @@ def test_fixed_softmax_is_integer_exact_and_normalised():
     assert np.abs(raw - exact).max() <= 1
     ref = tf.nn.softmax(s * 0.5).numpy()
     assert np.abs(p - ref).max() < 4 / 2**prob_frac
+    # a row whose every key is masked: probabilities 0 (the ROM index stays in range)
+    keep = tf.constant([[True] * 7, [False] * 7, [False] * 6 + [True]])
+    p = fixed_softmax(s, table, frac, prob_frac, keep).numpy()
+    assert (p[1] == 0).all() and (p[2, :6] == 0).all() and p[2, 6] > 0.99 and p[0].sum() > 0.9
 
 
 def test_quantized_attention_trains():

@@ -52,7 +52,9 @@ def fixed_softmax(scores, table: np.ndarray, score_frac: int, prob_frac: int, ke
     e_raw = tf.gather(tf.constant(table, tf.int64), d_raw)
     if keep is not None:
         e_raw = tf.where(keep, e_raw, tf.zeros_like(e_raw))
-    total = tf.reduce_sum(e_raw, axis=-1, keepdims=True)
+    # a row without a kept key (every key padding: no text of the CLI's, where [CLS] is
+    # always there) sums to 0: 1 instead keeps the ROM index in range, and p = 0
+    total = tf.maximum(tf.reduce_sum(e_raw, axis=-1, keepdims=True), 1)
     s = normalize_shift(total, RECIP_BITS, even=False)
     r = tf.gather(tf.constant(recip_table(), tf.int64),
                   shift_floor(total, s) - 2 ** (RECIP_BITS - 1))

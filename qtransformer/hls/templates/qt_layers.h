@@ -243,6 +243,7 @@ void qt_softmax_row(score_raw_t s[CONFIG_T::seq_len], score_raw_t smax,
         e[b] = valid[b] ? exp_table[idx] : (typename CONFIG_T::table_t)0;
         total += e[b];
     }
+    if (total == 0) total = 1;   // no kept key: the ROM index stays in range, p = 0 (Keras too)
     int sh;
     ap_uint<CONFIG_T::recip_bits> idx = qt_normalize<CONFIG_T::recip_bits, false>(total, sh);
     ap_uint<CONFIG_T::rec_bits> rec = recip_table[idx - (1 << (CONFIG_T::recip_bits - 1))];
