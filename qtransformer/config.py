@@ -190,6 +190,9 @@ class ModelConfig:
         if self.pooling != "mean":
             raise QTError("token pruning needs mean pooling (CLS pooling reads token 0, "
                           "which pruning may remove)")
+        if self.ode_steps is not None:
+            raise QTError("token pruning is not offered on an ODE encoder (its weight-shared "
+                          "block runs every step on the same tokens)")
 
 
 @dataclass

@@ -53,6 +53,14 @@ def test_yaml_mask_padding_must_be_a_boolean():
     config_from_dict({"model": {"mask_padding": False}}).model.validate()
 
 
+def test_token_pruning_on_an_ode_encoder_is_refused():
+    """A config or API user (the CLI refuses it earlier): one error line, not TensorFlow's."""
+    from qtransformer.config import ModelConfig
+
+    with pytest.raises(QTError, match="not offered on an ODE encoder"):
+        ModelConfig(seq_len=8, token_keep=3, ode_steps=2).validate()
+
+
 def test_quant_widths_validated():
     with pytest.raises(QTError, match="act_bits"):
         QuantConfig(act_bits=0).validate()

@@ -62,15 +62,19 @@ def main(argv: list[str] | None = None) -> int:
             raise QTError(f"--batch {args.batch}: expected a positive number of samples")
         if args.file and args.texts:
             raise QTError("give texts on the command line or --file, not both")
-        kind = load_bundle(args.run_dir).kind
+        bundle = load_bundle(args.run_dir)
+        kind = bundle.kind
         if args.texts and kind != "tokens":
             raise QTError("this run takes arrays: pass --file inputs.npy")
         inputs = read_inputs(Path(args.file), kind) if args.file else args.texts
+        if kind != "tokens" and len(inputs):
+            bundle.check_arrays(np.asarray(inputs))
         # after every input check (the emulator compiles the IP first: a minute); progress
         # notes on stderr: stdout is the results
         driver = Driver(args.run_dir, emulate=args.emulate,
                         bitstream=Path(args.bitstream) if args.bitstream else None,
-                        say=lambda note: print(note, file=sys.stderr, flush=True))
+                        say=lambda note: print(note, file=sys.stderr, flush=True),
+                        bundle=bundle)
         if len(inputs) == 0:
             summary = driver.evaluate_test_split(args.batch)
             print(f"[deploy] {driver.device.name}: {summary['n']} test samples, agreement with "

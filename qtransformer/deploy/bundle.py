@@ -43,6 +43,13 @@ class Bundle:
     def class_names(self) -> list[str]:
         return self.meta["class_names"]
 
+    def check_arrays(self, x: np.ndarray) -> None:
+        """An array run's inputs must be shaped like the model input (checked before the
+        emulator compiles, and again by the driver for library callers)."""
+        shape = tuple(self.meta["input_shape"])
+        if x.shape[1:] != shape:
+            raise QTError(f"inputs of shape {x.shape[1:]} given; the model takes {shape}")
+
     def project_dir(self) -> Path:
         """The run's HLS project (its compiled C simulation backs ``--emulate``)."""
         return (self.path / self.meta["hls_project"]).resolve()

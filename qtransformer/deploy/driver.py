@@ -18,7 +18,7 @@ import numpy as np
 from ..axi import pack_inputs, unpack_raw
 from ..errors import QTError
 from .backends import MAX_TRANSFER_BYTES, Board, Emulator
-from .bundle import load_bundle
+from .bundle import Bundle, load_bundle
 from .wordpiece import WordPiece
 
 STAGES = ("tokenize", "embed_pack", "device", "unpack")
@@ -48,8 +48,8 @@ class Driver:
     """``Driver(run_dir, emulate=True).predict(texts_or_arrays)``."""
 
     def __init__(self, run_dir, emulate: bool = False, bitstream: Path | None = None,
-                 say=print):
-        self.bundle = b = load_bundle(run_dir)
+                 say=print, bundle: Bundle | None = None):
+        self.bundle = b = bundle or load_bundle(run_dir)
         self.layout = b.layout
         self.core = b.meta["core"]
         self.tokenizer = WordPiece.from_file(b.vocab_file) if b.kind == "tokens" else None
@@ -74,9 +74,7 @@ class Driver:
                 (ids != b.meta.get("pad_id", 0)).astype(np.int64)
             return b.embedding[ids].reshape(len(ids), -1), mask
         x = np.asarray(inputs, np.float64)
-        shape = tuple(b.meta["input_shape"])
-        if x.shape[1:] != shape:
-            raise QTError(f"inputs of shape {x.shape[1:]} given; the model takes {shape}")
+        b.check_arrays(x)
         return port.to_raw(x.reshape(len(x), -1)), None
 
     def predict(self, inputs, batch: int = 256) -> Prediction:

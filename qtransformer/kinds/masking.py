@@ -69,9 +69,9 @@ class KeptMask(CustomKind):
 
 
 def is_masked(xins: list[Fx], inputs_without_mask: int) -> bool:
-    """Whether a layer's inputs end with the padding mask (the planner's type of the
-    :class:`PadMask` kind's output); a mask anywhere else, or a count other than
-    ``inputs_without_mask`` (+ the mask), is an error."""
+    """Whether a layer's inputs end with a padding mask (the planner's type of the
+    :class:`PadMask` and :class:`KeptMask` kinds' outputs); a mask anywhere else, or a count
+    other than ``inputs_without_mask`` (+ the mask), is an error."""
     masks = [i for i, x in enumerate(xins) if isinstance(x, MaskFx)]
     if not masks and len(xins) == inputs_without_mask:
         return False

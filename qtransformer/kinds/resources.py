@@ -43,6 +43,16 @@ def mult(wa: int, wb: int, shifts: int = 0, const: bool = False,
     return 0, max(1, round(per * wa * wb))
 
 
+def divider(num_bits: int, den_bits: int) -> tuple[int, int]:
+    """(LUTs, FFs) of a pipelined divider by a variable, a stage per quotient bit (a masked
+    mean's divide by the valid count), as yosys measured our RTL of it
+    (`benchmarks/divider_yosys.py`): a ``den``-bit subtract and select per stage, the delay
+    lines of the divisor and the quotient partly in shift-register LUTs."""
+    fit = OPERATORS["divider"]
+    return (round(fit["lut_per_num_den"] * num_bits * den_bits),
+            round(fit["ff_per_num_num_den"] * num_bits * (num_bits + den_bits)))
+
+
 def barrel_lut(width: int, positions: int) -> int:
     """LUTs of a variable shift of ``width`` bits over ``positions`` places (yosys)."""
     return math.ceil(OPERATORS["barrel_lut_per_bit_stage"] * width *

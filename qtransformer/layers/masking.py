@@ -38,9 +38,10 @@ class KeptMask(tf.keras.layers.Layer):
 
     The pruning layer ranks padding below every token and gives equal scores to the lower
     position, so which tokens it keeps depends on attention, but whether each kept row is a
-    token does not: its rows are the tokens (all of them, or the first ``keep`` by rank), then,
-    when there are fewer than ``keep``, the first padding positions, in their original order.
-    ``top_k`` of the mask itself (stable) picks positions with the same mask values.
+    token does not: its rows are the tokens (all of them, or ``keep`` by rank), then, when
+    there are fewer than ``keep``, the first padding positions, in their original order. So
+    row ``j`` is a token when ``mask[j]`` is, or when the tokens plus the padding before ``j``
+    reach ``keep``: integer counts, as the IP computes them (``qt_kept_mask``).
     """
 
     def __init__(self, keep: int, **kwargs):
@@ -48,8 +49,11 @@ class KeptMask(tf.keras.layers.Layer):
         self.keep = keep
 
     def call(self, mask):
-        idx = tf.sort(tf.math.top_k(mask, k=self.keep, sorted=True).indices, axis=-1)
-        return tf.gather(mask, idx, batch_dims=1)
+        valid = tf.cast(tf.not_equal(mask, 0), tf.int32)
+        reach = tf.reduce_sum(valid, axis=-1, keepdims=True) + \
+            tf.cumsum(1 - valid, axis=-1, exclusive=True)
+        kept = tf.logical_or(valid > 0, reach >= self.keep)[:, : self.keep]
+        return tf.cast(kept, mask.dtype)
 
     def compute_output_shape(self, input_shape):
         return (input_shape[0], self.keep)
