@@ -17,8 +17,13 @@ Run: ``python benchmarks/divider_yosys.py`` (needs pyosys, in the bench extra).
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
 import sys
+import tempfile
+from pathlib import Path
 
+import numpy as np
 from ops_yosys import OPERATORS, RESULTS, _regs, fit_per_bit, synth, usage
 
 
@@ -67,6 +72,38 @@ def divider(num: int, den: int, out: int) -> str:
                  "\n".join(body) + "\n")
 
 
+def simulate(num: int, den: int, out: int, n: int = 3000) -> int | None:
+    """Mismatches of the RTL against Python's floor division, round half to even and clip, on
+    ``n`` seeded random (numerator, count) pairs, simulated with iverilog (None: not
+    installed)."""
+    if not (shutil.which("iverilog") and shutil.which("vvp")):
+        return None
+    rng = np.random.default_rng(0)
+    nums = rng.integers(-(2 ** (num - 1)), 2 ** (num - 1), n)
+    nums[:100] = rng.integers(-1000, 1000, 100)
+    counts = rng.integers(1, 2 ** (den - 2), n)
+    step = '#1 clk = 1; #1 clk = 0; $fdisplay(f, "%d", y_o);'
+    lines = [f"module tb; reg clk = 0; reg signed [{num - 1}:0] num_i; reg [{den - 1}:0] d_i;",
+             f"wire signed [{out - 1}:0] y_o; top dut(.clk(clk), .num_i(num_i), .d_i(d_i), "
+             ".y_o(y_o)); integer f;", 'initial begin f = $fopen("out.txt", "w");']
+    lines += [f"  num_i = {'-' if a < 0 else ''}{num}'sd{abs(int(a))}; d_i = {den}'d{b}; {step}"
+              for a, b in zip(nums, counts)]
+    lines += [f"  {step}"] * (num + 2) + ["  $fclose(f); $finish; end endmodule"]
+    with tempfile.TemporaryDirectory() as tmp:
+        Path(tmp, "top.v").write_text(divider(num, den, out))
+        Path(tmp, "tb.v").write_text("\n".join(lines))
+        subprocess.run(["iverilog", "-g2005", "-o", "sim", "top.v", "tb.v"], cwd=tmp, check=True)
+        subprocess.run(["vvp", "-n", "sim"], cwd=tmp, check=True, capture_output=True)
+        got = Path(tmp, "out.txt").read_text().split()[num + 1:]   # latency: num + 1 cycles
+
+    def want(a: int, b: int) -> int:
+        q, r = divmod(a, b)
+        q += 1 if 2 * r > b or (2 * r == b and q & 1) else 0
+        return max(-(2 ** (out - 1)), min(2 ** (out - 1) - 1, q))
+
+    return sum(g != str(want(int(a), int(b))) for g, a, b in zip(got, nums, counts))
+
+
 # (numerator, divisor, output) bits of masked means of 8-bit activations at 32, 64, 128 and
 # 256 tokens (kinds/pooling.py: sum_bits + log2(seq) + 16 fractional bits; count_bits + 2)
 POINTS = ((34, 8, 29), (36, 9, 30), (38, 10, 31), (40, 11, 32))
@@ -81,8 +118,11 @@ def main() -> int:
     pts = []
     for num, den, out in POINTS:
         u = usage(synth(divider(num, den, out)))
-        pts.append({"num_bits": num, "den_bits": den, "out_bits": out, **u})
-        print(f"divider {num}/{den}: {u['lut']} LUT, {u['ff']} FF, {u['carry4']} CARRY4",
+        bad = simulate(num, den, out)
+        pts.append({"num_bits": num, "den_bits": den, "out_bits": out, **u,
+                    "simulated_mismatches": bad})
+        print(f"divider {num}/{den}: {u['lut']} LUT, {u['ff']} FF, {u['carry4']} CARRY4; "
+              f"iverilog: {'not installed' if bad is None else f'{bad} of 3000 wrong'}",
               flush=True)
     lut = fit_per_bit([(p["num_bits"] * p["den_bits"], p["lut"]) for p in pts])
     ff = fit_per_bit([(p["num_bits"] * (p["num_bits"] + p["den_bits"]), p["ff"]) for p in pts])
@@ -99,10 +139,13 @@ def main() -> int:
              "registered stage per quotient bit, then the sign, floor and round-half-even "
              "fix-ups and the clip (`qt_meanpool_divide`).", "",
              "| numerator / divisor bits | LUT | FF | CARRY4 | LUT per num x den | FF per "
-             "num x (num + den) |", "|---|---|---|---|---|---|"]
+             "num x (num + den) | iverilog, 3,000 random divides |",
+             "|---|---|---|---|---|---|---|"]
     lines += [f"| {p['num_bits']} / {p['den_bits']} | {p['lut']} | {p['ff']} | {p['carry4']} | "
               f"{p['lut'] / (p['num_bits'] * p['den_bits']):.2f} | "
-              f"{p['ff'] / (p['num_bits'] * (p['num_bits'] + p['den_bits'])):.2f} |" for p in pts]
+              f"{p['ff'] / (p['num_bits'] * (p['num_bits'] + p['den_bits'])):.2f} | "
+              + ("not run" if p["simulated_mismatches"] is None
+                 else f"{p['simulated_mismatches']} wrong") + " |" for p in pts]
     lines += ["", f"Fit (through the origin): {lut:.3f} LUT per num x den, {ff:.3f} FF per "
               "num x (num + den); the estimate (kinds/pooling.py) reads them from "
               "`qtransformer/kinds/operators.json`, key `divider`."]
