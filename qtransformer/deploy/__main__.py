@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import QTError
-from .bundle import load_bundle
+from .bundle import Bundle, load_bundle
 from .driver import Driver
 
 
@@ -35,15 +35,19 @@ def parser() -> argparse.ArgumentParser:
     return ap
 
 
-def read_inputs(path: Path, kind: str):
+def read_inputs(path: Path, bundle: Bundle):
     """The inputs in ``path``: one text a line (text runs; every line, blank ones too, gets a
-    prediction) or a ``.npy`` array shaped like the model input."""
+    prediction) or a ``.npy`` array shaped like the model input (checked here, before the
+    emulator compiles)."""
+    kind = bundle.kind
     if not path.is_file():
         raise QTError(f"input file not found: {path}")
     if path.suffix == ".npy":
         if kind == "tokens":
             raise QTError(f"{path}: a text run takes texts (one a line), not an array")
-        return np.load(path)
+        x = np.load(path)
+        bundle.check_arrays(x)
+        return x
     if kind != "tokens":
         raise QTError(f"{path}: this run takes arrays (.npy shaped like the model input)")
     # "\n" only: str.splitlines would also split inside a text at U+2028, \x0b, \x0c, \x85
@@ -66,9 +70,7 @@ def main(argv: list[str] | None = None) -> int:
         kind = bundle.kind
         if args.texts and kind != "tokens":
             raise QTError("this run takes arrays: pass --file inputs.npy")
-        inputs = read_inputs(Path(args.file), kind) if args.file else args.texts
-        if kind != "tokens" and len(inputs):
-            bundle.check_arrays(np.asarray(inputs))
+        inputs = read_inputs(Path(args.file), bundle) if args.file else args.texts
         # after every input check (the emulator compiles the IP first: a minute); progress
         # notes on stderr: stdout is the results
         driver = Driver(args.run_dir, emulate=args.emulate,
