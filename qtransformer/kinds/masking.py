@@ -38,9 +38,8 @@ class PadMask(HostKind):
 
 @register
 class KeptMask(CustomKind):
-    """``KeptMask(keep)``: the mask of the rows a token-pruning attention keeps, from the
-    mask alone (layers/masking.py says why): row ``j`` is a token when ``mask[j]`` is, or when
-    the tokens plus the padding before ``j`` reach ``keep`` (the padding kept is the first)."""
+    """``KeptMask(keep)``: the mask of the rows a token-pruning attention keeps, computed
+    from the mask alone (the rule and why: layers/masking.KeptMask); C++ ``qt_kept_mask``."""
 
     name = "keptmask"
     keras_classes = ("KeptMask",)
