@@ -147,12 +147,16 @@ def parser() -> argparse.ArgumentParser:
     a("--quiet", action="store_true", help="no per-epoch lines (stage lines still print)")
     a("--allow-overfit", action="store_true",
       help="exit 0 even when the design does not fit the board (default: exit status 3)")
+    a("--embedding-from", metavar="DIR",
+      help="start the token and position tables from a local BERT checkpoint's (its top "
+           "d_model principal directions) and use its vocab.txt; no teacher needed")
     a("--version", action="version", version=f"qtransformer {__version__}")
     return p
 
 
 _FLAGS = {  # flag dest -> (section, field)
     "board": (None, "board"), "output": (None, "output"), "teacher": (None, "teacher"),
+    "embedding_from": (None, "embedding_from"),
     "dataset": ("data", "dataset"), "val_file": ("data", "val_file"),
     "test_file": ("data", "test_file"), "text_column": ("data", "text_column"),
     "label_column": ("data", "label_column"), "header": ("data", "header"),

@@ -411,6 +411,7 @@ class BuildConfig:
     output: str | None = None        # None: models/<run name>
     force: bool = False
     teacher: str | None = None       # fine-tuned teacher run directory -> distillation
+    embedding_from: str | None = None  # BERT checkpoint dir: start token/position tables (PCA)
     data: DataConfig = field(default_factory=DataConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     quant: QuantConfig = field(default_factory=QuantConfig)

@@ -104,6 +104,8 @@ def step_model(ctx: BuildContext) -> None:
     m.vocab_size = data.vocab_size if data.kind == "tokens" else None
     check_config(cfg, m.seq_len)   # e.g. a bad --keep-tokens fails now, before training
     ctx.model = build_model(m, cfg.quant, data.features)
+    if cfg.embedding_from:
+        _pretrained_tables(ctx)
     blocks = f"{m.layers} blocks" if m.ode_steps is None else \
         f"{m.layers} ODE block{'s' * (m.layers > 1)} x {m.ode_steps} Euler steps (shared weights)"
     ctx.say(f"[model] {blocks}, d_model {m.d_model}, {m.heads} heads, FFN "
@@ -111,6 +113,18 @@ def step_model(ctx: BuildContext) -> None:
             f"{f'; circulant blocks {m.circulant}' if m.circulant > 1 else ''}"
             f"{'; padding masked' if m.vocab_size and m.mask_padding else ''}"
             f"; {ctx.model.count_params():,} parameters")
+
+
+def _pretrained_tables(ctx: BuildContext) -> None:
+    """Token/position tables from ``--embedding-from`` (host-side tables: no board cost)."""
+    from .distill.embedding import checkpoint_tables, set_tables
+
+    if ctx.cfg.model.vocab_size is None:
+        raise QTError("--embedding-from needs a text data set (token ids)")
+    e = set_tables(ctx.model, *checkpoint_tables(ctx.cfg.embedding_from), "the checkpoint's")
+    ctx.say(f"[model] embedding tables from {ctx.cfg.embedding_from}: its top "
+            f"{ctx.cfg.model.d_model} principal directions ({100 * e['variance_kept']:.1f}% of "
+            f"its variance){'' if e['position'] else '; positions learnt from scratch'}")
 
 
 def step_train(ctx: BuildContext) -> None:

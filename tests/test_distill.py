@@ -186,6 +186,48 @@ def test_distill_flags_need_a_teacher(reviews, tmp_path, capsys, flags, message)
     assert message in capsys.readouterr().err and not (tmp_path / "o").exists()
 
 
+def test_embedding_from_a_checkpoint_without_teacher(tiny_bert, reviews, tmp_path, capsys):
+    """--embedding-from starts the tables from the checkpoint's PCA and tokenizes with its
+    vocabulary; the tables the build trained from are that projection, not random."""
+    from qtransformer.distill.embedding import checkpoint_tables, pca_basis
+
+    out = tmp_path / "student"
+    assert build_main(["--dataset", str(reviews), "--embedding-from", str(tiny_bert), *STUDENT,
+                       "--epochs", "1", "--lr", "1e-9", "--output", str(out)]) == 0
+    r = json.loads((out / "report.json").read_text())
+    assert r["config"]["embedding_from"] == str(tiny_bert)
+    assert r["config"]["data"]["vocab_file"] == str(tiny_bert / "vocab.txt")
+    assert "embedding tables from" in capsys.readouterr().out
+    from qtransformer.model import load_model
+
+    table = load_model(out / "model.h5").get_layer("embedding").get_weights()[0]
+    tokens, _ = checkpoint_tables(tiny_bert)
+    mean, basis, _ = pca_basis(tokens.astype(np.float64), table.shape[1])
+    expected = (tokens - mean) @ basis
+    expected *= 0.5 / expected.std()
+    np.testing.assert_allclose(table, expected, atol=1e-4)   # lr 1e-9: still the projection
+
+
+@pytest.mark.parametrize("extra,mutate,message", [
+    ([], lambda d: (d / "vocab.txt").unlink(), "has no vocab.txt"),
+    ([], lambda d: shutil.rmtree(d), "checkpoint directory not found"),
+    (["--vocab-file", "{reviews}"], None, "needs the checkpoint's vocabulary"),
+    (["--teacher", "{teacher}", "--distill", "logits,embedding"], None, "give one"),
+])
+def test_bad_embedding_from(tiny_bert, teacher, reviews, tmp_path, capsys, extra, mutate,
+                            message):
+    d = tmp_path / "ckpt"
+    shutil.copytree(tiny_bert, d)
+    if mutate:
+        mutate(d)
+    args = [e.format(reviews=reviews, teacher=teacher) for e in extra]
+    out = tmp_path / "o"
+    assert build_main(["--dataset", str(reviews), "--embedding-from", str(d), *args, *STUDENT,
+                       "--output", str(out)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert message in err and err.startswith("error:") and not out.exists()
+
+
 def test_substitute_cli(teacher, reviews, tmp_path, capsys):
     from qtransformer.bert.__main__ import main as bert_main
 

@@ -7,9 +7,14 @@ rank-``d_model`` PCA, so we take it directly instead of spending epochs of teach
 The board-sized student's own table is learnt from 60k SST-2 phrases only; the teacher's
 carries what pre-training on large corpora learnt about each word, which the student then
 fine-tunes with its own quantizers. Needs the teacher's vocabulary (the same token ids).
+
+``--embedding-from`` does the same from a pre-trained checkpoint with no teacher at all (no
+fine-tuning, no teacher passes): the tables are on the host, so the board pays nothing for them.
 """
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import numpy as np
 import tensorflow as tf
@@ -36,19 +41,45 @@ def pca_basis(table: np.ndarray, dims: int) -> tuple[np.ndarray, np.ndarray, flo
 def transfer_embeddings(student: tf.keras.Model, teacher: tf.keras.Model) -> dict:
     """Set the student's ``embedding`` (and ``position``, where the teacher's table is long
     enough) to the teacher's tables in the teacher's principal basis; returns what it did."""
-    tokens = teacher.get_layer("embedding").get_weights()[0].astype(np.float64)
+    return set_tables(student, teacher.get_layer("embedding").get_weights()[0],
+                      teacher.get_layer("position").get_weights()[0], "the teacher's")
+
+
+def checkpoint_tables(directory: str | Path) -> tuple[np.ndarray, np.ndarray]:
+    """Token and position tables of a local BERT checkpoint directory, the position table
+    with the first token type folded in as the encoder import does."""
+    from ..bert.checkpoint import read_weights
+
+    weights = read_weights(Path(directory))
+    e = "embeddings"
+    try:
+        tokens, pos = weights[f"{e}.word_embeddings.weight"], \
+            weights[f"{e}.position_embeddings.weight"]
+    except KeyError as exc:
+        raise QTError(f"{directory}: no {exc.args[0]} tensor (not a BERT checkpoint)") from None
+    if f"{e}.token_type_embeddings.weight" in weights:
+        pos = pos + weights[f"{e}.token_type_embeddings.weight"][0]
+    return tokens, pos
+
+
+def set_tables(student: tf.keras.Model, tokens: np.ndarray, positions: np.ndarray,
+               source: str) -> dict:
+    """Student token table = ``tokens`` projected onto their top ``d_model`` principal
+    directions, scaled to :data:`TARGET_STD`; the position table the same way where
+    ``positions`` is long enough. Returns what it did."""
+    tokens = tokens.astype(np.float64)
     s_emb = student.get_layer("embedding")
     vocab, dims = s_emb.get_weights()[0].shape
     if vocab != tokens.shape[0]:
-        raise QTError(f"the student's vocabulary has {vocab} entries, the teacher's "
-                      f"{tokens.shape[0]}: embedding distillation needs the teacher's vocab.txt")
+        raise QTError(f"the student's vocabulary has {vocab} entries, {source} "
+                      f"{tokens.shape[0]}: the embedding tables need {source} vocab.txt")
     mean, basis, kept = pca_basis(tokens, dims)
     projected = (tokens - mean) @ basis
     scale = TARGET_STD / projected.std()
     s_emb.set_weights([(projected * scale).astype(np.float32)])
     info = {"variance_kept": kept, "scale": float(scale), "position": False}
     s_pos = student.get_layer("position").get_weights()[0]
-    t_pos = teacher.get_layer("position").get_weights()[0].astype(np.float64)
+    t_pos = positions.astype(np.float64)
     if t_pos.shape[0] >= s_pos.shape[0]:
         pos = (t_pos[: s_pos.shape[0]] - t_pos.mean(0)) @ basis * scale
         student.get_layer("position").set_weights([pos.astype(np.float32)])

@@ -40,8 +40,10 @@ def teacher_info(directory: str | Path) -> dict:
 
 
 def resolve_teacher(cfg: BuildConfig) -> None:
-    """Check ``cfg.teacher`` before any training, and give the student the teacher's
-    vocabulary where the distillation parts need the same token ids."""
+    """Check ``cfg.teacher`` and ``cfg.embedding_from`` before any training, and give the
+    student their vocabulary where the same token ids are needed."""
+    if cfg.embedding_from:
+        _resolve_embedding_from(cfg)
     if not cfg.teacher:
         if cfg.train.distill != ["logits"] or cfg.train.distill_augment:
             raise QTError("--distill / --distill-augment need --teacher")
@@ -51,16 +53,33 @@ def resolve_teacher(cfg: BuildConfig) -> None:
         # the student's positions pair with the teacher's: no longer than its sequence
         cap = int(info["seq_len"])
         cfg.data.max_seq_len = min(cfg.data.max_seq_len or cap, cap)
-    if not set(TEACHER_VOCAB_PARTS) & set(cfg.train.distill):
-        return
-    vocab = Path(cfg.teacher) / "vocab.txt"
+    if set(TEACHER_VOCAB_PARTS) & set(cfg.train.distill):
+        _use_vocab(cfg, Path(cfg.teacher) / "vocab.txt",
+                   f"--distill {','.join(cfg.train.distill)} needs the teacher's vocabulary")
+
+
+def _resolve_embedding_from(cfg: BuildConfig) -> None:
+    directory = Path(cfg.embedding_from)
+    if cfg.teacher and "embedding" in cfg.train.distill:
+        raise QTError("--embedding-from and --distill embedding both set the embedding tables: "
+                      "give one")
+    if not directory.is_dir():
+        raise QTError(f"--embedding-from: checkpoint directory not found: {directory}")
+    vocab = directory / "vocab.txt"
+    if not vocab.is_file():
+        raise QTError(f"--embedding-from: {directory} has no vocab.txt (the WordPiece "
+                      "vocabulary its tables are indexed by)")
+    _use_vocab(cfg, vocab, "--embedding-from needs the checkpoint's vocabulary")
+
+
+def _use_vocab(cfg: BuildConfig, vocab: Path, why: str) -> None:
+    """Tokenize with ``vocab``; a different ``--vocab-file`` is an error."""
     if cfg.data.vocab_file is None:
         cfg.data.vocab_file = str(vocab)
     elif not Path(cfg.data.vocab_file).is_file():
         raise QTError(f"vocabulary file not found: {cfg.data.vocab_file}")
     elif Path(cfg.data.vocab_file).read_bytes() != vocab.read_bytes():
-        raise QTError(f"--distill {','.join(cfg.train.distill)} needs the teacher's "
-                      f"vocabulary ({vocab}), not {cfg.data.vocab_file}")
+        raise QTError(f"{why} ({vocab}), not {cfg.data.vocab_file}")
 
 
 def load_teacher(directory: str | Path):
