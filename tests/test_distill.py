@@ -213,6 +213,8 @@ def test_embedding_from_a_checkpoint_without_teacher(tiny_bert, reviews, tmp_pat
     ([], lambda d: shutil.rmtree(d), "checkpoint directory not found"),
     (["--vocab-file", "{reviews}"], None, "needs the checkpoint's vocabulary"),
     (["--teacher", "{teacher}", "--distill", "logits,embedding"], None, "give one"),
+    (["--d-model", "32", "--heads", "4"], None, "exceeds the checkpoint's hidden size 16"),
+    ([], lambda d: (d / "config.json").unlink(), "no config.json"),
 ])
 def test_bad_embedding_from(tiny_bert, teacher, reviews, tmp_path, capsys, extra, mutate,
                             message):
@@ -222,7 +224,7 @@ def test_bad_embedding_from(tiny_bert, teacher, reviews, tmp_path, capsys, extra
         mutate(d)
     args = [e.format(reviews=reviews, teacher=teacher) for e in extra]
     out = tmp_path / "o"
-    assert build_main(["--dataset", str(reviews), "--embedding-from", str(d), *args, *STUDENT,
+    assert build_main(["--dataset", str(reviews), "--embedding-from", str(d), *STUDENT, *args,
                        "--output", str(out)]) == 2
     err = capsys.readouterr().err.strip()
     assert message in err and err.startswith("error:") and not out.exists()

@@ -28,7 +28,7 @@ def pca_basis(table: np.ndarray, dims: int) -> tuple[np.ndarray, np.ndarray, flo
     """Mean, the top ``dims`` principal directions ``(hidden, dims)`` of the rows of
     ``table``, and the fraction of the variance they keep."""
     if dims > table.shape[1]:
-        raise QTError(f"student width {dims} exceeds the teacher's hidden size {table.shape[1]}")
+        raise QTError(f"student width {dims} exceeds the source table's width {table.shape[1]}")
     mean = table.mean(0)
     cov = np.cov(table - mean, rowvar=False)
     values, vectors = np.linalg.eigh(cov)           # ascending
