@@ -215,6 +215,7 @@ def test_embedding_from_a_checkpoint_without_teacher(tiny_bert, reviews, tmp_pat
     (["--teacher", "{teacher}", "--distill", "logits,embedding"], None, "give one"),
     (["--d-model", "32", "--heads", "4"], None, "exceeds the checkpoint's hidden size 16"),
     ([], lambda d: (d / "config.json").unlink(), "no config.json"),
+    ([], lambda d: (d / "model.safetensors").unlink(), "has no weights file"),
 ])
 def test_bad_embedding_from(tiny_bert, teacher, reviews, tmp_path, capsys, extra, mutate,
                             message):

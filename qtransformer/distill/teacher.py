@@ -69,9 +69,12 @@ def _resolve_embedding_from(cfg: BuildConfig) -> None:
     if not vocab.is_file():
         raise QTError(f"--embedding-from: {directory} has no vocab.txt (the WordPiece "
                       "vocabulary its tables are indexed by)")
-    from ..bert.checkpoint import read_spec
+    from ..bert.checkpoint import LOADERS, read_spec
 
     spec = read_spec(directory)     # a BERT checkpoint's config.json, checked before training
+    if not any((directory / name).is_file() for name, _ in LOADERS):
+        raise QTError(f"--embedding-from: {directory} has no weights file (expected one of "
+                      f"{', '.join(name for name, _ in LOADERS)})")
     if cfg.model.d_model > spec.hidden_size:
         raise QTError(f"--embedding-from: d_model {cfg.model.d_model} exceeds the checkpoint's "
                       f"hidden size {spec.hidden_size} (its principal directions)")
