@@ -134,14 +134,28 @@ LOADERS = (("model.safetensors", _load_safetensors), ("pytorch_model.bin", _load
            ("tf_model.h5", _load_tf_h5))
 
 
-def read_weights(directory: Path) -> dict[str, np.ndarray]:
+def weights_file(directory: Path) -> tuple[Path, object]:
+    """The checkpoint's weights file and its loader, in :data:`LOADERS` order."""
     for filename, loader in LOADERS:
-        path = directory / filename
-        if path.is_file():
-            weights = loader(path)
-            return {_canonical(k): np.asarray(v, dtype=np.float32) for k, v in weights.items()}
-    raise QTError(f"{directory}: no weights file (expected one of "
+        if (directory / filename).is_file():
+            return directory / filename, loader
+    raise QTError(f"{directory} has no weights file (expected one of "
                   f"{', '.join(f for f, _ in LOADERS)})")
+
+
+def read_weights(directory: Path) -> dict[str, np.ndarray]:
+    path, loader = weights_file(directory)
+    return {_canonical(k): np.asarray(v, dtype=np.float32) for k, v in loader(path).items()}
+
+
+def embedding_tables(weights: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Token and position tables; the position table has the first token type folded in
+    (single-segment inputs). KeyError names a missing tensor."""
+    e = "embeddings"
+    pos = weights[f"{e}.position_embeddings.weight"]
+    if f"{e}.token_type_embeddings.weight" in weights:
+        pos = pos + weights[f"{e}.token_type_embeddings.weight"][0]
+    return weights[f"{e}.word_embeddings.weight"], pos
 
 
 @dataclass
@@ -152,13 +166,21 @@ class Checkpoint:
     vocab: Path
 
 
-def read_checkpoint(directory: str | Path) -> Checkpoint:
-    """Read config, weights and vocabulary from a local directory (never the network)."""
+def check_checkpoint(directory: str | Path) -> tuple[BertSpec, Path]:
+    """Config and vocabulary of a local checkpoint directory, and that it has a weights file,
+    without reading the weights (cheap: callers check before hours of work)."""
     directory = Path(directory)
     if not directory.is_dir():
         raise QTError(f"checkpoint directory not found: {directory}")
     spec = read_spec(directory)
     vocab = directory / "vocab.txt"
     if not vocab.is_file():
-        raise QTError(f"{directory}: no vocab.txt (the WordPiece vocabulary)")
-    return Checkpoint(directory, spec, read_weights(directory), vocab)
+        raise QTError(f"{directory} has no vocab.txt (the WordPiece vocabulary)")
+    weights_file(directory)
+    return spec, vocab
+
+
+def read_checkpoint(directory: str | Path) -> Checkpoint:
+    """Read config, weights and vocabulary from a local directory (never the network)."""
+    spec, vocab = check_checkpoint(directory)
+    return Checkpoint(Path(directory), spec, read_weights(Path(directory)), vocab)

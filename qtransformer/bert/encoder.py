@@ -29,7 +29,7 @@ from ..layers import (
 )
 from ..quantize import LayerQuantizers, layer_quantizers
 from .activations import ACTIVATIONS
-from .checkpoint import BertSpec
+from .checkpoint import BertSpec, embedding_tables
 
 
 def _norm(eps: float, q: LayerQuantizers, name: str) -> QLayerNorm:
@@ -107,11 +107,9 @@ def load_bert_weights(model: tf.keras.Model, spec: BertSpec, weights: dict) -> N
     seq_len = int(model.get_layer("position").positions.shape[0])
     try:
         e = "embeddings"
-        model.get_layer("embedding").set_weights([weights[f"{e}.word_embeddings.weight"]])
-        pos = weights[f"{e}.position_embeddings.weight"][:seq_len]
-        if f"{e}.token_type_embeddings.weight" in weights:
-            pos = pos + weights[f"{e}.token_type_embeddings.weight"][0]
-        model.get_layer("position").set_weights([pos])
+        tokens, pos = embedding_tables(weights)
+        model.get_layer("embedding").set_weights([tokens])
+        model.get_layer("position").set_weights([pos[:seq_len]])
         model.get_layer("embedding_ln").set_weights(_ln(weights, f"{e}.LayerNorm"))
         for i in range(spec.num_hidden_layers):
             p = f"encoder.layer.{i}"

@@ -46,20 +46,14 @@ def transfer_embeddings(student: tf.keras.Model, teacher: tf.keras.Model) -> dic
 
 
 def checkpoint_tables(directory: str | Path) -> tuple[np.ndarray, np.ndarray]:
-    """Token and position tables of a local BERT checkpoint directory, the position table
-    with the first token type folded in as the encoder import does."""
-    from ..bert.checkpoint import read_weights
+    """Token and position tables of a local BERT checkpoint directory, as the encoder
+    import reads them."""
+    from ..bert.checkpoint import embedding_tables, read_weights
 
-    weights = read_weights(Path(directory))
-    e = "embeddings"
     try:
-        tokens, pos = weights[f"{e}.word_embeddings.weight"], \
-            weights[f"{e}.position_embeddings.weight"]
+        return embedding_tables(read_weights(Path(directory)))
     except KeyError as exc:
         raise QTError(f"{directory}: no {exc.args[0]} tensor (not a BERT checkpoint)") from None
-    if f"{e}.token_type_embeddings.weight" in weights:
-        pos = pos + weights[f"{e}.token_type_embeddings.weight"][0]
-    return tokens, pos
 
 
 def set_tables(student: tf.keras.Model, tokens: np.ndarray, positions: np.ndarray,

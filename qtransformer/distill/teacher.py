@@ -59,22 +59,15 @@ def resolve_teacher(cfg: BuildConfig) -> None:
 
 
 def _resolve_embedding_from(cfg: BuildConfig) -> None:
-    directory = Path(cfg.embedding_from)
+    from ..bert.checkpoint import check_checkpoint
+
     if cfg.teacher and "embedding" in cfg.train.distill:
         raise QTError("--embedding-from and --distill embedding both set the embedding tables: "
                       "give one")
-    if not directory.is_dir():
-        raise QTError(f"--embedding-from: checkpoint directory not found: {directory}")
-    vocab = directory / "vocab.txt"
-    if not vocab.is_file():
-        raise QTError(f"--embedding-from: {directory} has no vocab.txt (the WordPiece "
-                      "vocabulary its tables are indexed by)")
-    from ..bert.checkpoint import LOADERS, read_spec
-
-    spec = read_spec(directory)     # a BERT checkpoint's config.json, checked before training
-    if not any((directory / name).is_file() for name, _ in LOADERS):
-        raise QTError(f"--embedding-from: {directory} has no weights file (expected one of "
-                      f"{', '.join(name for name, _ in LOADERS)})")
+    try:
+        spec, vocab = check_checkpoint(cfg.embedding_from)
+    except QTError as exc:
+        raise QTError(f"--embedding-from: {exc}") from None
     if cfg.model.d_model > spec.hidden_size:
         raise QTError(f"--embedding-from: d_model {cfg.model.d_model} exceeds the checkpoint's "
                       f"hidden size {spec.hidden_size} (its principal directions)")
