@@ -66,6 +66,9 @@ def parser() -> argparse.ArgumentParser:
     a("--vocab-file", help="use this BERT vocab.txt instead of training a vocabulary")
     a("--seq-len", type=int, help="tokens per example (default: text, the 95th percentile "
                                   "of the training lengths, x8, 8..256; digits 8)")
+    a("--windows", type=int, help="a text longer than --seq-len is cut into up to N windows, "
+                                  "one IP call each, its class from their mean scores; 1 "
+                                  "truncates it (default 8; 1 with --teacher)")
     a("--bits", help="weight quantization: float, binary (po2 scale), binary-noscale (+-1), "
                      "ternary, stochastic-binary, stochastic-ternary, po2-N (power-of-two, "
                      "N=2..8) or an integer 2..16 (default 8); per-layer overrides go in the "
@@ -162,7 +165,8 @@ _FLAGS = {  # flag dest -> (section, field)
     "label_column": ("data", "label_column"), "header": ("data", "header"),
     "max_examples": ("data", "max_examples"), "vocab_size": ("data", "vocab_size"),
     "vocab_file": ("data", "vocab_file"),
-    "seq_len": ("data", "seq_len"), "bits": ("quant", "bits"), "act_bits": ("quant", "act_bits"),
+    "seq_len": ("data", "seq_len"), "windows": ("data", "windows"),
+    "bits": ("quant", "bits"), "act_bits": ("quant", "act_bits"),
     "bias_quant": ("quant", "bias"), "bias_bits": ("quant", "bias_bits"),
     "ffn_act": ("quant", "ffn_act"),
     "d_model": ("model", "d_model"), "heads": ("model", "heads"), "ff_dim": ("model", "ff_dim"),

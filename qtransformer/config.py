@@ -14,6 +14,7 @@ from pathlib import Path
 import yaml
 
 from .errors import QTError
+from .windows import LIMIT as WINDOW_LIMIT
 
 MIN_BITS, MAX_BITS = 2, 16
 MIN_SEQ_LEN, MAX_SEQ_LEN = 3, 512    # [CLS] + [SEP] + one token; BERT's longest
@@ -64,6 +65,9 @@ class DataConfig:
     label_column: str | None = None  # name or 0-based index; None = detect
     header: str = "auto"             # auto | yes | no
     seq_len: int | None = None       # None: 8 rows for digits; text: from the data
+    # A text longer than seq_len: cut into up to this many windows (qtransformer.windows), 1 =
+    # truncated at seq_len; None: windows.MAX_WINDOWS, or 1 with a teacher
+    windows: int | None = None
     max_seq_len: int | None = None   # upper bound of the length the data picks (a teacher's)
     # WordPiece vocabulary trained on the training split: at most this many entries, each seen
     # twice or more, so a small set gets what it has (SMS: 6,357). The table lives on the host,
@@ -81,6 +85,11 @@ class DataConfig:
                 or not MIN_SEQ_LEN <= self.seq_len <= MAX_SEQ_LEN):
             raise QTError(f"invalid seq_len {self.seq_len!r}: expected an integer from "
                           f"{MIN_SEQ_LEN} ([CLS] + [SEP] + one token) to {MAX_SEQ_LEN}")
+        if self.windows is not None and (
+                isinstance(self.windows, bool) or not isinstance(self.windows, int)
+                or not 1 <= self.windows <= WINDOW_LIMIT):
+            raise QTError(f"invalid windows {self.windows!r}: expected an integer from 1 "
+                          f"(truncate at the sequence length) to {WINDOW_LIMIT}")
 
 
 @dataclass

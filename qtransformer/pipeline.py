@@ -90,7 +90,9 @@ def step_data(ctx: BuildContext) -> None:
     data = ctx.data = load_dataset(cfg.data, cfg.train.seed)
     adopt_data(cfg, data)
     s = data.summary()
-    ctx.say(f"[data] {s['name']}: {s['train']} train / {s['val']} val / {s['test']} test, "
+    n = {k: f"{s[k]}" + (f" ({s['windows'][k]} windows)" if s["windows"] and
+                          s["windows"][k] > s[k] else "") for k in ("train", "val", "test")}
+    ctx.say(f"[data] {s['name']}: {n['train']} train / {n['val']} val / {n['test']} test, "
             f"{s['classes']} classes, sequence {s['seq_len']}"
             + (f" ({s['seq_note']})" if s["seq_note"] else "")
             + (f", vocabulary {s['vocab_size']}" if s["vocab_size"] else ""))
@@ -173,7 +175,7 @@ def step_compress(ctx: BuildContext) -> None:
 def step_evaluate(ctx: BuildContext) -> None:
     data = ctx.data
     logits = ctx.test_logits = ctx.model.predict(data.x_test, batch_size=256, verbose=0)
-    ctx.metrics = classification_metrics(data.y_test, logits, data.class_names)
+    ctx.metrics = classification_metrics(*data.per_text("test", logits), data.class_names)
     ctx.costs = costs_of(ctx.model, data)
     ctx.say(f"[evaluate] test accuracy {ctx.metrics['accuracy']:.4f}, macro-F1 "
             f"{ctx.metrics['f1']:.4f}, {ctx.costs['model_bits']:,} bits, "
@@ -207,8 +209,10 @@ def step_hls(ctx: BuildContext) -> None:
     result["project_dir"] = str(ctx.hls_published_as or ctx.hls_dir or ctx.out / "hls")
     check = result["coverify"]
     ctx.say(f"[hls] argmax agreement {check['argmax_agreement']:.4f}, max error "
-            f"{check['max_error_lsb']:g} LSB on {check['n']} test examples; HLS accuracy "
-            f"{check['hls_accuracy']:.4f}")
+            f"{check['max_error_lsb']:g} LSB on {check['n']} test "
+            + ("windows (IP calls)" if data.windows else "examples")
+            + f"; HLS accuracy {check['hls_accuracy']:.4f}"
+            + (" per window" if data.windows else ""))
     if check["argmax_agreement"] < h.min_agreement:
         raise QTError(f"HLS model disagrees with Keras: argmax agreement "
                       f"{check['argmax_agreement']:.4f} < {h.min_agreement} (max error "

@@ -79,6 +79,8 @@ def test_text_file_flow(tmp_path, text_file):
     (["--seq-len", "0"], "invalid seq_len 0: expected an integer from 3 ([CLS] + [SEP]"),
     (["--seq-len", "2"], "invalid seq_len 2"),
     (["--seq-len", "12"], "--seq-len 12: digits images are 8 tokens each"),
+    (["--windows", "0"], "invalid windows 0: expected an integer from 1 (truncate"),
+    (["--windows", "65"], "invalid windows 65"),
     (["--heads", "3"], "divisible"),
     (["--patience", "0"], "invalid patience 0"),
     (["--circulant", "3"], "invalid --circulant 3: expected 1 (dense) or a power of two"),

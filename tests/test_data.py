@@ -133,7 +133,7 @@ def test_sequence_length_from_the_data(lengths, expected):
 def test_text_sequence_length_reported_and_overridable(text_file):
     d = load_dataset(DataConfig(dataset=str(text_file), vocab_size=60), seed=0)
     assert d.seq_len == 16 and d.seq_note.startswith("95th percentile of training lengths 15")
-    assert "0.0% of training texts truncated" in d.seq_note
+    assert "0.0% of training texts longer, cut into up to 8 windows" in d.seq_note
     d = load_dataset(DataConfig(dataset=str(text_file), vocab_size=60, seq_len=4), seed=0)
     assert d.seq_len == 4 and d.seq_note.startswith("--seq-len;")
     assert float(d.seq_note.split("; ")[1].split("%")[0]) > 0  # 4 tokens truncate some

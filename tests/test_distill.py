@@ -161,6 +161,7 @@ def _corrupt_model(d):
     ([], lambda d: (d / "vocab.txt").unlink(), "missing vocab.txt"),
     ([], _corrupt_model, "cannot load the teacher"),
     ([], lambda d: shutil.rmtree(d), "teacher directory not found"),
+    (["--windows", "2"], None, "--windows 2 with --teacher: distillation labels whole texts"),
 ])
 def test_bad_distillation_inputs(teacher, reviews, tmp_path, capsys, extra, mutate, message):
     t = tmp_path / "teacher"

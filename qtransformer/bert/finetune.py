@@ -132,6 +132,7 @@ def finetune(cfg: FinetuneConfig, out: Path, printer=print) -> dict:
     seed_everything(cfg.train.seed)
     ckpt = read_checkpoint(cfg.checkpoint)
     cfg.data.vocab_file, cfg.data.seq_len = str(ckpt.vocab), cfg.seq_len
+    cfg.data.windows = 1   # a teacher labels whole texts, cut at its sequence (teacher.py)
     data = load_dataset(cfg.data, cfg.train.seed)
     printer(f"[data] {len(data.y_train)} train / {len(data.y_val)} val / {len(data.y_test)} "
             f"test, {data.classes} classes, sequence {cfg.seq_len}", flush=True)

@@ -5,6 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+from scipy.special import softmax
+
+from ..windows import Windows, mean_scores
 
 
 @dataclass
@@ -27,6 +30,9 @@ class Dataset:
     tokenizer: object | None = field(default=None, repr=False)
     texts: dict[str, np.ndarray] | None = field(default=None, repr=False)  # raw text per split
     seq_note: str | None = None     # how the sequence length was chosen (text)
+    # split -> where its rows come from, when long texts were cut into windows (rows are then
+    # windows, ``y_*`` their texts' labels)
+    windows: dict[str, Windows] | None = field(default=None, repr=False)
 
     @property
     def seq_len(self) -> int:
@@ -41,8 +47,23 @@ class Dataset:
     def classes(self) -> int:
         return len(self.class_names)
 
+    def per_text(self, split: str, logits: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(labels, scores) per example of ``split`` for its rows' ``logits``: where texts were
+        cut into windows, each text's windows' softmax scores averaged (argmax = its class);
+        otherwise the labels and logits as they are."""
+        y = {"train": self.y_train, "val": self.y_val, "test": self.y_test}[split]
+        w = (self.windows or {}).get(split)
+        if w is None:
+            return y, np.asarray(logits)
+        return w.y, mean_scores(softmax(np.asarray(logits, np.float64), axis=-1), w.doc,
+                                w.weight, w.texts)
+
     def summary(self) -> dict:
+        """Sizes in examples (texts); ``windows``: rows per split where texts were cut."""
+        w = self.windows or {}
+        n = {k: w[k].texts if k in w else len(y) for k, y in
+             (("train", self.y_train), ("val", self.y_val), ("test", self.y_test))}
         return {"name": self.name, "kind": self.kind, "seq_len": self.seq_len,
-                "classes": self.classes, "class_names": self.class_names,
-                "train": len(self.y_train), "val": len(self.y_val), "test": len(self.y_test),
+                "classes": self.classes, "class_names": self.class_names, **n,
+                "windows": {k: len(v.doc) for k, v in w.items()} or None,
                 "vocab_size": self.vocab_size, "seq_note": self.seq_note}

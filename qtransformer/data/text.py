@@ -6,10 +6,11 @@ import numpy as np
 
 from ..config import DataConfig
 from ..errors import QTError
+from ..windows import MAX_WINDOWS, Windows, encode_windows
 from .dataset import Dataset
 from .split import split
 from .textfile import read_labelled_text
-from .tokenize import encode, load_tokenizer, token_lengths, train_tokenizer
+from .tokenize import encode, load_tokenizer, token_bodies, token_lengths, train_tokenizer
 
 # Without --seq-len the sequence covers SEQ_PERCENTILE % of the training texts (in tokens,
 # [CLS] and [SEP] included), rounded up to a multiple of SEQ_ROUND (the attention's score
@@ -65,12 +66,25 @@ def load(cfg: DataConfig, seed: int) -> Dataset:
     lengths = token_lengths(tok, list(x))
     seq_len, why = (cfg.seq_len, "--seq-len") if cfg.seq_len else \
         data_seq_len(lengths, cfg.max_seq_len)
-    ids = lambda t: encode(tok, list(t), seq_len)  # noqa: E731
     cut = float(np.mean(lengths > seq_len))
-    return Dataset(cfg.dataset, ids(x), y, ids(x_val), y_val, ids(x_test), y_test, names,
+    most = cfg.windows or MAX_WINDOWS
+    note = f"{why}; {cut:.1%} of training texts " + (
+        "truncated" if most == 1 else f"longer, cut into up to {most} windows")
+    splits = {"train": (x, y), "val": (x_val, y_val), "test": (x_test, y_test)}
+    if most == 1:
+        enc = {k: (encode(tok, list(t), seq_len), lab) for k, (t, lab) in splits.items()}
+        windows = None
+    else:
+        enc, windows = {}, {}
+        for k, (t, lab) in splits.items():
+            ids, doc, weight = encode_windows(
+                token_bodies(tok, list(t)), seq_len, most, *(
+                    tok.token_to_id(s) for s in ("[CLS]", "[SEP]", "[PAD]")))
+            enc[k], windows[k] = (ids, lab[doc]), Windows(doc, weight, lab, most)
+    return Dataset(cfg.dataset, *enc["train"], *enc["val"], *enc["test"], names,
                    "tokens", vocab_size=tok.get_vocab_size(), tokenizer=tok,
                    texts={"train": x, "val": x_val, "test": x_test},
-                   seq_note=f"{why}; {cut:.1%} of training texts truncated")
+                   seq_note=note, windows=windows)
 
 
 def data_seq_len(lengths: np.ndarray, cap: int | None = None) -> tuple[int, str]:

@@ -64,6 +64,13 @@ def encode(tok: BertWordPieceTokenizer, texts: list[str], seq_len: int) -> np.nd
     return np.array([e.ids for e in tok.encode_batch(texts)], dtype=np.int32)
 
 
+def token_bodies(tok: BertWordPieceTokenizer, texts: list[str]) -> list[list[int]]:
+    """Each text's token ids without ``[CLS]``/``[SEP]``, untruncated (to cut into windows)."""
+    tok.no_truncation()
+    tok.no_padding()
+    return [e.ids[1:-1] for e in tok.encode_batch(texts)]
+
+
 def token_lengths(tok: BertWordPieceTokenizer, texts: list[str]) -> np.ndarray:
     """Each text's length in tokens, ``[CLS]`` and ``[SEP]`` included, untruncated."""
     tok.no_truncation()

@@ -79,8 +79,9 @@ def main(argv: list[str] | None = None) -> int:
                         bundle=bundle)
         if len(inputs) == 0:
             summary = driver.evaluate_test_split(args.batch)
-            print(f"[deploy] {driver.device.name}: {summary['n']} test samples, agreement with "
-                  f"Keras {summary['agreement']:.4f}, accuracy {summary['accuracy']:.4f}")
+            calls = f" ({summary['rows']} IP calls)" if summary["rows"] != summary["n"] else ""
+            print(f"[deploy] {driver.device.name}: {summary['n']} test samples{calls}, agreement "
+                  f"with Keras {summary['agreement']:.4f}, accuracy {summary['accuracy']:.4f}")
         else:
             pred = driver.predict(inputs, args.batch)
             for i, name in enumerate(pred.names):

@@ -76,7 +76,9 @@ def write_bundle(model, data, keras_logits, layout: Layout, core: str, hls_proje
     out = Path(run_dir) / BUNDLE_DIR
     out.mkdir(parents=True, exist_ok=True)
     final = Path(published_run or run_dir) / BUNDLE_DIR
+    windows = (data.windows or {}).get("test")
     meta = {"kind": data.kind, "seq_len": data.seq_len, "class_names": list(data.class_names),
+            "windows": windows.most if windows else 1,
             "input_shape": [int(s) for s in model.input_shape[1:]],
             "layout": layout.to_dict(), "core": core,
             "hls_project": os.path.relpath(Path(hls_project).resolve(), final.resolve())}
@@ -98,7 +100,8 @@ def write_bundle(model, data, keras_logits, layout: Layout, core: str, hls_proje
             meta["pad_id"] = int(pad_mask_of(model).pad_id)
     else:
         np.save(out / "test_inputs.npy", np.asarray(data.x_test, np.float32))
-    np.save(out / "test_labels.npy", np.asarray(data.y_test))
+    # labels per text, Keras logits per row (a window of a long text is a row of its own)
+    np.save(out / "test_labels.npy", np.asarray(windows.y if windows else data.y_test))
     np.save(out / "test_keras_logits.npy", np.asarray(keras_logits, np.float64))
     (out / META).write_text(json.dumps(meta, indent=1) + "\n")
     return out

@@ -17,6 +17,7 @@ import numpy as np
 
 from ..axi import pack_inputs, unpack_raw
 from ..errors import QTError
+from ..windows import encode_windows, mean_scores
 from .backends import MAX_TRANSFER_BYTES, Board, Emulator
 from .bundle import Bundle, load_bundle
 from .wordpiece import WordPiece
@@ -28,8 +29,12 @@ STAGES = ("tokenize", "embed_pack", "device", "unpack")
 class Prediction:
     labels: np.ndarray            # class index per input
     names: list[str]              # class name per input
-    logits: np.ndarray            # (n, classes), the IP's output values
-    scores: np.ndarray            # softmax of the logits (host side)
+    logits: np.ndarray            # (rows, classes), the IP's output values, one row per call
+    scores: np.ndarray            # (n, classes) softmax of the logits, a text's windows' mean
+    # where long texts were cut into windows: the input each row of logits belongs to, and
+    # its weight in that input's mean (its tokens)
+    windows: np.ndarray | None = None
+    weight: np.ndarray | None = None
 
 
 @dataclass
@@ -61,60 +66,86 @@ class Driver:
         self.timings = Timings()
 
     def encode(self, inputs) -> tuple[np.ndarray, np.ndarray | None]:
-        """Raw integers ``(n, layout.inputs.n)`` the IP takes, for texts or arrays, and the
-        padding mask ``(n, seq_len)`` (1 = token, 0 = ``[PAD]``) where the IP takes one."""
+        """Raw integers ``(rows, layout.inputs.n)`` the IP takes, for texts (a row per window
+        of each) or arrays, and the padding mask ``(rows, seq_len)`` (1 = token, 0 =
+        ``[PAD]``) where the IP takes one."""
+        rows, _, _ = self._rows(inputs)
+        return self._embed(rows)
+
+    def _rows(self, inputs) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The IP's rows for ``inputs`` (token ids of each text's windows, or the arrays),
+        each row's input and weight in that input's mean (its tokens)."""
+        if self.tokenizer is None:
+            x = np.asarray(inputs, np.float64)
+            self.bundle.check_arrays(x)
+            return x, np.arange(len(x)), np.ones(len(x))
+        if isinstance(inputs, str) or not all(isinstance(t, str) for t in inputs):
+            raise QTError("a text run takes a list of texts")
+        t0 = time.perf_counter()
+        tok, meta = self.tokenizer, self.bundle.meta
+        ids, doc, weight = encode_windows([tok.text_ids(t) for t in inputs], meta["seq_len"],
+                                          meta.get("windows", 1), tok.cls, tok.sep, tok.pad)
+        self.timings.seconds["tokenize"] += time.perf_counter() - t0
+        return ids.astype(np.int64), doc, weight
+
+    def _embed(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
         b, port = self.bundle, self.layout.inputs
-        if self.tokenizer is not None:
-            if isinstance(inputs, str) or not all(isinstance(t, str) for t in inputs):
-                raise QTError("a text run takes a list of texts")
-            t0 = time.perf_counter()
-            ids = np.asarray(self.tokenizer.encode(list(inputs), b.meta["seq_len"]), np.int64)
-            self.timings.seconds["tokenize"] += time.perf_counter() - t0
-            mask = None if self.layout.mask is None else \
-                (ids != b.meta.get("pad_id", 0)).astype(np.int64)
-            return b.embedding[ids].reshape(len(ids), -1), mask
-        x = np.asarray(inputs, np.float64)
-        b.check_arrays(x)
-        return port.to_raw(x.reshape(len(x), -1)), None
+        if self.tokenizer is None:
+            return port.to_raw(rows.reshape(len(rows), -1)), None
+        mask = None if self.layout.mask is None else \
+            (rows != b.meta.get("pad_id", 0)).astype(np.int64)
+        return b.embedding[rows].reshape(len(rows), -1), mask
 
     def predict(self, inputs, batch: int = 256) -> Prediction:
         """Labels and scores for ``inputs`` (texts, or arrays shaped like the model input), in
-        transfers of up to ``batch`` samples (fewer where the DMA's length register ends);
-        each stage's time adds to :attr:`timings`."""
+        transfers of up to ``batch`` rows (fewer where the DMA's length register ends); a
+        text longer than the run's sequence is one row per window (the run's ``windows``),
+        its scores their token-weighted mean. Each stage's time adds to :attr:`timings`."""
         n = len(inputs)
+        rows, doc, weight = self._rows(inputs)
         lout = self.layout.outputs
         per_transfer = max(1, min(batch, MAX_TRANSFER_BYTES //
                                   (8 * max(self.layout.words_in, lout.words))))
-        logits = np.zeros((n, lout.n))
-        for start in range(0, n, per_transfer):
-            chunk = inputs[start:start + per_transfer]
-            s = self.timings.seconds
-            tokenized = s["tokenize"]
+        logits = np.zeros((len(rows), lout.n))
+        s = self.timings.seconds
+        for start in range(0, len(rows), per_transfer):
+            chunk = rows[start:start + per_transfer]
             t0 = time.perf_counter()
-            raw, mask = self.encode(chunk)
+            raw, mask = self._embed(chunk)
             words = pack_inputs(self.layout, raw, mask)
             t1 = time.perf_counter()
             out = self.device.run(words, len(chunk), len(chunk) * lout.words)
             t2 = time.perf_counter()
             logits[start:start + len(chunk)] = lout.from_raw(unpack_raw(lout, out, len(chunk)))
             t3 = time.perf_counter()
-            s["embed_pack"] += t1 - t0 - (s["tokenize"] - tokenized)
+            s["embed_pack"] += t1 - t0
             s["device"] += t2 - t1
             s["unpack"] += t3 - t2
         self.timings.samples += n
-        labels = logits.argmax(-1)
-        z = np.exp(logits - logits.max(-1, keepdims=True))
+        scores = mean_scores(softmax(logits), doc, weight, n)
+        labels = scores.argmax(-1)
         names = self.bundle.class_names
-        return Prediction(labels, [names[i] for i in labels], logits, z / z.sum(-1, keepdims=True))
+        cut = len(rows) != n
+        return Prediction(labels, [names[i] for i in labels], logits, scores,
+                          doc if cut else None, weight if cut else None)
 
     def evaluate_test_split(self, batch: int = 256) -> dict:
         """The run's stored test split through the device, against the Keras logits stored
-        with it: the check that the IP (or its emulation) computes what Python does."""
+        with it (one row per IP call): the check that the IP (or its emulation) computes what
+        Python does; accuracy per text."""
         inputs, labels, keras = self.bundle.test_split()
         pred = self.predict(inputs, batch)
+        want = softmax(keras) if pred.windows is None else \
+            mean_scores(softmax(keras), pred.windows, pred.weight, len(labels))
         lsb = 2.0 ** -self.layout.outputs.frac
-        return {"n": len(labels),
-                "agreement": float(np.mean(pred.labels == keras.argmax(-1))),
+        return {"n": len(labels), "rows": len(keras),
+                "agreement": float(np.mean(pred.logits.argmax(-1) == keras.argmax(-1))),
                 "accuracy": float(np.mean(pred.labels == labels)),
-                "keras_accuracy": float(np.mean(keras.argmax(-1) == labels)),
+                "keras_accuracy": float(np.mean(want.argmax(-1) == labels)),
                 "max_error_lsb": float(np.abs(pred.logits - keras).max() / lsb)}
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    """Row-wise softmax in numpy (the board's Python may lack scipy)."""
+    z = np.exp(logits - logits.max(-1, keepdims=True))
+    return z / z.sum(-1, keepdims=True)

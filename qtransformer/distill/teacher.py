@@ -49,6 +49,11 @@ def resolve_teacher(cfg: BuildConfig) -> None:
             raise QTError("--distill / --distill-augment need --teacher")
         return
     info = teacher_info(cfg.teacher)
+    # the teacher labels whole texts (and the transfer set is of whole texts): one row each
+    if (cfg.data.windows or 1) > 1:
+        raise QTError(f"--windows {cfg.data.windows} with --teacher: distillation labels "
+                      "whole texts; leave --windows out (1 with a teacher)")
+    cfg.data.windows = 1
     if {"hidden", "attention"} & set(cfg.train.distill):
         # the student's positions pair with the teacher's: no longer than its sequence
         cap = int(info["seq_len"])

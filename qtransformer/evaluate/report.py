@@ -159,6 +159,16 @@ def _verdict_md(r: dict) -> list[str]:
     return lines
 
 
+def _windows_md(data: dict) -> list[str]:
+    """Where long texts were cut: rows per split, and what that means on the board."""
+    w = data.get("windows")
+    if not w or all(w[k] == data[k] for k in w):
+        return []
+    return [f"- long texts in windows: {w['train']:,} train / {w['val']:,} val / "
+            f"{w['test']:,} test rows; a text's class is its windows' mean score, and each "
+            "window is one call of the IP (the latency below is per window)"]
+
+
 def render_markdown(r: dict) -> str:
     b, q, mo, t = r["board"], r["config"]["quant"], r["config"]["model"], r["training"]
     lines = [f"# qtransformer run `{r['run']}`", "", *_verdict_md(r),
@@ -166,6 +176,7 @@ def render_markdown(r: dict) -> str:
              f"val / {r['data']['test']} test, {r['data']['classes']} classes, sequence "
              f"{r['data']['seq_len']}"
              + (f": {r['data']['seq_note']}" if r['data'].get("seq_note") else "") + ")",
+             *_windows_md(r["data"]),
              f"- model: {mo['layers']} layers, d_model {mo['d_model']}, {mo['heads']} heads, "
              f"FFN {mo['ff_dim']}, {mo['pooling']} pooling",
              f"- quantization: weights `{q['bits']}`, activations {q['act_bits']} bits, scores "

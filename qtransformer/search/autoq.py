@@ -216,8 +216,8 @@ class TrialRunner:
 
 def split_accuracy(model, data) -> float:
     """Accuracy on the test split (recorded, never used to choose)."""
-    logits = model.predict(data.x_test, batch_size=256, verbose=0)
-    return float((logits.argmax(-1) == data.y_test).mean())
+    y, scores = data.per_text("test", model.predict(data.x_test, batch_size=256, verbose=0))
+    return float((scores.argmax(-1) == y).mean())
 
 
 def progress_line(trial_id: str, max_trials: int, values: dict, metrics: dict,

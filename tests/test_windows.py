@@ -1,0 +1,65 @@
+"""Long texts cut into windows (qtransformer.windows): the build's rows, the per-text scores."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from qtransformer.config import DataConfig
+from qtransformer.data import load_dataset
+from qtransformer.data.tokenize import encode
+from qtransformer.windows import encode_windows, mean_scores, split_windows
+
+
+def test_split_windows_keeps_every_token_up_to_the_cap():
+    body = [11, 12, 13, 14, 15, 16, 17]
+    assert split_windows(body, 3, 8) == [[11, 12, 13], [14, 15, 16], [17]]
+    assert split_windows(body, 3, 2) == [[11, 12, 13], [14, 15, 16]]   # cut after the 2nd
+    assert split_windows(body, 7, 8) == [body]
+    assert split_windows([], 3, 8) == [[]]                             # an empty text: a row
+
+
+def test_encode_windows_frames_and_weighs_each_window():
+    ids, doc, weight = encode_windows([[7, 8, 9, 10], [5]], 4, 8, cls=2, sep=3, pad=0)
+    assert ids.tolist() == [[2, 7, 8, 3], [2, 9, 10, 3], [2, 5, 3, 0]]
+    assert doc.tolist() == [0, 0, 1] and weight.tolist() == [4, 4, 3]
+
+
+def test_mean_scores_weighs_windows_by_their_tokens():
+    scores = np.array([[0.9, 0.1], [0.2, 0.8], [0.4, 0.6]])
+    got = mean_scores(scores, np.array([0, 0, 1]), np.array([3.0, 1.0, 5.0]), 2)
+    np.testing.assert_allclose(got, [[0.725, 0.275], [0.4, 0.6]])
+
+
+@pytest.fixture
+def long_file(tmp_path):
+    rows = [f"{'a fine warm film that moves ' * (1 + i % 4)}\t1" for i in range(12)] + \
+           [f"{'a dull boring mess of a film ' * (1 + i % 4)}\t0" for i in range(12)]
+    p = tmp_path / "long.tsv"
+    p.write_text("text\tlabel\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    return p
+
+
+def test_long_texts_become_windows_and_no_text_is_lost(long_file):
+    cfg = DataConfig(dataset=str(long_file), vocab_size=60, seq_len=8)
+    d = load_dataset(cfg, seed=0)
+    s = d.summary()
+    assert s["train"] + s["val"] + s["test"] == 24 and "cut into up to 8 windows" in d.seq_note
+    for split, x, y in (("train", d.x_train, d.y_train), ("test", d.x_test, d.y_test)):
+        w = d.windows[split]
+        assert len(x) == len(y) == len(w.doc) == s["windows"][split] > w.texts == s[split]
+        assert set(w.doc.tolist()) == set(range(w.texts))        # every text has a window
+        assert np.array_equal(y, w.y[w.doc])                      # each window: its label
+        assert (x[:, 0] == d.tokenizer.token_to_id("[CLS]")).all()
+    labels, scores = d.per_text("test", np.zeros((len(d.x_test), 2)))
+    assert np.array_equal(labels, d.windows["test"].y) and scores.shape == (s["test"], 2)
+
+
+def test_one_window_is_the_truncated_encoding(long_file):
+    one = load_dataset(DataConfig(dataset=str(long_file), vocab_size=60, seq_len=8,
+                                  windows=1), seed=0)
+    assert one.windows is None and "truncated" in one.seq_note
+    assert np.array_equal(one.x_test, encode(one.tokenizer, list(one.texts["test"]), 8))
+    many = load_dataset(DataConfig(dataset=str(long_file), vocab_size=60, seq_len=8), seed=0)
+    first = np.unique(many.windows["test"].doc, return_index=True)[1]
+    assert np.array_equal(many.x_test[first], one.x_test)        # window 1 = the cut text
