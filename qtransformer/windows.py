@@ -67,6 +67,12 @@ def encode_windows(bodies: Sequence[Sequence[int]], seq_len: int, max_windows: i
             np.array(weight, np.float64))
 
 
+def softmax(logits: np.ndarray) -> np.ndarray:
+    """Row-wise softmax in numpy (the board's Python may lack scipy)."""
+    z = np.exp(logits - logits.max(-1, keepdims=True))
+    return z / z.sum(-1, keepdims=True)
+
+
 def mean_scores(scores: np.ndarray, doc: np.ndarray, weight: np.ndarray,
                 texts: int) -> np.ndarray:
     """Per-text scores ``(texts, classes)``: the token-weighted mean of its windows' rows of

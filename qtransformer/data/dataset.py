@@ -5,9 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy.special import softmax
 
-from ..windows import Windows, mean_scores
+from ..windows import Windows, mean_scores, softmax
 
 
 @dataclass
@@ -55,7 +54,7 @@ class Dataset:
         w = (self.windows or {}).get(split)
         if w is None:
             return y, np.asarray(logits)
-        return w.y, mean_scores(softmax(np.asarray(logits, np.float64), axis=-1), w.doc,
+        return w.y, mean_scores(softmax(np.asarray(logits, np.float64)), w.doc,
                                 w.weight, w.texts)
 
     def summary(self) -> dict:

@@ -10,7 +10,7 @@ from ..windows import MAX_WINDOWS, Windows, encode_windows
 from .dataset import Dataset
 from .split import split
 from .textfile import read_labelled_text
-from .tokenize import encode, load_tokenizer, token_bodies, token_lengths, train_tokenizer
+from .tokenize import load_tokenizer, token_bodies, train_tokenizer
 
 # Without --seq-len the sequence covers SEQ_PERCENTILE % of the training texts (in tokens,
 # [CLS] and [SEP] included), rounded up to a multiple of SEQ_ROUND (the attention's score
@@ -63,24 +63,21 @@ def load(cfg: DataConfig, seed: int) -> Dataset:
         x, y = x[: cfg.max_examples], y[: cfg.max_examples]
     tok = load_tokenizer(cfg.vocab_file) if cfg.vocab_file else \
         train_tokenizer(list(x), cfg.vocab_size)
-    lengths = token_lengths(tok, list(x))
+    bodies = {k: token_bodies(tok, list(t)) for k, t in
+              (("train", x), ("val", x_val), ("test", x_test))}
+    lengths = np.array([len(b) + 2 for b in bodies["train"]])   # [CLS] and [SEP] included
     seq_len, why = (cfg.seq_len, "--seq-len") if cfg.seq_len else \
         data_seq_len(lengths, cfg.max_seq_len)
     cut = float(np.mean(lengths > seq_len))
     most = cfg.windows or MAX_WINDOWS
     note = f"{why}; {cut:.1%} of training texts " + (
         "truncated" if most == 1 else f"longer, cut into up to {most} windows")
-    splits = {"train": (x, y), "val": (x_val, y_val), "test": (x_test, y_test)}
-    if most == 1:
-        enc = {k: (encode(tok, list(t), seq_len), lab) for k, (t, lab) in splits.items()}
-        windows = None
-    else:
-        enc, windows = {}, {}
-        for k, (t, lab) in splits.items():
-            ids, doc, weight = encode_windows(
-                token_bodies(tok, list(t)), seq_len, most, *(
-                    tok.token_to_id(s) for s in ("[CLS]", "[SEP]", "[PAD]")))
-            enc[k], windows[k] = (ids, lab[doc]), Windows(doc, weight, lab, most)
+    special = [tok.token_to_id(s) for s in ("[CLS]", "[SEP]", "[PAD]")]
+    enc, windows = {}, {}
+    for k, lab in (("train", y), ("val", y_val), ("test", y_test)):
+        ids, doc, weight = encode_windows(bodies[k], seq_len, most, *special)
+        enc[k], windows[k] = (ids, lab[doc]), Windows(doc, weight, lab, most)
+    windows = windows if most > 1 else None   # one window each: the texts, truncated
     return Dataset(cfg.dataset, *enc["train"], *enc["val"], *enc["test"], names,
                    "tokens", vocab_size=tok.get_vocab_size(), tokenizer=tok,
                    texts={"train": x, "val": x_val, "test": x_test},

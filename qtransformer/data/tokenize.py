@@ -69,10 +69,3 @@ def token_bodies(tok: BertWordPieceTokenizer, texts: list[str]) -> list[list[int
     tok.no_truncation()
     tok.no_padding()
     return [e.ids[1:-1] for e in tok.encode_batch(texts)]
-
-
-def token_lengths(tok: BertWordPieceTokenizer, texts: list[str]) -> np.ndarray:
-    """Each text's length in tokens, ``[CLS]`` and ``[SEP]`` included, untruncated."""
-    tok.no_truncation()
-    tok.no_padding()
-    return np.array([len(e.ids) for e in tok.encode_batch(texts)], dtype=np.int64)

@@ -17,7 +17,7 @@ import numpy as np
 
 from ..axi import pack_inputs, unpack_raw
 from ..errors import QTError
-from ..windows import encode_windows, mean_scores
+from ..windows import encode_windows, mean_scores, softmax
 from .backends import MAX_TRANSFER_BYTES, Board, Emulator
 from .bundle import Bundle, load_bundle
 from .wordpiece import WordPiece
@@ -143,9 +143,3 @@ class Driver:
                 "accuracy": float(np.mean(pred.labels == labels)),
                 "keras_accuracy": float(np.mean(want.argmax(-1) == labels)),
                 "max_error_lsb": float(np.abs(pred.logits - keras).max() / lsb)}
-
-
-def softmax(logits: np.ndarray) -> np.ndarray:
-    """Row-wise softmax in numpy (the board's Python may lack scipy)."""
-    z = np.exp(logits - logits.max(-1, keepdims=True))
-    return z / z.sum(-1, keepdims=True)

@@ -198,6 +198,7 @@ class TrialRunner:
 
     def evaluate(self, values: dict) -> dict:
         """Train the trial's config and return its metrics (all floats, for the oracle)."""
+        from ..evaluate import accuracy_on_test
         from ..pipeline import run_steps
 
         t0 = time.time()
@@ -208,16 +209,10 @@ class TrialRunner:
         data, model = ctx.data, ctx.model
         metrics = model_cost(model, self.cost, ctx.board, data.x_train)
         val = ctx.training.best_val_accuracy
-        metrics.update(val_accuracy=val, test_accuracy=split_accuracy(model, data), ref_cost=ref,
+        metrics.update(val_accuracy=val, test_accuracy=accuracy_on_test(model, data), ref_cost=ref,
                        score=forgiving_score(val, metrics["cost"], ref, self.ff),
                        seconds=time.time() - t0)
         return metrics
-
-
-def split_accuracy(model, data) -> float:
-    """Accuracy on the test split (recorded, never used to choose)."""
-    y, scores = data.per_text("test", model.predict(data.x_test, batch_size=256, verbose=0))
-    return float((scores.argmax(-1) == y).mean())
 
 
 def progress_line(trial_id: str, max_trials: int, values: dict, metrics: dict,
