@@ -78,6 +78,33 @@ class CosineLR(tf.keras.callbacks.Callback):
         self.model.optimizer.learning_rate.assign(self.schedule(self.epoch * self.steps + batch))
 
 
+class TextValidation(tf.keras.callbacks.Callback):
+    """Validation accuracy per text where long texts were cut into windows: after each epoch
+    the val windows are predicted and each text's class taken from their mean scores
+    (:meth:`Dataset.per_text`), as the test metrics and the board's host do. It replaces
+    ``val_accuracy`` in the epoch's logs before early stopping reads it (Keras' own per-window
+    figure stays as ``val_window_accuracy``), so the epoch kept is the best one per text, not
+    the one that scores a 40-window post forty times."""
+
+    def __init__(self, data: Dataset, batch_size: int = 256):
+        super().__init__()
+        self.data, self.batch_size = data, batch_size
+
+    @staticmethod
+    def needed(data: Dataset) -> bool:
+        """Only where some val text has more than one window (otherwise rows are texts)."""
+        w = (data.windows or {}).get("val")
+        return w is not None and len(w.doc) > w.texts
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is None:
+            return
+        logits = self.model.predict(self.data.x_val, batch_size=self.batch_size, verbose=0)
+        y, scores = self.data.per_text("val", logits)
+        logs["val_window_accuracy"] = logs.get("val_accuracy", 0.0)
+        logs["val_accuracy"] = float(np.mean(np.argmax(scores, -1) == y))
+
+
 @dataclass
 class Objective:
     """What ``fit`` optimises: targets for the train and val splits, a loss and a metric named
@@ -136,8 +163,10 @@ def train(model: tf.keras.Model, data: Dataset, cfg: TrainConfig, verbose: bool 
     y_train, y_val = obj.y_train, obj.y_val
     compile_model(model, cfg.learning_rate, obj.loss, obj.metric)
     if pad_id is None:
+        per_text = TextValidation(data) if objective is None and TextValidation.needed(data) \
+            else None
         return fit(model, (data.x_train, y_train), (data.x_val, y_val), cfg, verbose,
-                   extra_callbacks)
+                   extra_callbacks, validation=per_text)
     from .data.batching import LengthBatches
 
     return fit(model, LengthBatches(data.x_train, y_train, cfg.batch_size, pad_id, cfg.seed),
@@ -145,11 +174,14 @@ def train(model: tf.keras.Model, data: Dataset, cfg: TrainConfig, verbose: bool 
 
 
 def fit(model: tf.keras.Model, train_data, val_data, cfg: TrainConfig, verbose: bool = True,
-        extra_callbacks: list | None = None, stop_early: bool = True) -> TrainResult:
+        extra_callbacks: list | None = None, stop_early: bool = True,
+        validation: tf.keras.callbacks.Callback | None = None) -> TrainResult:
     """``model.fit`` on a compiled model with early stopping on ``val_accuracy`` (the best
     weights restored; ``stop_early=False``: every epoch runs and the last weights stay) and,
     when ``verbose``, one line per epoch. ``train_data`` / ``val_data`` are ``(x, y)``
-    arrays, shuffled here, or a :class:`tf.keras.utils.Sequence` that batches itself."""
+    arrays, shuffled here, or a :class:`tf.keras.utils.Sequence` that batches itself.
+    ``validation`` (e.g. :class:`TextValidation`) runs first at each epoch's end, so what it
+    writes into the logs is what early stopping and the history see."""
     stopper = None
     if stop_early:
         if cfg.patience is None:
@@ -157,7 +189,7 @@ def fit(model: tf.keras.Model, train_data, val_data, cfg: TrainConfig, verbose: 
         stopper = tf.keras.callbacks.EarlyStopping(
             monitor="val_accuracy", patience=cfg.patience, restore_best_weights=True,
             mode="max")
-    callbacks = [stopper] if stopper else []
+    callbacks = [c for c in (validation, stopper) if c is not None]
     if cfg.lr_schedule == "cosine":
         callbacks.append(CosineLR(cfg.learning_rate, cfg.epochs))
     if verbose:

@@ -63,3 +63,50 @@ def test_one_window_is_the_truncated_encoding(long_file):
     many = load_dataset(DataConfig(dataset=str(long_file), vocab_size=60, seq_len=8), seed=0)
     first = np.unique(many.windows["test"].doc, return_index=True)[1]
     assert np.array_equal(many.x_test[first], one.x_test)        # window 1 = the cut text
+
+
+def _windowed(logits_val, doc, weight, y_texts):
+    """A Dataset whose val rows are windows; the rows are the logits themselves."""
+    from qtransformer.data import Dataset
+    from qtransformer.windows import Windows
+
+    x = np.asarray(logits_val, np.float32)
+    y = np.asarray(y_texts)[np.asarray(doc)]
+    return Dataset("w", x, y, x, y, x, y, ["no", "yes"], "patches",
+                   windows={"val": Windows(np.asarray(doc), np.asarray(weight, float),
+                                           np.asarray(y_texts), 8)})
+
+
+def test_text_validation_scores_texts_not_windows():
+    import tensorflow as tf
+
+    from qtransformer.train import TextValidation
+
+    # text 0 (label 0): one long confident window for 0, two short ones for 1; text 1: one
+    # window for 1. Per window 2 of 4 are right; per text both are.
+    d = _windowed([[5, 0], [0, 1], [0, 1], [0, 3]], [0, 0, 0, 1], [10, 2, 2, 5], [0, 1])
+    assert TextValidation.needed(d)
+    cb = TextValidation(d)
+    cb.set_model(tf.keras.Sequential([tf.keras.layers.Lambda(lambda t: t, input_shape=(2,))]))
+    logs = {"val_accuracy": 0.5}
+    cb.on_epoch_end(0, logs)
+    assert logs == {"val_window_accuracy": 0.5, "val_accuracy": 1.0}
+    one = _windowed([[5, 0], [0, 3]], [0, 1], [10, 5], [0, 1])   # a window per text
+    assert not TextValidation.needed(one)
+
+
+def test_training_on_windows_stops_on_texts(long_file):
+    from qtransformer.config import ModelConfig, QuantConfig, TrainConfig
+    from qtransformer.model import build_model
+    from qtransformer.train import train
+
+    d = load_dataset(DataConfig(dataset=str(long_file), vocab_size=60, seq_len=8), seed=0)
+    model = build_model(ModelConfig(d_model=8, heads=2, ff_dim=16, layers=1,
+                                    vocab_size=d.vocab_size, seq_len=d.seq_len,
+                                    classes=d.classes), QuantConfig())
+    r = train(model, d, TrainConfig(epochs=2, patience=1, seed=0), verbose=False)
+    assert len(r.history["val_window_accuracy"]) == r.epochs_run
+    y, scores = d.per_text("val", model.predict(d.x_val, verbose=0))
+    per_text = r.history["val_accuracy"]
+    assert r.best_val_accuracy == max(per_text)
+    assert np.mean(scores.argmax(-1) == y) in per_text    # the kept weights' own figure
